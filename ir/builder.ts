@@ -8,7 +8,7 @@ import type { Type } from "./types.js";
 /** Infer result types; throws ShapeError with a readable reason. */
 export function inferResultTypes(def: OpDef, operands: readonly Value[], attrs: Attrs, cache?: Map<Value, SymVec | undefined>): Type[] {
   const problems = checkAttrs(def, attrs);
-  if (problems.length) throw new ShapeError(problems.join("; "));
+  if (problems.length) throw new ShapeError(`${def.name}: ${problems.join("; ")}`);
   return def.infer({
     operands: operands.map((v) => v.type),
     attrs,

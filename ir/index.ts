@@ -17,3 +17,6 @@ export { NN_OPS, ACTIVATION_HOSTS, ACTIVATION_ATTRS, reshapeShape } from "./ops/
 export * from "./diagnostics/diagnostic.js";
 export * from "./diagnostics/messages.js";
 export * from "./diagnostics/render.js";
+export * from "./analysis.js";
+export * from "./interp/interpreter.js";
+export * from "./interp/tensor.js";

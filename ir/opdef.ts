@@ -91,16 +91,16 @@ export class OpRegistry {
 export function checkAttrs(def: OpDef, attrs: Attrs): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(attrs)) {
-    if (!(key in def.attrs)) problems.push(`${def.name}: unknown attribute '${key}'`);
+    if (!(key in def.attrs)) problems.push(`unknown attribute '${key}'`);
   }
   for (const [key, a] of Object.entries(def.attrs)) {
     const v = attrs[key];
     if (v === undefined) {
-      if (a.default === undefined) problems.push(`${def.name}: missing attribute '${key}'`);
+      if (a.default === undefined) problems.push(`missing attribute '${key}'`);
       continue;
     }
     const bad = (what: string): void => {
-      problems.push(`${def.name}: attribute '${key}' must be ${what}`);
+      problems.push(`attribute '${key}' must be ${what}`);
     };
     switch (a.kind) {
       case "int":

@@ -202,12 +202,17 @@ function splitPipeline(text: string): RawEntry[] {
 }
 
 function convertOption(pass: Pass, key: string, raw: string, quoted: boolean): OptionValue {
-  const def = pass.options?.[key];
+  return convertOptionValue(pass.name, pass.options, key, raw, quoted);
+}
+
+/** Convert option text (from a pipeline or `-O key=value`) to its declared kind; TSCC3002 on error. */
+export function convertOptionValue(owner: string, schema: OptionSchema | undefined, key: string, raw: string, quoted = false): OptionValue {
+  const def = schema?.[key];
   const bad = (msg: string): never => {
-    throw new TsccError(fmt(M.BadPassOption, [pass.name, msg]));
+    throw new TsccError(fmt(M.BadPassOption, [owner, msg]));
   };
   if (!def) {
-    const known = Object.keys(pass.options ?? {});
+    const known = Object.keys(schema ?? {});
     return bad(`unknown option '${key}'${known.length ? ` (options: ${known.join(", ")})` : " (it takes no options)"}`);
   }
   switch (def.kind) {

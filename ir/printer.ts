@@ -57,8 +57,19 @@ function formatAttr(v: AttrValue, kind: AttrKind | undefined): string {
   return `[${(v as readonly (number | string)[]).map((x) => formatAttr(x, kind)).join(", ")}]`;
 }
 
+function sameAttr(a: AttrValue, b: AttrValue): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+  return Object.is(a, b);
+}
+
+/** Attribute dictionary with sorted keys; attributes equal to the op definition's default are elided. */
 export function formatAttrs(attrs: Attrs, def?: OpDef): string {
-  const keys = Object.keys(attrs).sort();
+  const keys = Object.keys(attrs)
+    .filter((k) => {
+      const d = def?.attrs[k]?.default;
+      return d === undefined || !sameAttr(d, attrs[k]!);
+    })
+    .sort();
   if (keys.length === 0) return "";
   const body = keys.map((k) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : JSON.stringify(k)} = ${formatAttr(attrs[k]!, def?.attrs[k]?.kind)}`);
   return `{${body.join(", ")}}`;

@@ -76,6 +76,22 @@ function compute(v: Value, cache: Map<Value, SymVec | undefined>): SymVec | unde
       return arg(0);
     case "nn.reshape":
       return arg(0);
+    case "nn.add": {
+      // Shape arithmetic: element-wise on equal lengths or with a scalar.
+      const a = arg(0);
+      const b2 = arg(1);
+      if (!a || !b2) return undefined;
+      const n = Math.max(a.length, b2.length);
+      if ((a.length !== n && a.length !== 1) || (b2.length !== n && b2.length !== 1)) return undefined;
+      const out: SymVec = [];
+      for (let i = 0; i < n; i++) {
+        const x = a[a.length === 1 ? 0 : i]!;
+        const y = b2[b2.length === 1 ? 0 : i]!;
+        if (typeof x !== "number" || typeof y !== "number") return undefined;
+        out.push(x + y);
+      }
+      return out;
+    }
     default:
       return undefined;
   }

@@ -6,7 +6,8 @@
 import { inferResultTypes } from "./builder.js";
 import { fmt, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { M } from "./diagnostics/messages.js";
-import type { Module, Value } from "./module.js";
+import type { Module, Op, Value } from "./module.js";
+import type { Loc } from "./location.js";
 import { checkAttrs, ShapeError } from "./opdef.js";
 import type { SymVec } from "./shape-eval.js";
 import { BATCH, formatType, typeEquals } from "./types.js";
@@ -14,6 +15,8 @@ import { BATCH, formatType, typeEquals } from "./types.js";
 export interface VerifyOptions {
   /** Dialects whose ops are not allowed (for example `["nn"]` after lowering to spikes). */
   forbidDialects?: readonly string[];
+  /** Text positions of parsed ops: diagnostics point at file:line:col instead of the op's origin. */
+  positions?: ReadonlyMap<Op, Loc>;
 }
 
 export function verifyModule(m: Module, opts: VerifyOptions = {}): Diagnostic[] {
@@ -36,7 +39,7 @@ export function verifyModule(m: Module, opts: VerifyOptions = {}): Diagnostic[] 
   const cache = new Map<Value, SymVec | undefined>();
   m.ops.forEach((op, index) => {
     const where = `op #${index} ${op.name}`;
-    const loc = op.loc;
+    const loc = opts.positions?.get(op) ?? op.loc;
     const dialect = op.name.split(".")[0]!;
     if (opts.forbidDialects?.includes(dialect)) err(`${where}: '${dialect}' ops are not allowed at this point of the pipeline`, loc);
     const def = op.def;
@@ -44,6 +47,7 @@ export function verifyModule(m: Module, opts: VerifyOptions = {}): Diagnostic[] 
     const variadic = def.operands.some((o) => o.variadic);
     if (op.operands.length < required + (variadic ? 1 : 0) || (!variadic && op.operands.length > def.operands.length)) {
       err(`${where}: ${op.operands.length} operands, expected ${variadic ? "at least " + (required + 1) : def.operands.length === required ? required : `${required} to ${def.operands.length}`}`, loc);
+      op.results.forEach((r) => defined.add(r));
       return;
     }
     op.operands.forEach((v, i) => {
@@ -52,9 +56,10 @@ export function verifyModule(m: Module, opts: VerifyOptions = {}): Diagnostic[] 
       if (od.type !== "any" && v.type.kind !== od.type) err(`${where}: operand ${i} (${od.name}) must be ${od.type}, got ${formatType(v.type)}`, loc);
       if (od.constant && !v.constant) err(`${where}: operand ${i} (${od.name}) must be a constant`, loc);
     });
-    for (const p of checkAttrs(def, op.attrs)) err(`${where}: ${p}`, loc);
+    const attrProblems = checkAttrs(def, op.attrs);
+    for (const p of attrProblems) err(`${where}: ${p}`, loc);
     if (op.results.length !== def.results.length) err(`${where}: ${op.results.length} results, expected ${def.results.length}`, loc);
-    try {
+    if (!attrProblems.length) try {
       const types = inferResultTypes(def, op.operands, op.attrs, cache);
       types.forEach((t, i) => {
         const r = op.results[i];
