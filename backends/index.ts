@@ -1,0 +1,5 @@
+/** Built-in backends, in the order `tscc backends` lists them. */
+import type { Backend } from "./api.js";
+import { irBackend } from "./ir/index.js";
+
+export const BUILTIN_BACKENDS: readonly Backend[] = [irBackend];

@@ -1,0 +1,35 @@
+/** The `ir` backend: writes the final IR as text (`model.tir`) with its weights sidecar (`weights.bin`). */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { builtinOps, parseModule, printModule, readWeights, writeWeights } from "../../ir/index.js";
+import { interpret } from "../../ir/interp/interpreter.js";
+import { defineBackend } from "../api.js";
+
+export const irBackend = defineBackend({
+  name: "ir",
+  apiVersion: 1,
+  summary: "write the compiled IR (model.tir + weights.bin); no hardware lowering",
+  options: {
+    "inline-weights": { kind: "bool", default: false, doc: "print weights inside model.tir instead of weights.bin" },
+  },
+  pipeline: () => "",
+  legalize() {},
+  emit(m, ctx) {
+    const inline = ctx.options["inline-weights"] === true;
+    const out = m.clone();
+    if (!inline) out.attrs["weights_file"] = "weights.bin";
+    ctx.writeFile("model.tir", printModule(out, { inlineWeights: inline }));
+    if (!inline) ctx.writeFile("weights.bin", writeWeights(out));
+  },
+  /** `tscc run <dir>` on an ir artifact: the reference interpreter on model.tir. */
+  async run(dir, req) {
+    const file = join(dir, "model.tir");
+    let wf: ReturnType<typeof readWeights> | undefined;
+    const m = parseModule(readFileSync(file, "utf8"), {
+      file,
+      registry: builtinOps(),
+      loadBlob: (ref, type) => (wf ??= readWeights(readFileSync(join(dir, "weights.bin")), join(dir, "weights.bin"))).load(ref, type),
+    });
+    return { outputs: interpret(m, req.inputs), metrics: {} };
+  },
+});

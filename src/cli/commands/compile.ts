@@ -1,0 +1,84 @@
+import { basename, extname, resolve } from "node:path";
+import type { Command } from "commander";
+import { printPipeline } from "../../../ir/index.js";
+import { compile, createRegistry, resolvePipeline, backendOptions } from "../../driver/compile.js";
+import { dumpInstrumentation } from "../../driver/dump.js";
+import { collect, type Io } from "../main.js";
+import { formatNumber, terminalLogger } from "../ui.js";
+import { UsageError } from "../usage.js";
+
+export function parseKeyValues(list: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const i = kv.indexOf("=");
+    if (i <= 0) throw new UsageError(`expected key=value, got '${kv}'`);
+    out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
+}
+
+export function splitList(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+interface CompileFlags {
+  target: string;
+  out?: string;
+  passes?: string;
+  plugin?: string[];
+  option?: string[];
+  dumpIrAfter?: string;
+  dumpIrBefore?: string;
+  dumpDir?: string;
+  printPipeline?: boolean;
+  timing?: boolean;
+  json?: boolean;
+}
+
+export function compileCommand(program: Command, io: Io): void {
+  program
+    .command("compile")
+    .description("compile a model (ONNX, .tir or .tir.json) for a target backend")
+    .argument("<model>", "the model file")
+    .option("-t, --target <name>", "backend to compile for (see `tscc backends`)", "ir")
+    .option("-o, --out <dir>", "output folder (default: <model>-<target> in the current folder)")
+    .option("--passes <pipeline>", "replace the front pipeline (default: canonicalize)")
+    .option("--plugin <spec>", "load a plugin (path or npm package); repeatable", collect)
+    .option("-O, --option <key=value>", "backend option; repeatable", collect)
+    .option("--dump-ir-after <passes>", "print the IR after these passes (comma-separated, or all)")
+    .option("--dump-ir-before <passes>", "print the IR before these passes (comma-separated, or all)")
+    .option("--dump-dir <dir>", "write dumps as numbered .tir files into this folder instead of stderr")
+    .option("--print-pipeline", "print the resolved pipeline and exit")
+    .option("--timing", "print how long each pass took")
+    .option("--json", "print a JSON summary on stdout")
+    .action(async (model: string, f: CompileFlags) => {
+      const cwd = io.cwd;
+      const modelPath = resolve(cwd, model);
+      const reg = await createRegistry(f.plugin ?? [], cwd);
+      const opts = parseKeyValues(f.option);
+      if (f.printPipeline) {
+        const backend = reg.backend(f.target);
+        const { front, back } = resolvePipeline(reg, backend, backendOptions(backend, opts), f.passes);
+        io.stdout(printPipeline([...front, ...back]) + "\n");
+        return;
+      }
+      const stem = basename(model, extname(model)).replace(/\.tir$/, "");
+      const outDir = resolve(cwd, f.out ?? `${stem}-${f.target}`);
+      const instrumentation =
+        f.dumpIrAfter || f.dumpIrBefore ? [dumpInstrumentation({ after: splitList(f.dumpIrAfter), before: splitList(f.dumpIrBefore), dir: f.dumpDir ? resolve(cwd, f.dumpDir) : undefined, write: io.stderr })] : [];
+      const r = await compile(
+        { model: modelPath, target: f.target, outDir, passes: f.passes, backendOptions: opts, instrumentation, log: terminalLogger(process.stderr, !io.tty), cwd },
+        reg,
+      );
+      for (const w of r.warnings.items) io.stderr(`${w.severity} TSCC${w.code}: ${w.message}\n`);
+      if (f.timing) for (const t of r.timings) io.stderr(`${t.pass.padEnd(28)} ${t.ms.toFixed(1).padStart(9)} ms${t.changed ? "" : "  (no change)"}\n`);
+      const files = [...r.files.keys()].sort();
+      if (f.json) {
+        io.stdout(JSON.stringify({ target: f.target, out: outDir, pipeline: r.pipeline, files }, null, 2) + "\n");
+      } else {
+        io.stdout(`compiled ${basename(model)} for ${f.target} → ${outDir}\n  pipeline: ${r.pipeline}\n  files: ${files.join(", ")}\n`);
+        const ops = r.module.ops.length;
+        io.stdout(`  ${formatNumber(ops)} ops\n`);
+      }
+    });
+}

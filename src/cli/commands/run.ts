@@ -1,0 +1,119 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { fmt, M, PassManager, silentLogger, TsccError, type Module } from "../../../ir/index.js";
+import { interpret } from "../../../ir/interp/interpreter.js";
+import type { RTensor } from "../../../ir/interp/tensor.js";
+import { createRegistry, verifyLoaded } from "../../driver/compile.js";
+import { loadModel } from "../../driver/load-model.js";
+import { OUTPUT_MARKER } from "../../driver/output.js";
+import { writeNpy } from "../../io/npy.js";
+import { readTensorFile } from "../../io/tensors.js";
+import { argmaxAccuracy, toModelInput } from "../../run/inputs.js";
+import { collect, type Io } from "../main.js";
+import { formatNumber, shapeText, table } from "../ui.js";
+import { UsageError } from "../usage.js";
+import { parseKeyValues } from "./compile.js";
+
+interface RunFlags {
+  input?: string[];
+  labels?: string;
+  saveOutput?: string[];
+  passes: string;
+  option?: string[];
+  plugin?: string[];
+  json?: boolean;
+}
+
+/** `--input x.npy` (the only input) or `--input name=x.npy`. */
+function namedFiles(list: readonly string[], names: readonly string[], what: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of list) {
+    const i = item.indexOf("=");
+    if (i > 0 && names.includes(item.slice(0, i))) out.set(item.slice(0, i), item.slice(i + 1));
+    else if (list.length === 1 && names.length >= 1) out.set(names[0]!, item);
+    else throw new UsageError(`${what} '${item}': use name=path with one of ${names.join(", ")}`);
+  }
+  return out;
+}
+
+export function runCommand(program: Command, io: Io): void {
+  program
+    .command("run")
+    .description("run a model (ONNX / .tir, on the reference interpreter) or a compiled artifact folder")
+    .argument("<model>", "ONNX, .tir, .tir.json, or a folder written by `tscc compile`")
+    .option("-i, --input <path>", "input tensor (.npy or ONNX .pb); name=path for multi-input models; repeatable", collect)
+    .option("--labels <path>", "integer class labels (.npy), one per sample, to report accuracy")
+    .option("--save-output <path>", "write an output to .npy (name=path to choose the output); repeatable", collect)
+    .option("--passes <pipeline>", "passes to run before interpreting an ONNX/IR model", "none")
+    .option("-O, --option <key=value>", "backend run option; repeatable", collect)
+    .option("--plugin <spec>", "load a plugin; repeatable", collect)
+    .option("--json", "print the report as JSON")
+    .action(async (model: string, f: RunFlags) => {
+      const path = resolve(io.cwd, model);
+      if (!f.input?.length) throw new UsageError("run needs --input");
+      const reg = await createRegistry(f.plugin ?? [], io.cwd);
+      const isArtifact = existsSync(path) && statSync(path).isDirectory();
+      let outputs: Record<string, RTensor>;
+      let metrics: Record<string, unknown> = {};
+      let inputNames: string[];
+      const labels = f.labels ? readTensorFile(resolve(io.cwd, f.labels)) : undefined;
+      const t0 = performance.now();
+      let samples = 0;
+      if (isArtifact) {
+        const marker = join(path, OUTPUT_MARKER);
+        if (!existsSync(marker)) throw new TsccError(fmt(M.DataFile, [model, "this folder was not written by `tscc compile`"]));
+        const target = (JSON.parse(readFileSync(marker, "utf8")) as { target: string }).target;
+        const backend = reg.backend(target);
+        if (!backend.run) throw new TsccError(fmt(M.BackendUnsupported, [target, model, "this backend's artifacts cannot be run"]));
+        const names = (backend.describe?.()["inputs"] as string[] | undefined) ?? [];
+        inputNames = names;
+        const files = namedFiles(f.input, names.length ? names : ["input"], "--input");
+        const inputs: Record<string, RTensor> = {};
+        for (const [name, file] of files) inputs[name] = readTensorFile(resolve(io.cwd, file));
+        const r = await backend.run(path, { inputs, labels, options: parseKeyValues(f.option), log: silentLogger });
+        outputs = { ...r.outputs };
+        metrics = { ...r.metrics };
+        samples = Object.values(inputs)[0]?.shape[0] ?? 0;
+      } else {
+        const loaded = loadModel(path, reg.ops);
+        verifyLoaded(loaded, model);
+        const m: Module = loaded.module;
+        if (f.passes !== "none" && f.passes !== "") {
+          const pm = new PassManager(reg.passes);
+          await pm.run(pm.parse(f.passes), m, { ops: reg.ops, log: silentLogger, inputs: { metadata: loaded.metadata, modelFile: path } });
+        }
+        inputNames = m.inputs.map((i) => i.name);
+        const files = namedFiles(f.input, inputNames, "--input");
+        const inputs: Record<string, RTensor> = {};
+        for (const inp of m.inputs) {
+          const file = files.get(inp.name);
+          if (!file) throw new UsageError(`missing --input for model input '${inp.name}'`);
+          inputs[inp.name] = toModelInput(readTensorFile(resolve(io.cwd, file)), inp.name, file);
+        }
+        outputs = interpret(m, inputs);
+        samples = Object.values(inputs)[0]?.shape[0] ?? 0;
+        const first = Object.values(outputs)[0];
+        if (labels && first) metrics["accuracy"] = argmaxAccuracy(first, labels, f.labels!);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      if (!("images_per_second" in metrics) && seconds > 0) metrics["images_per_second"] = samples / seconds;
+      for (const item of f.saveOutput ?? []) {
+        const names = Object.keys(outputs);
+        const [[name, file]] = [...namedFiles([item], names, "--save-output")];
+        writeNpy(resolve(io.cwd, file!), outputs[name!]!);
+      }
+      const outInfo = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
+      if (f.json) {
+        io.stdout(JSON.stringify({ samples, outputs: outInfo, ...metrics }, null, 2) + "\n");
+        return;
+      }
+      const rows = Object.entries(outputs).map(([k, t]) => [k, shapeText(t.shape), t.dtype]);
+      io.stdout(table(["output", "shape", "dtype"], rows, ["l", "l", "l"]));
+      const mrows = Object.entries(metrics)
+        .filter(([, v]) => typeof v === "number" || typeof v === "string")
+        .map(([k, v]) => [k, typeof v === "number" ? formatNumber(v) : String(v)]);
+      if (mrows.length) io.stdout("\n" + table(["metric", "value"], mrows, ["l", "r"]));
+      void inputNames;
+    });
+}

@@ -1,0 +1,112 @@
+/**
+ * One compilation: load (ONNX or IR) → front pipeline (canonicalize, or `--passes`) → the backend's
+ * legality check (all problems at once) → the backend's pipeline → emit through the virtual writer →
+ * write the output folder only if everything succeeded.
+ */
+import { basename } from "node:path";
+import {
+  DiagnosticBag,
+  fmt,
+  M,
+  PassManager,
+  printPipeline,
+  silentLogger,
+  TsccError,
+  verifyModule,
+  type Logger,
+  type Module,
+  type OptionValue,
+  type PassInstrumentation,
+  type PipelineEntry,
+} from "../../ir/index.js";
+import { convertOptionValue, resolveOptions } from "../../ir/pass.js";
+import type { Backend, BackendOptions } from "../../backends/api.js";
+import { CANONICALIZE } from "../passes/index.js";
+import { loadModel, type LoadedIr } from "./load-model.js";
+import { commitOutput } from "./output.js";
+import { loadPlugin } from "./plugin-loader.js";
+import { Registry } from "./registry.js";
+
+export interface CompileRequest {
+  model: string;
+  target: string;
+  outDir?: string;
+  /** Replaces the front half of the pipeline (default: canonicalize). */
+  passes?: string;
+  /** Backend options as text (`-O key=value`), converted by the backend's schema. */
+  backendOptions?: Record<string, string>;
+  plugins?: readonly string[];
+  instrumentation?: readonly PassInstrumentation[];
+  /** Compile inputs handed to passes (e.g. calibration data). */
+  inputs?: Record<string, unknown>;
+  log?: Logger;
+  cwd?: string;
+}
+
+export interface CompileResult {
+  module: Module;
+  pipeline: string;
+  files: Map<string, Uint8Array>;
+  backend: Backend;
+  warnings: DiagnosticBag;
+  timings: { pass: string; ms: number; changed: boolean }[];
+}
+
+export async function createRegistry(plugins: readonly string[] = [], cwd = process.cwd()): Promise<Registry> {
+  const reg = new Registry();
+  for (const spec of plugins) await loadPlugin(spec, reg, cwd);
+  return reg;
+}
+
+export function backendOptions(backend: Backend, given: Record<string, string> = {}): BackendOptions {
+  const out: Record<string, OptionValue> = {};
+  for (const [k, v] of Object.entries(given)) out[k] = convertOptionValue(`target ${backend.name}`, backend.options, k, v);
+  return resolveOptions({ name: backend.name, summary: "", options: backend.options, run: () => ({ changed: false }) }, out);
+}
+
+/** The full pipeline text a compile will run (what `--print-pipeline` shows). */
+export function resolvePipeline(reg: Registry, backend: Backend, options: BackendOptions, front?: string): { front: PipelineEntry[]; back: PipelineEntry[] } {
+  const pm = new PassManager(reg.passes);
+  return { front: pm.parse(front ?? CANONICALIZE), back: pm.parse(backend.pipeline(options)) };
+}
+
+export function verifyLoaded(loaded: LoadedIr, file: string): void {
+  const problems = verifyModule(loaded.module, { positions: loaded.positions });
+  if (problems.length) throw new TsccError(problems.map((d) => ({ ...d, file })));
+}
+
+export async function compile(req: CompileRequest, reg?: Registry): Promise<CompileResult> {
+  const registry = reg ?? (await createRegistry(req.plugins, req.cwd));
+  const backend = registry.backend(req.target);
+  const options = backendOptions(backend, req.backendOptions);
+  const loaded = loadModel(req.model, registry.ops);
+  verifyLoaded(loaded, req.model);
+  const m = loaded.module;
+  const { front, back } = resolvePipeline(registry, backend, options, req.passes);
+  const pm = new PassManager(registry.passes);
+  for (const i of req.instrumentation ?? []) pm.addInstrumentation(i);
+  const warnings = new DiagnosticBag(req.model);
+  const base = { ops: registry.ops, log: req.log ?? silentLogger, inputs: { ...req.inputs, metadata: loaded.metadata, modelFile: req.model }, diag: warnings };
+  const r1 = await pm.run(front, m, base);
+  const legal = new DiagnosticBag(req.model);
+  backend.legalize(m, legal, options);
+  if (legal.hasErrors) throw new TsccError(legal.items);
+  const r2 = await pm.run(back, m, base);
+  const files = new Map<string, Uint8Array>();
+  const emitDiag = new DiagnosticBag(req.model);
+  await backend.emit(m, {
+    options,
+    diag: emitDiag,
+    log: req.log ?? silentLogger,
+    source: basename(req.model),
+    writeFile(rel, data) {
+      if (files.has(rel)) throw new Error(`backend '${backend.name}' wrote '${rel}' twice`);
+      files.set(rel, typeof data === "string" ? new TextEncoder().encode(data) : data);
+    },
+  });
+  if (emitDiag.hasErrors) throw new TsccError(emitDiag.items);
+  if (req.outDir) commitOutput(req.outDir, files, backend.name);
+  return { module: m, pipeline: printPipeline([...front, ...back]), files, backend, warnings, timings: [...r1.timings, ...r2.timings] };
+}
+
+export { fmt, M };

@@ -1,0 +1,63 @@
+/** Loading a model for any command: ONNX, textual IR (`.tir`) or JSON IR (`.tir.json`). */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fmt, M, moduleFromJson, parseModuleWithPositions, readWeights, TsccError, type BlobRef, type Loc, type Module, type Op, type OpRegistry, type TensorType, type WeightsFile } from "../../ir/index.js";
+import { importOnnxFile } from "../frontend/onnx/import.js";
+
+export type ModelKind = "onnx" | "tir" | "json";
+
+export interface LoadedIr {
+  module: Module;
+  kind: ModelKind;
+  metadata: Record<string, string>;
+  /** For .tir files: where each op is in the text (diagnostics point there). */
+  positions?: Map<Op, Loc>;
+}
+
+export function modelKind(file: string): ModelKind {
+  if (/\.tir\.json$/i.test(file) || /\.json$/i.test(file)) return "json";
+  if (/\.tir$/i.test(file)) return "tir";
+  return "onnx";
+}
+
+/** Lazily opened weights sidecar named by the module's `weights_file` attribute. */
+function sidecarLoader(file: string, getModule: () => Module | undefined): (ref: BlobRef, type: TensorType) => ReturnType<WeightsFile["load"]> {
+  let wf: WeightsFile | undefined;
+  return (ref, type) => {
+    if (!wf) {
+      const name = getModule()?.attrs["weights_file"];
+      if (typeof name !== "string") throw new TsccError(fmt(M.WeightsError, [`${file}: constants refer to blobs but the module names no weights_file`]));
+      const path = join(dirname(file), name);
+      if (!existsSync(path)) throw new TsccError(fmt(M.WeightsError, [`${file}: weights file '${name}' not found next to it`]));
+      wf = readWeights(readFileSync(path), path);
+    }
+    return wf.load(ref, type);
+  };
+}
+
+export function loadModel(file: string, registry: OpRegistry): LoadedIr {
+  const kind = modelKind(file);
+  if (!existsSync(file)) throw new TsccError(fmt(M.FileNotFound, [file]));
+  if (kind === "onnx") {
+    const r = importOnnxFile(file, { registry });
+    return { module: r.module, kind, metadata: r.metadata };
+  }
+  const text = readFileSync(file, "utf8");
+  let module: Module | undefined;
+  let positions: Map<Op, Loc> | undefined;
+  const loadBlob = sidecarLoader(file, () => module);
+  if (kind === "tir") {
+    const r = parseModuleWithPositions(text, { file, registry, loadBlob });
+    module = r.module;
+    positions = r.positions;
+  } else {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new TsccError(fmt(M.ParseError, [`${file}: not valid JSON: ${(e as Error).message}`]));
+    }
+    module = moduleFromJson(raw, { file, registry, loadBlob });
+  }
+  return { module, kind, metadata: {}, positions };
+}
