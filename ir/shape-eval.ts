@@ -68,10 +68,12 @@ function compute(v: Value, cache: Map<Value, SymVec | undefined>): SymVec | unde
       if (parts.some((p) => p === undefined)) return undefined;
       return parts.flatMap((p) => p!);
     }
+    case "nn.cast":
+      // The result is an integer type (checked above): float to integer truncates toward zero.
+      return arg(0)?.map((d) => (typeof d === "number" ? Math.trunc(d) : d));
     case "nn.unsqueeze":
     case "nn.squeeze":
     case "nn.identity":
-    case "nn.cast":
     case "nn.flatten":
       return arg(0);
     case "nn.reshape":

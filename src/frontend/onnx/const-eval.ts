@@ -118,7 +118,8 @@ const EVALUATORS: Record<string, (ctx: ImportContext) => Known> = {
         e = Math.min(Math.max(e, 0), dim);
         count[ax] = Math.max(0, Math.ceil((e - s) / step));
       } else {
-        s = Math.min(Math.max(s, -1), dim - 1);
+        // ONNX: starts clamp to [0, dim - 1] for negative steps, ends to [-1, dim - 1].
+        s = Math.min(Math.max(s, 0), dim - 1);
         e = Math.min(Math.max(e, -1), dim - 1);
         count[ax] = Math.max(0, Math.ceil((s - e) / -step));
       }

@@ -108,12 +108,13 @@ export function importOnnxModel(loaded: LoadedModel, opts: ImportOptions = {}): 
     const c = m.addConst(m.uniqueConstName(name || "const"), tensorType(dec.dims, dec.dtype), dec.data);
     return c.value;
   };
-  const lookup = (name: string): Value | undefined => {
+  /** `loc`: the node that first uses the value (named by diagnostics about an initializer). */
+  const lookup = (name: string, loc?: Loc): Value | undefined => {
     const v = values.get(name);
     if (v) return v;
     const t = initializers.get(name);
     if (t) {
-      const cv = constFor(name, t);
+      const cv = constFor(name, t, loc);
       values.set(name, cv);
       return cv;
     }
@@ -179,7 +180,7 @@ export function importOnnxModel(loaded: LoadedModel, opts: ImportOptions = {}): 
         operands.push(undefined);
         continue;
       }
-      const v = lookup(i);
+      const v = lookup(i, loc);
       if (!v) {
         diag.report(fmt(M.UndefinedValue, [i], { loc }));
         outputs.forEach((o) => failed.add(o));

@@ -186,6 +186,9 @@ export function decodeTensor(t: TensorProto, ctx: { file: string; modelDir: stri
     switch (code) {
       case 1: {
         const v = alignedView(raw, n, 4, ctx.inPlace ?? false);
+        // Moved in place: point the proto at the new position, or decoding it again (a second import
+        // of the same LoadedModel) would read shifted bytes and move them over this tensor's data.
+        if (v.buffer === raw.buffer && v.byteOffset !== raw.byteOffset) t.rawData = v;
         return { dtype: D, dims, data: new Float32Array(v.buffer, v.byteOffset, n) };
       }
       case 11: {
