@@ -53,6 +53,7 @@ export const M = {
   PassRequires: { code: 3004, severity: "error", text: "pass '{0}' requires {1}, which no earlier pass provides" },
   PassFailed: { code: 3005, severity: "error", text: "{0}" },
   PassWarning: { code: 3006, severity: "warning", text: "{0}" },
+  PassNote: { code: 3007, severity: "note", text: "{0}" },
 
   // 4xxx: backends
   BackendUnsupported: { code: 4001, severity: "error", text: "backend '{0}' cannot compile {1}: {2}" },

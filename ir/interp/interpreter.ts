@@ -43,6 +43,40 @@ const windowParams = (a: Attrs): K.WindowParams => ({
 });
 const passThrough: Kernel = ([x]) => x!;
 
+/** x·factor (f32); the tensor itself when factor is 1. */
+function scaled(x: RTensor, factor: number): RTensor {
+  if (factor === 1 || x.dtype !== "f32") return x;
+  const d = x.data as Float32Array;
+  const y = new Float32Array(d.length);
+  for (let i = 0; i < d.length; i++) y[i] = d[i]! * factor;
+  return { shape: x.shape, dtype: x.dtype, data: y };
+}
+
+/** Overwrite the padded border of axis-1 channel c with values[c] (mean padding of a folded input normalisation). */
+function padChannels(y: RTensor, inShape: readonly number[], pads: readonly number[], values: readonly number[] | undefined): RTensor {
+  if (!values || values.length === 0) return y;
+  const r = y.shape.length;
+  const d = y.data as Float32Array;
+  const strides = new Array<number>(r);
+  let acc = 1;
+  for (let i = r - 1; i >= 0; i--) {
+    strides[i] = acc;
+    acc *= y.shape[i]!;
+  }
+  for (let flat = 0; flat < d.length; flat++) {
+    let inside = true;
+    let c = 0;
+    for (let ax = 0; ax < r; ax++) {
+      const ix = Math.floor(flat / strides[ax]!) % y.shape[ax]!;
+      if (ax === 1) c = ix;
+      const src = ix - pads[ax]!;
+      if (src < 0 || src >= inShape[ax]!) inside = false;
+    }
+    if (!inside) d[flat] = values[c]!;
+  }
+  return y;
+}
+
 /** One kernel per `nn` op; operands are already checked for count, attributes have their defaults. */
 const KERNELS: Readonly<Record<string, Kernel>> = {
   "nn.conv": ([x, w, b], a) => K.conv(x!, w!, b, { ...windowParams(a), group: num(a, "group"), activation: activation(a) }),
@@ -56,10 +90,10 @@ const KERNELS: Readonly<Record<string, Kernel>> = {
     K.averagePool(x!, { ...windowParams(a), ceilMode: num(a, "ceil_mode") === 1, countIncludePad: num(a, "count_include_pad") === 1 }),
   "nn.global_average_pool": ([x]) => K.globalAveragePool(x!),
   "nn.batch_norm": ([x, s, b, m, v], a) => K.batchNorm(x!, s!, b!, m!, v!, num(a, "epsilon")),
-  "nn.add": ([x, y], a) => K.add(x!, y!, activation(a)),
+  "nn.add": ([x, y], a) => K.add(scaled(x!, num(a, "alpha")), scaled(y!, num(a, "beta")), activation(a)),
   "nn.flatten": ([x], a) => K.flatten(x!, num(a, "axis")),
   "nn.reshape": ([x, s], a) => K.reshape(x!, s!, num(a, "allowzero") === 1),
-  "nn.pad": ([x], a) => K.pad(x!, ints(a, "pads"), num(a, "value")),
+  "nn.pad": ([x], a) => padChannels(K.pad(x!, ints(a, "pads"), num(a, "value")), x!.shape, ints(a, "pads"), a["channel_values"] as readonly number[] | undefined),
   "nn.dropout": passThrough,
   "nn.identity": passThrough,
   "nn.softmax": ([x], a) => K.softmax(x!, num(a, "axis"), a["coerce_2d"] === true),

@@ -30,6 +30,11 @@ export const ACTIVATION_ATTRS: Record<string, AttrDef> = {
   },
   clip_min: { kind: "float", default: 0, doc: "lower bound when activation = clip" },
   clip_max: { kind: "float", default: Infinity, doc: "upper bound when activation = clip" },
+  lambda: { kind: "float", default: 1, doc: "activation scale λ set by normalize-thresholds (the ANN value a normalised 1 stands for)" },
+};
+
+const LAMBDA_ATTR: Record<string, AttrDef> = {
+  lambda: { kind: "float", default: 1, doc: "activation scale λ set by normalize-thresholds" },
 };
 
 const windowAttrs = {
@@ -161,10 +166,11 @@ function unary(name: string, summary: string, attrs: Record<string, AttrDef> = {
   });
 }
 
-const relu = unary("nn.relu", "max(x, 0)");
+const relu = unary("nn.relu", "max(x, 0)", LAMBDA_ATTR);
 const clip = unary("nn.clip", "min(max(x, min), max); ReLU6 is clip to [0, 6]", {
   min: { kind: "float", default: -Infinity, doc: "lower bound" },
   max: { kind: "float", default: Infinity, doc: "upper bound" },
+  ...LAMBDA_ATTR,
 });
 const identity = unary("nn.identity", "y = x");
 const dropout = unary("nn.dropout", "inference-mode dropout: y = x", { ratio: { kind: "float", default: 0.5, doc: "training drop ratio (unused at inference)" } });
@@ -196,6 +202,7 @@ const averagePool = defineOp({
     ...windowAttrs,
     ceil_mode: { kind: "int", default: 0, doc: "1 to round the output size up" },
     count_include_pad: { kind: "int", default: 0, doc: "1 to divide by the full window, padding included" },
+    ...LAMBDA_ATTR,
   },
   infer(ctx) {
     const x = t(ctx, 0);
@@ -208,7 +215,7 @@ const globalAveragePool = defineOp({
   summary: "mean over all spatial axes (ONNX GlobalAveragePool)",
   operands: [{ name: "x", type: "tensor" }],
   results: [{ name: "y", type: "tensor" }],
-  attrs: {},
+  attrs: { ...LAMBDA_ATTR },
   infer(ctx) {
     const x = t(ctx, 0);
     if (x.shape.length < 3) throw new ShapeError(`input ${fmtShape(x.shape)} has no spatial axes`);
@@ -241,13 +248,17 @@ const batchNorm = defineOp({
 
 const add = defineOp({
   name: "nn.add",
-  summary: "element-wise sum with broadcasting (ONNX Add) and fused activation",
+  summary: "y = alpha·a + beta·b with broadcasting (ONNX Add when alpha = beta = 1) and fused activation",
   operands: [
     { name: "a", type: "tensor" },
     { name: "b", type: "tensor" },
   ],
   results: [{ name: "y", type: "tensor" }],
-  attrs: { ...ACTIVATION_ATTRS },
+  attrs: {
+    alpha: { kind: "float", default: 1, doc: "scale of a (set by normalize-thresholds on residual paths)" },
+    beta: { kind: "float", default: 1, doc: "scale of b" },
+    ...ACTIVATION_ATTRS,
+  },
   infer(ctx) {
     const a = t(ctx, 0);
     const b = t(ctx, 1);
@@ -336,6 +347,7 @@ const pad = defineOp({
   attrs: {
     pads: { kind: "ints", doc: "[begin..., end...] for every axis (negative values crop)" },
     value: { kind: "float", default: 0, doc: "fill value" },
+    channel_values: { kind: "floats", default: [], doc: "per-channel fill values along axis 1 (mean padding of a folded input normalisation); overrides value" },
   },
   infer(ctx) {
     const x = t(ctx, 0);
