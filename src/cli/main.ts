@@ -3,8 +3,9 @@
  * no stack trace), 2 usage or internal error.
  */
 import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { diagnosticsToJson, InternalPassError, isTsccError, printModule, renderDiagnostics, type Diagnostic } from "../../ir/index.js";
+import { diagnosticsToJson, fmt, InternalPassError, M, isTsccError, printModule, renderDiagnostics, type Diagnostic } from "../../ir/index.js";
 import { compileCommand } from "./commands/compile.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { listCommands } from "./commands/list.js";
@@ -56,10 +57,23 @@ export function buildProgram(io: Io): Command {
   return program;
 }
 
-function reportDiagnostics(io: Io, ds: readonly Diagnostic[], format: string | undefined): void {
+/** Whether `TSCC_DEBUG` asks for stack traces (set and not "0"/"false"). */
+export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env["TSCC_DEBUG"];
+  return v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false";
+}
+
+/** The `--diagnostics` format chosen on the command line (commands read it through their Command). */
+export function diagnosticsFormat(cmd: Command): "text" | "json" {
+  return (cmd.optsWithGlobals() as GlobalOptions).diagnostics === "json" ? "json" : "text";
+}
+
+export function reportDiagnostics(io: Io, ds: readonly Diagnostic[], format: string | undefined): void {
   if (format === "json") io.stderr(JSON.stringify({ diagnostics: diagnosticsToJson(ds) }, null, 2) + "\n");
   else io.stderr(renderDiagnostics(ds) + "\n");
 }
+
+const REPORT = "please report this at the tscc issue tracker";
 
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -70,32 +84,45 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   } catch (e) {
     const format = (program.opts() as GlobalOptions).diagnostics;
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      // --help and --version succeed; help shown because no command was given is a usage error.
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return e.exitCode === 0 ? 0 : 2;
       return 2;
     }
     if (e instanceof UsageError) {
-      io.stderr(`tscc: ${e.message}\n`);
+      if (format === "json") reportDiagnostics(io, [fmt(M.Usage, [e.message])], format);
+      else io.stderr(`tscc: ${e.message}\n`);
       return 2;
     }
     if (isTsccError(e)) {
       reportDiagnostics(io, e.diagnostics, format);
       return e.diagnostics.some((d) => d.code >= 9000) ? 2 : 1;
     }
+    const debug = debugEnabled();
     if (e instanceof InternalPassError) {
       const repro = "tscc-repro.tir";
-      let wrote = "";
+      let wrote: string | undefined;
       try {
-        writeFileSync(`${io.cwd}/${repro}`, `// pipeline: ${e.pipelineText}\n// failing pass: ${e.passName}\n${printModule(e.moduleBefore, { inlineWeights: true })}`);
-        wrote = `; the IR before the pass is in ${repro} (replay: tscc opt ${repro} --passes ${e.passName})`;
+        writeFileSync(join(io.cwd, repro), `// pipeline: ${e.pipelineText}\n// failing pass: ${e.passName}\n${printModule(e.moduleBefore, { inlineWeights: true })}`);
+        wrote = `the IR before the pass is in ${repro} (replay: tscc opt ${repro} --passes ${e.passName})`;
       } catch {
         /* the reproducer is best effort */
       }
-      io.stderr(`tscc: internal error in ${e.message}${wrote}\nplease report this at the tscc issue tracker\n`);
-      if (process.env["TSCC_DEBUG"]) io.stderr(String((e.cause as Error)?.stack ?? e.cause) + "\n");
+      reportInternal(io, format, e.message, wrote, debug);
+      if (debug) io.stderr(String((e.cause as Error)?.stack ?? e.cause) + "\n");
       return 2;
     }
-    io.stderr(`tscc: internal error: ${(e as Error)?.message ?? String(e)}\nplease report this at the tscc issue tracker${process.env["TSCC_DEBUG"] ? "" : " (set TSCC_DEBUG=1 for a stack trace)"}\n`);
-    if (process.env["TSCC_DEBUG"]) io.stderr(String((e as Error)?.stack) + "\n");
+    reportInternal(io, format, (e as Error)?.message ?? String(e), undefined, debug);
+    if (debug) io.stderr(String((e as Error)?.stack ?? e) + "\n");
     return 2;
   }
+}
+
+/** An internal error (a bug, exit code 2): one message, where the reproducer is, and whom to tell. */
+function reportInternal(io: Io, format: string | undefined, message: string, repro: string | undefined, debug: boolean): void {
+  const hint = `${REPORT}${debug ? "" : " (set TSCC_DEBUG=1 for a stack trace)"}`;
+  if (format === "json") {
+    reportDiagnostics(io, [fmt(M.Internal, [message], { notes: repro ? [repro] : [], hint })], format);
+    return;
+  }
+  io.stderr(`tscc: internal error: ${message}\n${repro ? `  ${repro}\n` : ""}${hint}\n`);
 }

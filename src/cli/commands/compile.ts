@@ -2,8 +2,8 @@ import { basename, extname, resolve } from "node:path";
 import type { Command } from "commander";
 import { printPipeline } from "../../../ir/index.js";
 import { compile, createRegistry, resolvePipeline, backendOptions } from "../../driver/compile.js";
-import { dumpInstrumentation } from "../../driver/dump.js";
-import { collect, type Io } from "../main.js";
+import { dumpInstrumentation, resolveDumpList } from "../../driver/dump.js";
+import { collect, diagnosticsFormat, reportDiagnostics, type Io } from "../main.js";
 import { formatNumber, terminalLogger } from "../ui.js";
 import { UsageError } from "../usage.js";
 
@@ -33,6 +33,27 @@ interface CompileFlags {
   printPipeline?: boolean;
   timing?: boolean;
   json?: boolean;
+  [snnFlag: string]: unknown;
+}
+
+/** Shorthand flags for the spiking backends' options (each is the same as -O <name>=<value>). */
+export const SNN_FLAGS: readonly [flag: string, option: string, help: string][] = [
+  ["--calibration <path>", "calibration", "calibration inputs: .npy, a folder of PNG/JPEG images, or example:<name>"],
+  ["--percentile <p>", "percentile", "activation percentile that sets each layer's scale λ (default 99.9; 100 = max)"],
+  ["--window <T>", "window", "TSC: steps per layer window (default 32); rate: steps of the run (default 256)"],
+  ["--coding <coding>", "coding", "tsc (default) or rate (the rate-coded baseline)"],
+  ["--input-scale <s>", "input-scale", "raw input range [0, s] (default 1)"],
+  ["--mean <list>", "mean", "per-channel mean the model expects subtracted (comma-separated)"],
+  ["--std <list>", "std", "per-channel std the model expects divided by (comma-separated)"],
+  ["--phi <phi>", "phi", "TSC rounding offset φ (default 0.5; 0 floors)"],
+  ["--avgpool <mode>", "avgpool", "merge (default) average pooling into the next layer, or spike"],
+];
+
+function camel(flag: string): string {
+  return flag
+    .replace(/^--/, "")
+    .replace(/ .*$/, "")
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 export function compileCommand(program: Command, io: Io): void {
@@ -50,27 +71,43 @@ export function compileCommand(program: Command, io: Io): void {
     .option("--dump-dir <dir>", "write dumps as numbered .tir files into this folder instead of stderr")
     .option("--print-pipeline", "print the resolved pipeline and exit")
     .option("--timing", "print how long each pass took")
-    .option("--json", "print a JSON summary on stdout")
-    .action(async (model: string, f: CompileFlags) => {
+    .option("--json", "print a JSON summary on stdout");
+  const cmd = program.commands[program.commands.length - 1]!;
+  for (const [flag, , help] of SNN_FLAGS) cmd.option(flag, `${help} [emulator, loihi]`);
+  cmd.action(async (model: string, f: CompileFlags, command: Command) => {
       const cwd = io.cwd;
       const modelPath = resolve(cwd, model);
       const reg = await createRegistry(f.plugin ?? [], cwd);
       const opts = parseKeyValues(f.option);
+      for (const [flag, option] of SNN_FLAGS) {
+        const v = f[camel(flag)];
+        if (typeof v === "string") opts[option] = v;
+      }
       if (f.printPipeline) {
         const backend = reg.backend(f.target);
         const { front, back } = resolvePipeline(reg, backend, backendOptions(backend, opts), f.passes);
         io.stdout(printPipeline([...front, ...back]) + "\n");
         return;
       }
+      if (f.dumpDir && !f.dumpIrAfter && !f.dumpIrBefore) throw new UsageError("--dump-dir needs --dump-ir-after or --dump-ir-before");
       const stem = basename(model, extname(model)).replace(/\.tir$/, "");
       const outDir = resolve(cwd, f.out ?? `${stem}-${f.target}`);
       const instrumentation =
-        f.dumpIrAfter || f.dumpIrBefore ? [dumpInstrumentation({ after: splitList(f.dumpIrAfter), before: splitList(f.dumpIrBefore), dir: f.dumpDir ? resolve(cwd, f.dumpDir) : undefined, write: io.stderr })] : [];
+        f.dumpIrAfter || f.dumpIrBefore
+          ? [
+              dumpInstrumentation({
+                after: resolveDumpList(splitList(f.dumpIrAfter), reg.passes),
+                before: resolveDumpList(splitList(f.dumpIrBefore), reg.passes),
+                dir: f.dumpDir ? resolve(cwd, f.dumpDir) : undefined,
+                write: io.stderr,
+              }),
+            ]
+          : [];
       const r = await compile(
         { model: modelPath, target: f.target, outDir, passes: f.passes, backendOptions: opts, instrumentation, log: terminalLogger(process.stderr, !io.tty), cwd },
         reg,
       );
-      for (const w of r.warnings.items) io.stderr(`${w.severity} TSCC${w.code}: ${w.message}\n`);
+      if (r.warnings.items.length) reportDiagnostics(io, r.warnings.items, diagnosticsFormat(command));
       if (f.timing) for (const t of r.timings) io.stderr(`${t.pass.padEnd(28)} ${t.ms.toFixed(1).padStart(9)} ms${t.changed ? "" : "  (no change)"}\n`);
       const files = [...r.files.keys()].sort();
       if (f.json) {

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { layerStats, moduleToJson, PassManager, printModule, silentLogger, type Module } from "../../../ir/index.js";
 import { createRegistry, verifyLoaded } from "../../driver/compile.js";
 import { loadModel } from "../../driver/load-model.js";
@@ -30,7 +30,7 @@ export function inspectCommand(program: Command, io: Io): void {
     .description("show a model's IR and a per-layer table (op, shape, parameters, MACs, ONNX node)")
     .argument("<model>", "ONNX, .tir or .tir.json file")
     .option("--passes <pipeline>", "passes to run first ('none' for the raw import)", CANONICALIZE)
-    .option("-f, --format <format>", "text (IR + table), ir, table, json, dot or svg", "text")
+    .addOption(new Option("-f, --format <format>", "text (IR + table), ir, table, json, dot or svg").choices(["text", "ir", "table", "json", "dot", "svg"]).default("text"))
     .option("--json", "same as --format json")
     .option("--inline-weights", "print weights inside the IR text")
     .option("--plugin <spec>", "load a plugin; repeatable", collect)

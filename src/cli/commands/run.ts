@@ -25,14 +25,22 @@ interface RunFlags {
   json?: boolean;
 }
 
-/** `--input x.npy` (the only input) or `--input name=x.npy`. */
-function namedFiles(list: readonly string[], names: readonly string[], what: string): Map<string, string> {
+/**
+ * `--input x.npy` (the only input) or `--input name=path`. With `names` undefined (an artifact whose
+ * backend does not say what its inputs are called), any `name=path` whose path exists is taken as
+ * named, and a single plain path goes to `fallback`.
+ */
+function namedFiles(list: readonly string[], names: readonly string[] | undefined, what: string, cwd: string, fallback = "input"): Map<string, string> {
   const out = new Map<string, string>();
   for (const item of list) {
     const i = item.indexOf("=");
-    if (i > 0 && names.includes(item.slice(0, i))) out.set(item.slice(0, i), item.slice(i + 1));
-    else if (list.length === 1 && names.length >= 1) out.set(names[0]!, item);
-    else throw new UsageError(`${what} '${item}': use name=path with one of ${names.join(", ")}`);
+    const key = i > 0 ? item.slice(0, i) : undefined;
+    const isNamed = key !== undefined && (names ? names.includes(key) : !existsSync(resolve(cwd, item)) && existsSync(resolve(cwd, item.slice(i + 1))));
+    if (isNamed) {
+      if (out.has(key)) throw new UsageError(`${what} '${key}' is given twice`);
+      out.set(key, item.slice(i + 1));
+    } else if (list.length === 1 && (!names || names.length >= 1)) out.set(names?.[0] ?? fallback, item);
+    else throw new UsageError(`${what} '${item}': use name=path${names ? ` with one of ${names.join(", ")}` : ""}`);
   }
   return out;
 }
@@ -56,7 +64,6 @@ export function runCommand(program: Command, io: Io): void {
       const isArtifact = existsSync(path) && statSync(path).isDirectory();
       let outputs: Record<string, RTensor>;
       let metrics: Record<string, unknown> = {};
-      let inputNames: string[];
       const labels = f.labels ? readTensorFile(resolve(io.cwd, f.labels)) : undefined;
       const t0 = performance.now();
       let samples = 0;
@@ -66,15 +73,17 @@ export function runCommand(program: Command, io: Io): void {
         const target = (JSON.parse(readFileSync(marker, "utf8")) as { target: string }).target;
         const backend = reg.backend(target);
         if (!backend.run) throw new TsccError(fmt(M.BackendUnsupported, [target, model, "this backend's artifacts cannot be run"]));
-        const names = (backend.describe?.()["inputs"] as string[] | undefined) ?? [];
-        inputNames = names;
-        const files = namedFiles(f.input, names.length ? names : ["input"], "--input");
+        const described = backend.artifactInputs?.(path);
+        const files = namedFiles(f.input, described?.length ? described : undefined, "--input", io.cwd);
         const inputs: Record<string, RTensor> = {};
-        for (const [name, file] of files) inputs[name] = readTensorFile(resolve(io.cwd, file));
+        for (const [name, file] of files) inputs[name] = toModelInput(readTensorFile(resolve(io.cwd, file)), name, file);
         const r = await backend.run(path, { inputs, labels, options: parseKeyValues(f.option), log: silentLogger });
         outputs = { ...r.outputs };
         metrics = { ...r.metrics };
         samples = Object.values(inputs)[0]?.shape[0] ?? 0;
+        // Backends that only compute outputs get the same top-1 accuracy as the interpreter path.
+        const first = Object.values(outputs)[0];
+        if (labels && first && !("accuracy" in metrics)) metrics["accuracy"] = argmaxAccuracy(first, labels, f.labels!);
       } else {
         const loaded = loadModel(path, reg.ops);
         verifyLoaded(loaded, model);
@@ -83,8 +92,12 @@ export function runCommand(program: Command, io: Io): void {
           const pm = new PassManager(reg.passes);
           await pm.run(pm.parse(f.passes), m, { ops: reg.ops, log: silentLogger, inputs: { metadata: loaded.metadata, modelFile: path } });
         }
-        inputNames = m.inputs.map((i) => i.name);
-        const files = namedFiles(f.input, inputNames, "--input");
+        const files = namedFiles(
+          f.input,
+          m.inputs.map((i) => i.name),
+          "--input",
+          io.cwd,
+        );
         const inputs: Record<string, RTensor> = {};
         for (const inp of m.inputs) {
           const file = files.get(inp.name);
@@ -100,7 +113,7 @@ export function runCommand(program: Command, io: Io): void {
       if (!("images_per_second" in metrics) && seconds > 0) metrics["images_per_second"] = samples / seconds;
       for (const item of f.saveOutput ?? []) {
         const names = Object.keys(outputs);
-        const [[name, file]] = [...namedFiles([item], names, "--save-output")];
+        const [[name, file]] = [...namedFiles([item], names, "--save-output", io.cwd)];
         writeNpy(resolve(io.cwd, file!), outputs[name!]!);
       }
       const outInfo = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
@@ -114,6 +127,5 @@ export function runCommand(program: Command, io: Io): void {
         .filter(([, v]) => typeof v === "number" || typeof v === "string")
         .map(([k, v]) => [k, typeof v === "number" ? formatNumber(v) : String(v)]);
       if (mrows.length) io.stdout("\n" + table(["metric", "value"], mrows, ["l", "r"]));
-      void inputNames;
     });
 }
