@@ -20,6 +20,10 @@ export interface EmitContext {
   readonly source: string;
   /** Record an output file (a path relative to the output directory). */
   writeFile(rel: string, data: string | Uint8Array): void;
+  /** The module as it was after the front pipeline, before the backend's own passes (e.g. the ANN). */
+  readonly frontModule?: Module;
+  /** The tscc version (for artifacts that record which compiler wrote them). */
+  readonly toolVersion?: string;
 }
 
 export interface Backend {
@@ -40,6 +44,8 @@ export interface Backend {
   describe?(): Record<string, unknown>;
   /** Run an artifact this backend wrote (`tscc run <dir>`). */
   run?(artifactDir: string, req: RunRequest): Promise<RunReport>;
+  /** Input names of an artifact this backend wrote (for `--input name=path`). */
+  artifactInputs?(artifactDir: string): string[];
 }
 
 export interface RunRequest {

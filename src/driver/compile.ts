@@ -22,6 +22,7 @@ import {
 import { convertOptionValue, resolveOptions } from "../../ir/pass.js";
 import type { Backend, BackendOptions } from "../../backends/api.js";
 import { CANONICALIZE } from "../passes/index.js";
+import { VERSION } from "../version.js";
 import { loadModel, type LoadedIr } from "./load-model.js";
 import { commitOutput } from "./output.js";
 import { loadPlugin } from "./plugin-loader.js";
@@ -86,11 +87,12 @@ export async function compile(req: CompileRequest, reg?: Registry): Promise<Comp
   const pm = new PassManager(registry.passes);
   for (const i of req.instrumentation ?? []) pm.addInstrumentation(i);
   const warnings = new DiagnosticBag(req.model);
-  const base = { ops: registry.ops, log: req.log ?? silentLogger, inputs: { ...req.inputs, metadata: loaded.metadata, modelFile: req.model }, diag: warnings };
+  const base = { ops: registry.ops, log: req.log ?? silentLogger, inputs: { ...req.inputs, metadata: loaded.metadata, modelFile: req.model, cwd: req.cwd ?? process.cwd() }, diag: warnings };
   const r1 = await pm.run(front, m, base);
   const legal = new DiagnosticBag(req.model);
   backend.legalize(m, legal, options);
   if (legal.hasErrors) throw new TsccError(legal.items);
+  const frontModule = m.clone();
   const r2 = await pm.run(back, m, base);
   const files = new Map<string, Uint8Array>();
   const emitDiag = new DiagnosticBag(req.model);
@@ -99,6 +101,8 @@ export async function compile(req: CompileRequest, reg?: Registry): Promise<Comp
     diag: emitDiag,
     log: req.log ?? silentLogger,
     source: basename(req.model),
+    frontModule,
+    toolVersion: VERSION,
     writeFile(rel, data) {
       if (files.has(rel)) throw new Error(`backend '${backend.name}' wrote '${rel}' twice`);
       files.set(rel, typeof data === "string" ? new TextEncoder().encode(data) : data);
