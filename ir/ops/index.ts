@@ -1,8 +1,9 @@
 import { OpRegistry, type OpDef } from "../opdef.js";
 import { NN_OPS } from "./nn.js";
+import { SNN_OPS } from "./snn.js";
 
 /** Every op tscc itself defines. Backends and plugins add their own to a compilation's registry. */
-export const BUILTIN_OPS: readonly OpDef[] = [...NN_OPS];
+export const BUILTIN_OPS: readonly OpDef[] = [...NN_OPS, ...SNN_OPS];
 
 /** A fresh registry holding the built-in ops (one per compilation; never shared mutable state). */
 export function builtinOps(): OpRegistry {

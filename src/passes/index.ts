@@ -5,10 +5,24 @@ import { foldBatchnormPass } from "./fold-batchnorm.js";
 import { foldConstantsPass } from "./fold-constants.js";
 import { foldPadPass } from "./fold-pad.js";
 import { fuseActivationsPass } from "./fuse-activations.js";
+import { foldInputNormalizationPass } from "./fold-input-normalization.js";
+import { insertRateEncodingPass } from "./insert-rate-encoding.js";
+import { insertTscEncodingPass } from "./insert-tsc-encoding.js";
+import { normalizeThresholdsPass } from "./normalize-thresholds.js";
 
 export const CANONICALIZE = "drop-identity,fold-constants,fold-batchnorm,fold-pad,fuse-activations";
 
-export const BUILTIN_PASSES = [dropIdentityPass, foldConstantsPass, foldBatchnormPass, foldPadPass, fuseActivationsPass];
+export const BUILTIN_PASSES = [
+  dropIdentityPass,
+  foldConstantsPass,
+  foldBatchnormPass,
+  foldPadPass,
+  fuseActivationsPass,
+  foldInputNormalizationPass,
+  normalizeThresholdsPass,
+  insertTscEncodingPass,
+  insertRateEncodingPass,
+];
 
 export function registerBuiltinPasses(reg: PassRegistry): void {
   for (const p of BUILTIN_PASSES) reg.register(p);
