@@ -1,0 +1,185 @@
+/**
+ * The emulator artifact: a self-contained folder that runs without tscc installed.
+ *
+ *   manifest.json      what the network is (coding, window, input preprocessing, layers, schedule)
+ *   weights.bin        the normalised weights (runtime/weights-file.ts reads them)
+ *   model.ts/.js/.d.ts the layers wired as code, generated with ts-morph
+ *   runtime/*.ts/.js   the engines (event-level and closed form), copied from tscc
+ *   reference/         the ANN the network was converted from (model.tir + weights.bin), for accuracy
+ *                      and agreement checks
+ *
+ * Everything is deterministic: no timestamps, no absolute paths, files in a fixed order.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Module as IrModule, printModule, tensorType, writeWeights, type Module } from "../../ir/index.js";
+import type { EmitContext } from "../api.js";
+import { buildNetwork, type BuiltNetwork } from "./build-network.js";
+import type { Node } from "./runtime/network.js";
+
+export const ARTIFACT_FORMAT = "tscc-emulator";
+export const ARTIFACT_VERSION = 1;
+
+/** The runtime's TypeScript sources (next to this file in the repository, or beside dist/ when installed). */
+export function runtimeSourceDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const c of [join(here, "runtime"), join(here, "..", "..", "..", "backends", "emulator", "runtime")]) {
+    if (existsSync(join(c, "network.ts"))) return c;
+  }
+  throw new Error("emulator runtime sources not found (expected backends/emulator/runtime/*.ts in the tscc package)");
+}
+
+function weightsFileOf(blobs: Map<string, Float32Array>): Uint8Array {
+  const m = new IrModule("weights");
+  for (const [name, data] of blobs) m.addConst(name, tensorType([data.length]), data);
+  return writeWeights(m);
+}
+
+/** TypeScript text of one node literal, weights as `w.get("name")`. */
+function nodeLiteral(n: Node, names: { w?: string; b?: string } | undefined): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(n)) {
+    if (k === "w" && names?.w) parts.push(`w: w.get(${JSON.stringify(names.w)})`);
+    else if (k === "b" && names?.b) parts.push(`b: w.get(${JSON.stringify(names.b)})`);
+    else parts.push(`${k}: ${JSON.stringify(v)}`);
+  }
+  return `{ ${parts.join(", ")} }`;
+}
+
+/** Generate model.ts with ts-morph and transpile it together with the runtime. */
+export async function generateModule(built: BuiltNetwork, header: string): Promise<Map<string, string>> {
+  const { Project, ts, VariableDeclarationKind } = await import("ts-morph");
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      declaration: true,
+      strict: true,
+      skipLibCheck: true,
+      noLib: false,
+      types: [],
+    },
+  });
+  const rtDir = runtimeSourceDir();
+  const runtimeFiles = readdirSync(rtDir)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+    .sort();
+  const sources = new Map<string, string>();
+  for (const f of runtimeFiles) {
+    const text = readFileSync(join(rtDir, f), "utf8");
+    sources.set(`runtime/${f}`, text);
+    project.createSourceFile(`/artifact/runtime/${f}`, text);
+  }
+  const { network, blobNames } = built;
+  const sf = project.createSourceFile("/artifact/model.ts", "");
+  sf.insertStatements(0, `/**\n${header
+    .split("\n")
+    .map((l) => ` * ${l}`.trimEnd())
+    .join("\n")}\n */`);
+  sf.addImportDeclaration({ moduleSpecifier: "node:path", namedImports: ["dirname", "join"] });
+  sf.addImportDeclaration({ moduleSpecifier: "node:url", namedImports: ["fileURLToPath"] });
+  sf.addImportDeclaration({ moduleSpecifier: "./runtime/network.js", namedImports: ["Network"], isTypeOnly: true });
+  sf.addImportDeclaration({ moduleSpecifier: "./runtime/weights-file.js", namedImports: ["loadWeights", "type WeightStore"] });
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    declarations: [{ name: "coding", initializer: JSON.stringify(network.coding) + " as const" }],
+    docs: ["Spike coding of this network."],
+  });
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    declarations: [{ name: "window", initializer: String(network.window) }],
+    docs: [network.coding === "tsc" ? "Time steps per layer window (T)." : "Time steps of a run."],
+  });
+  sf.addFunction({
+    isExported: true,
+    name: "network",
+    parameters: [{ name: "w", type: "WeightStore" }],
+    returnType: "Network",
+    docs: ["The spiking layers wired in order; weights come from `w`."],
+    statements: (writer) => {
+      writer.writeLine("return {");
+      writer.indent(() => {
+        writer.writeLine(`coding: ${JSON.stringify(network.coding)},`);
+        writer.writeLine(`window: ${network.window},`);
+        writer.writeLine("values: [");
+        writer.indent(() => network.values.forEach((v, i) => writer.writeLine(`${JSON.stringify(v)}, // ${i}`)));
+        writer.writeLine("],");
+        writer.writeLine("nodes: [");
+        writer.indent(() => network.nodes.forEach((n) => writer.writeLine(`${nodeLiteral(n, blobNames.get(n))},`)));
+        writer.writeLine("],");
+        writer.writeLine(`inputs: ${JSON.stringify(network.inputs)},`);
+        writer.writeLine(`outputs: ${JSON.stringify(network.outputs)},`);
+      });
+      writer.writeLine("};");
+    },
+  });
+  sf.addFunction({
+    isExported: true,
+    name: "load",
+    parameters: [{ name: "dir", type: "string", initializer: "dirname(fileURLToPath(import.meta.url))" }],
+    returnType: "Network",
+    docs: ["This artifact's network, with the weights read from weights.bin in `dir`."],
+    statements: 'return network(loadWeights(join(dir, "weights.bin")));',
+  });
+  sf.addExportDeclaration({ moduleSpecifier: "./runtime/index.js" });
+  sf.formatText({ indentSize: 2 });
+  sources.set("model.ts", sf.getFullText());
+  const out = new Map<string, string>(sources);
+  const emitted = project.emitToMemory();
+  for (const f of emitted.getFiles()) {
+    const rel = f.filePath.replace(/^\/artifact\//, "");
+    out.set(rel, f.text);
+  }
+  return out;
+}
+
+/** The reference ANN (front module) without a final softmax, so its outputs compare with the decoded logits. */
+export function referenceModule(front: Module, softmaxRemoved: boolean): Module {
+  const ref = front.clone();
+  if (softmaxRemoved) {
+    for (const o of ref.outputs) {
+      const op = o.value.op;
+      if (op?.name === "nn.softmax") o.value = op.operands[0]!;
+    }
+    ref.removeDeadCode();
+  }
+  return ref;
+}
+
+export interface ManifestExtras {
+  readonly [key: string]: unknown;
+}
+
+export async function emitArtifact(m: Module, ctx: EmitContext, manifest: (built: BuiltNetwork) => object, header: string): Promise<BuiltNetwork> {
+  const built = buildNetwork(m);
+  ctx.writeFile("manifest.json", JSON.stringify(sortKeys(manifest(built)), null, 2) + "\n");
+  ctx.writeFile("weights.bin", weightsFileOf(built.blobs));
+  const files = await generateModule(built, header);
+  for (const [rel, text] of [...files.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) ctx.writeFile(rel, text);
+  if (ctx.frontModule) {
+    const ref = referenceModule(ctx.frontModule, m.attrs["softmax_removed"] === true);
+    ref.attrs["weights_file"] = "weights.bin";
+    ctx.writeFile("reference/model.tir", printModule(ref));
+    ctx.writeFile("reference/weights.bin", writeWeights(ref));
+  }
+  return built;
+}
+
+/** JSON with object keys sorted (deterministic and diff-friendly). */
+export function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === "object" && !ArrayBuffer.isView(v)) {
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, sortKeys(o[k])]),
+    );
+  }
+  return v;
+}

@@ -1,0 +1,234 @@
+/**
+ * `tscc run <emulator artifact>`: load the artifact's own generated module, check the inputs against
+ * the manifest, run the event or closed-form engine, and compare with the reference ANN shipped in the
+ * artifact (accuracy, top-1 agreement, logit error), with per-inference operation counts and energy.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError } from "../../ir/index.js";
+import type { RTensor } from "../../ir/interp/tensor.js";
+import type { RunReport, RunRequest } from "../api.js";
+import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
+import { ENERGY_SETS, energyPj } from "./energy.js";
+import type { Manifest } from "./manifest.js";
+import type { Network } from "./runtime/network.js";
+import type { Counters, RunOptions, RunResult } from "./runtime/types.js";
+
+interface ArtifactModule {
+  load(dir?: string): Network;
+  runEvent(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions): RunResult;
+  runClosedForm(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions): RunResult;
+}
+
+function bad(dir: string, why: string, hint?: string): never {
+  throw new TsccError(fmt(M.InputMismatch, [`${dir}: ${why}`], hint ? { hint } : {}));
+}
+
+export function readManifest(dir: string): Manifest {
+  const file = join(dir, "manifest.json");
+  if (!existsSync(file)) throw new TsccError(fmt(M.DataFile, [dir, "no manifest.json: not an emulator artifact"]));
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(file, "utf8")) as Manifest;
+  } catch (e) {
+    throw new TsccError(fmt(M.DataFile, [file, `corrupt manifest: ${(e as Error).message}`]));
+  }
+  if (m.format !== ARTIFACT_FORMAT || m.version !== ARTIFACT_VERSION) {
+    throw new TsccError(
+      fmt(M.DataFile, [dir, `artifact format ${m.format ?? "?"} version ${m.version ?? "?"} (written by tscc ${m.tscc ?? "?"}); this tscc reads ${ARTIFACT_FORMAT} version ${ARTIFACT_VERSION}`], {
+        hint: "recompile the model with this tscc",
+      }),
+    );
+  }
+  return m;
+}
+
+export function artifactInputs(dir: string): string[] {
+  return [readManifest(dir).input.name];
+}
+
+/** Check shape, dtype, NaN and range of the input against the manifest. */
+function checkInput(dir: string, man: Manifest, x: RTensor): { data: Float32Array; batch: number } {
+  const want = man.input.shape;
+  const got = x.shape.slice(1);
+  if (x.shape.length !== want.length + 1 || got.some((d, i) => d !== want[i])) {
+    bad(dir, `input '${man.input.name}' has shape [${x.shape.join(", ")}] but the network takes [N, ${want.join(", ")}]`, x.shape.length === want.length ? "add a leading batch dimension" : undefined);
+  }
+  if (x.dtype !== "f32") bad(dir, `input '${man.input.name}' has dtype ${x.dtype}; float32 expected`);
+  const d = x.data as Float32Array;
+  let nan = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (Number.isNaN(v)) nan++;
+    else {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (nan) bad(dir, `input '${man.input.name}' holds ${nan} NaN value(s)`);
+  const scale = man.input.scale;
+  const tol = 1e-6 * scale;
+  if (lo < -tol || hi > scale + tol) {
+    bad(dir, `input values span [${lo}, ${hi}], outside the declared input range [0, ${scale}]`, "spike codes carry raw, non-negative inputs: pass --input-scale (and --mean/--std for a normalised model) when compiling");
+  }
+  return { data: d, batch: x.shape[0]! };
+}
+
+function sumCounters(parts: Counters[]): Counters {
+  const first = parts[0]!;
+  if (parts.length === 1) return first;
+  const add = (f: (c: Counters) => number): number => parts.reduce((s, c) => s + f(c), 0);
+  const batch = add((c) => c.batch);
+  const spikes = add((c) => c.spikes);
+  return {
+    batch,
+    synaptic_additions: add((c) => c.synaptic_additions),
+    memory_reads: add((c) => c.memory_reads),
+    neuron_updates: add((c) => c.neuron_updates),
+    spikes,
+    input_macs: add((c) => c.input_macs),
+    spiking_neurons: first.spiking_neurons,
+    spikes_per_neuron_max: Math.max(...parts.map((c) => c.spikes_per_neuron_max)),
+    spikes_per_neuron_mean: first.spiking_neurons > 0 ? spikes / (first.spiking_neurons * batch) : 0,
+    layers: first.layers.map((l, i) => ({
+      ...l,
+      synaptic_additions: parts.reduce((s, c) => s + c.layers[i]!.synaptic_additions, 0),
+      memory_reads: parts.reduce((s, c) => s + c.layers[i]!.memory_reads, 0),
+      neuron_updates: parts.reduce((s, c) => s + c.layers[i]!.neuron_updates, 0),
+      spikes: parts.reduce((s, c) => s + c.layers[i]!.spikes, 0),
+      input_macs: parts.reduce((s, c) => s + c.layers[i]!.input_macs, 0),
+      relayed_spikes: parts.reduce((s, c) => s + c.layers[i]!.relayed_spikes, 0),
+    })),
+  };
+}
+
+function argmax(d: Float32Array, row: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (d[row * k + j]! > d[row * k + best]!) best = j;
+  return best;
+}
+
+function labelsOf(labels: RTensor, n: number): number[] {
+  if (labels.dtype === "f32" || labels.dtype === "f64") throw new TsccError(fmt(M.InputMismatch, [`labels are ${labels.dtype}; integer class indices expected`]));
+  const y = Array.from(labels.data as ArrayLike<number | bigint>, Number);
+  if (y.length !== n) throw new TsccError(fmt(M.InputMismatch, [`${y.length} labels for ${n} samples`]));
+  return y;
+}
+
+/** The reference ANN on the same inputs (preprocessed as the model expects). */
+export function referenceLogits(dir: string, man: Manifest, x: Float32Array, batch: number): Float32Array | undefined {
+  const file = join(dir, "reference", "model.tir");
+  if (!existsSync(file)) return undefined;
+  let wf: ReturnType<typeof readWeights> | undefined;
+  const m = parseModule(readFileSync(file, "utf8"), {
+    file,
+    registry: builtinOps(),
+    loadBlob: (ref, type) => (wf ??= readWeights(readFileSync(join(dir, "reference", "weights.bin")), join(dir, "reference", "weights.bin"))).load(ref, type),
+  });
+  const c = man.input.shape[0] ?? 1;
+  const per = x.length / batch;
+  const inner = per / c;
+  const xin = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const ch = Math.floor((i % per) / inner);
+    const mu = man.input.mean[man.input.mean.length === 1 ? 0 : ch] ?? 0;
+    const sd = man.input.std[man.input.std.length === 1 ? 0 : ch] ?? 1;
+    xin[i] = (x[i]! / man.input.scale - mu) / sd;
+  }
+  const out = interpret(m, { [m.inputs[0]!.name]: { shape: [batch, ...man.input.shape], dtype: "f32", data: xin } });
+  return out[man.outputs[0]!]?.data as Float32Array | undefined;
+}
+
+export async function runArtifact(dir: string, req: RunRequest): Promise<RunReport> {
+  const man = readManifest(dir);
+  const given = req.inputs[man.input.name] ?? (Object.keys(req.inputs).length === 1 ? Object.values(req.inputs)[0] : undefined);
+  if (!given) bad(dir, `no input named '${man.input.name}'`);
+  const { data, batch } = checkInput(dir, man, given);
+  const engine = req.options["engine"] ?? (man.coding === "tsc" ? "fast" : "event");
+  if (engine !== "event" && engine !== "fast") throw new TsccError(fmt(M.Usage, [`--engine must be event or fast, got '${engine}'`]));
+  if (engine === "fast" && man.coding !== "tsc") throw new TsccError(fmt(M.Usage, ["the fast (closed-form) engine exists for TSC only; rate coding runs on the event engine"]));
+  const chunk = Math.max(1, Number(req.options["batch"] ?? 64));
+  const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as ArtifactModule;
+  let net: Network;
+  try {
+    net = mod.load(dir);
+  } catch (e) {
+    throw new TsccError(fmt(M.DataFile, [dir, (e as Error).message]));
+  }
+  const per = data.length / batch;
+  const outSize = net.values[net.outputs[0]!.value]!.shape.reduce((a, b) => a * b, 1);
+  const logits = new Float32Array(batch * outSize);
+  const parts: Counters[] = [];
+  let ties = 0;
+  const t0 = performance.now();
+  for (let s = 0; s < batch; s += chunk) {
+    const n = Math.min(chunk, batch - s);
+    const xs = data.subarray(s * per, (s + n) * per);
+    const r = engine === "event" ? mod.runEvent(net, xs, n, { sampleOffset: s }) : mod.runClosedForm(net, xs, n, { sampleOffset: s });
+    logits.set(r.outputs[0]!, s * outSize);
+    parts.push(r.counters);
+    ties += (r.ties ?? []).reduce((a, b) => a + b, 0);
+    req.log.progress(`${engine} engine`, s + n, batch);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const counters = sumCounters(parts);
+  const metrics: Record<string, unknown> = {
+    coding: man.coding,
+    engine,
+    samples: batch,
+    window: man.window,
+    spiking_layers: man.spiking_layers,
+    latency_steps: man.latency_steps,
+  };
+  const ref = referenceLogits(dir, man, data, batch);
+  const labels = req.labels ? labelsOf(req.labels, batch) : undefined;
+  let correct = 0;
+  let annCorrect = 0;
+  let agree = 0;
+  let errMax = 0;
+  for (let i = 0; i < batch; i++) {
+    const p = argmax(logits, i, outSize);
+    if (labels && p === labels[i]) correct++;
+    if (ref) {
+      const q = argmax(ref, i, outSize);
+      if (p === q) agree++;
+      if (labels && q === labels[i]) annCorrect++;
+      for (let j = 0; j < outSize; j++) errMax = Math.max(errMax, Math.abs(logits[i * outSize + j]! - ref[i * outSize + j]!));
+    }
+  }
+  if (labels) metrics["accuracy"] = correct / batch;
+  if (ref) {
+    if (labels) metrics["ann_accuracy"] = annCorrect / batch;
+    metrics["agreement"] = agree / batch;
+    metrics["logit_error_max"] = errMax;
+  }
+  const perInf = (x: number): number => x / batch;
+  Object.assign(metrics, {
+    spikes_per_neuron_max: counters.spikes_per_neuron_max,
+    spikes_per_neuron_mean: counters.spikes_per_neuron_mean,
+    synaptic_additions_per_inference: perInf(counters.synaptic_additions),
+    memory_reads_per_inference: perInf(counters.memory_reads),
+    neuron_updates_per_inference: perInf(counters.neuron_updates),
+    spikes_per_inference: perInf(counters.spikes),
+  });
+  if (counters.input_macs) metrics["input_macs_per_inference"] = perInf(counters.input_macs);
+  const params = ENERGY_SETS[req.options["energy"] ?? man.energy] ?? ENERGY_SETS["horowitz45-fp32"]!;
+  const e = energyPj({ synaptic_additions: counters.synaptic_additions, memory_reads: counters.memory_reads, neuron_updates: counters.neuron_updates, input_macs: counters.input_macs }, params);
+  metrics["energy_per_inference_pj"] = e.total / batch;
+  metrics["energy_params"] = params.name;
+  metrics["images_per_second"] = batch / seconds;
+  if (engine === "fast") metrics["floor_boundary_ties"] = ties;
+  metrics["layers"] = counters.layers.map((l) => ({
+    ...l,
+    synaptic_additions: perInf(l.synaptic_additions),
+    memory_reads: perInf(l.memory_reads),
+    neuron_updates: perInf(l.neuron_updates),
+    spikes: perInf(l.spikes),
+    input_macs: perInf(l.input_macs),
+    relayed_spikes: perInf(l.relayed_spikes),
+  }));
+  return { outputs: { [man.outputs[0]!]: { shape: [batch, outSize], dtype: "f32", data: logits } }, metrics };
+}

@@ -1,0 +1,76 @@
+/** Mutable per-node operation tallies, frozen into {@link Counters} at the end of a run. */
+import type { Network } from "./network.js";
+import type { Counters, LayerCounters } from "./types.js";
+
+export class Tally {
+  readonly syn: Float64Array;
+  readonly neuron: Float64Array;
+  readonly spikes: Float64Array;
+  readonly macs: Float64Array;
+  readonly relayed: Float64Array;
+  /** Max spikes of one neuron seen so far. */
+  maxPerNeuron = 0;
+
+  constructor(readonly nodes: number) {
+    this.syn = new Float64Array(nodes);
+    this.neuron = new Float64Array(nodes);
+    this.spikes = new Float64Array(nodes);
+    this.macs = new Float64Array(nodes);
+    this.relayed = new Float64Array(nodes);
+  }
+
+  /** Add `o` into this tally. */
+  addFrom(o: Tally): void {
+    for (let i = 0; i < this.nodes; i++) {
+      this.syn[i]! += o.syn[i]!;
+      this.neuron[i]! += o.neuron[i]!;
+      this.spikes[i]! += o.spikes[i]!;
+      this.macs[i]! += o.macs[i]!;
+      this.relayed[i]! += o.relayed[i]!;
+    }
+    if (o.maxPerNeuron > this.maxPerNeuron) this.maxPerNeuron = o.maxPerNeuron;
+  }
+
+  clear(): void {
+    this.syn.fill(0);
+    this.neuron.fill(0);
+    this.spikes.fill(0);
+    this.macs.fill(0);
+    this.relayed.fill(0);
+    this.maxPerNeuron = 0;
+  }
+
+  /**
+   * Freeze. `spikingNeurons[i]` is the per-sample neuron count of node i if it is a spiking population
+   * counted in the spike statistics, else 0.
+   */
+  freeze(net: Network, batch: number, spikingNeurons: readonly number[]): Counters {
+    const layers: LayerCounters[] = net.nodes.map((n, i) => ({
+      node: i,
+      kind: n.kind,
+      name: net.values[n.out]!.name,
+      neurons: spikingNeurons[i]!,
+      synaptic_additions: this.syn[i]!,
+      memory_reads: this.syn[i]!,
+      neuron_updates: this.neuron[i]!,
+      spikes: this.spikes[i]!,
+      input_macs: this.macs[i]!,
+      relayed_spikes: this.relayed[i]!,
+    }));
+    const sum = (f: (l: LayerCounters) => number) => layers.reduce((s, l) => s + f(l), 0);
+    const spiking = spikingNeurons.reduce((s, x) => s + x, 0);
+    const spikes = sum((l) => l.spikes);
+    return {
+      batch,
+      synaptic_additions: sum((l) => l.synaptic_additions),
+      memory_reads: sum((l) => l.memory_reads),
+      neuron_updates: sum((l) => l.neuron_updates),
+      spikes,
+      input_macs: sum((l) => l.input_macs),
+      spiking_neurons: spiking,
+      spikes_per_neuron_max: this.maxPerNeuron,
+      spikes_per_neuron_mean: spiking > 0 && batch > 0 ? spikes / (spiking * batch) : 0,
+      layers,
+    };
+  }
+}
