@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { Module as IrModule, printModule, tensorType, writeWeights, type Module } from "../../ir/index.js";
 import type { EmitContext } from "../api.js";
 import { buildNetwork, type BuiltNetwork } from "./build-network.js";
+import { closedFormOnnx } from "./onnx-export.js";
 import type { Node } from "./runtime/network.js";
 
 export const ARTIFACT_FORMAT = "tscc-emulator";
@@ -36,6 +37,18 @@ function weightsFileOf(blobs: Map<string, Float32Array>): Uint8Array {
   return writeWeights(m);
 }
 
+/**
+ * The runtime as compiled by tscc's own build (dist/backends/emulator/runtime/*.js and *.d.ts), when
+ * present: transpiling it afresh costs seconds of TypeScript start-up on every compile.
+ */
+function compiledRuntimeDir(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const c of [join(here, "runtime"), join(here, "..", "..", "dist", "backends", "emulator", "runtime")]) {
+    if (existsSync(join(c, "network.js")) && existsSync(join(c, "network.d.ts"))) return c;
+  }
+  return undefined;
+}
+
 /** TypeScript text of one node literal, weights as `w.get("name")`. */
 function nodeLiteral(n: Node, names: { w?: string; b?: string } | undefined): string {
   const parts: string[] = [];
@@ -50,19 +63,7 @@ function nodeLiteral(n: Node, names: { w?: string; b?: string } | undefined): st
 /** Generate model.ts with ts-morph and transpile it together with the runtime. */
 export async function generateModule(built: BuiltNetwork, header: string): Promise<Map<string, string>> {
   const { Project, ts, VariableDeclarationKind } = await import("ts-morph");
-  const project = new Project({
-    useInMemoryFileSystem: true,
-    compilerOptions: {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      declaration: true,
-      strict: true,
-      skipLibCheck: true,
-      noLib: false,
-      types: [],
-    },
-  });
+  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, strict: true } });
   const rtDir = runtimeSourceDir();
   const runtimeFiles = readdirSync(rtDir)
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
@@ -71,7 +72,6 @@ export async function generateModule(built: BuiltNetwork, header: string): Promi
   for (const f of runtimeFiles) {
     const text = readFileSync(join(rtDir, f), "utf8");
     sources.set(`runtime/${f}`, text);
-    project.createSourceFile(`/artifact/runtime/${f}`, text);
   }
   const { network, blobNames } = built;
   const sf = project.createSourceFile("/artifact/model.ts", "");
@@ -129,11 +129,25 @@ export async function generateModule(built: BuiltNetwork, header: string): Promi
   sf.addExportDeclaration({ moduleSpecifier: "./runtime/index.js" });
   sf.formatText({ indentSize: 2 });
   sources.set("model.ts", sf.getFullText());
+  // Every file satisfies isolated declarations, so each one transpiles on its own (no type check):
+  // JavaScript with transpileModule, declarations with transpileDeclaration.
+  const options = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, declaration: true };
   const out = new Map<string, string>(sources);
-  const emitted = project.emitToMemory();
-  for (const f of emitted.getFiles()) {
-    const rel = f.filePath.replace(/^\/artifact\//, "");
-    out.set(rel, f.text);
+  const compiled = compiledRuntimeDir();
+  const stale = compiled !== undefined && runtimeFiles.some((f) => !existsSync(join(compiled, f.replace(/\.ts$/, ".js"))));
+  for (const [rel, text] of sources) {
+    const base = rel.replace(/\.ts$/, "");
+    if (compiled && !stale && rel.startsWith("runtime/")) {
+      const name = base.slice("runtime/".length);
+      const strip = (t: string): string => t.replace(/\n\/\/# sourceMappingURL=.*\n?$/, "\n");
+      out.set(`${base}.js`, strip(readFileSync(join(compiled, `${name}.js`), "utf8")));
+      out.set(`${base}.d.ts`, strip(readFileSync(join(compiled, `${name}.d.ts`), "utf8")));
+      continue;
+    }
+    out.set(`${base}.js`, ts.transpileModule(text, { compilerOptions: options, fileName: rel }).outputText);
+    const dts = ts.transpileDeclaration(text, { compilerOptions: options, fileName: rel, reportDiagnostics: true });
+    if (dts.diagnostics?.length) throw new Error(`emulator codegen: ${rel} is not declaration-isolated: ${ts.flattenDiagnosticMessageText(dts.diagnostics[0]!.messageText, " ")}`);
+    out.set(`${base}.d.ts`, dts.outputText);
   }
   return out;
 }
@@ -159,6 +173,7 @@ export async function emitArtifact(m: Module, ctx: EmitContext, manifest: (built
   const built = buildNetwork(m);
   ctx.writeFile("manifest.json", JSON.stringify(sortKeys(manifest(built)), null, 2) + "\n");
   ctx.writeFile("weights.bin", weightsFileOf(built.blobs));
+  if (built.network.coding === "tsc") ctx.writeFile("closed-form.onnx", closedFormOnnx(built.network));
   const files = await generateModule(built, header);
   for (const [rel, text] of [...files.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) ctx.writeFile(rel, text);
   if (ctx.frontModule) {

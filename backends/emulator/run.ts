@@ -14,11 +14,24 @@ import { ENERGY_SETS, energyPj } from "./energy.js";
 import type { Manifest } from "./manifest.js";
 import type { Network } from "./runtime/network.js";
 import type { Counters, RunOptions, RunResult } from "./runtime/types.js";
+import type { OrtModule, OrtSession } from "./runtime/onnx-engine.js";
 
 interface ArtifactModule {
   load(dir?: string): Network;
   runEvent(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions): RunResult;
   runClosedForm(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions): RunResult;
+  createOrtSession(ort: OrtModule, model: Uint8Array, threads?: number): Promise<OrtSession>;
+  runOnnxClosedForm(net: Network, ort: OrtModule, session: OrtSession, input: Float32Array | readonly Float32Array[], batch: number, opts?: { counters?: boolean; recordIntervals?: boolean }): Promise<RunResult>;
+}
+
+/** onnxruntime-node, when installed (an optional dependency of tscc). */
+async function loadOrt(): Promise<OrtModule | undefined> {
+  try {
+    const mod = (await import("onnxruntime-node")) as unknown as OrtModule & { default?: OrtModule };
+    return mod.InferenceSession ? mod : mod.default;
+  } catch {
+    return undefined;
+  }
 }
 
 function bad(dir: string, why: string, hint?: string): never {
@@ -142,6 +155,51 @@ export function referenceLogits(dir: string, man: Manifest, x: Float32Array, bat
   return out[man.outputs[0]!]?.data as Float32Array | undefined;
 }
 
+/**
+ * Run the event engine beside the fast one and explain every difference: per sample, the first layer
+ * where an interval differs must differ only at floor-boundary ties (the event engine's float64 V/θ within
+ * `tol` of an integer), where two correct summation orders (float64 event order vs float32 onnxruntime or
+ * float64 im2col) may floor apart; later layers then differ as a consequence. Anything else is a bug.
+ */
+function checkEngines(net: Network, event: RunResult, fast: RunResult, batch: number, tol: number): Record<string, number> {
+  const populations = net.nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.kind === "tsc");
+  let compared = 0;
+  let mismatched = 0;
+  let samplesDiverging = 0;
+  let explained = 0;
+  let unexplained = 0;
+  for (let b = 0; b < batch; b++) {
+    let first = true;
+    for (const { n, i } of populations) {
+      const size = net.values[n.out]!.shape.reduce((a, c) => a * c, 1);
+      const de = event.intervals![n.out]!;
+      const df = fast.intervals![n.out]!;
+      const mem = event.membrane![i]!;
+      const theta = (n as { theta: number }).theta;
+      let here = 0;
+      let ties = 0;
+      for (let j = 0; j < size; j++) {
+        compared++;
+        if (de[b * size + j] === df[b * size + j]) continue;
+        here++;
+        const u = mem[b * size + j]! / theta;
+        if (Math.abs(u - Math.round(u)) <= tol * Math.max(1, Math.abs(u))) ties++;
+      }
+      mismatched += here;
+      if (here > 0 && first) {
+        first = false;
+        samplesDiverging++;
+        if (ties === here) explained++;
+        else unexplained++;
+      }
+    }
+  }
+  let predictions = 0;
+  const k = event.outputs[0]!.length / batch;
+  for (let b = 0; b < batch; b++) if (argmax(event.outputs[0]!, b, k) !== argmax(fast.outputs[0]!, b, k)) predictions++;
+  return { intervals_compared: compared, intervals_differing: mismatched, samples_diverging: samplesDiverging, samples_explained_by_ties: explained, samples_unexplained: unexplained, prediction_differences: predictions };
+}
+
 export async function runArtifact(dir: string, req: RunRequest): Promise<RunReport> {
   const man = readManifest(dir);
   const given = req.inputs[man.input.name] ?? (Object.keys(req.inputs).length === 1 ? Object.values(req.inputs)[0] : undefined);
@@ -163,11 +221,33 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   const logits = new Float32Array(batch * outSize);
   const parts: Counters[] = [];
   let ties = 0;
+  // The fast engine runs closed-form.onnx in onnxruntime when it is installed (-O fast=js forces the
+  // float64 JavaScript closed form, which also counts floor-boundary ties).
+  let session: OrtSession | undefined;
+  let ort: OrtModule | undefined;
+  const onnxFile = join(dir, "closed-form.onnx");
+  if (engine === "fast" && req.options["fast"] !== "js" && existsSync(onnxFile)) {
+    ort = await loadOrt();
+    if (ort) session = await mod.createOrtSession(ort, readFileSync(onnxFile), Number(req.options["threads"] ?? 0));
+    else if (req.options["fast"] === "ort") throw new TsccError(fmt(M.Usage, ["-O fast=ort needs the onnxruntime-node package, which is not installed"]));
+  }
+  const fastImpl = engine === "fast" ? (session ? "onnxruntime" : "js") : undefined;
+  const check = engine === "fast" && (req.options["check"] === "1" || req.options["check"] === "true");
+  const checks: Record<string, number>[] = [];
   const t0 = performance.now();
   for (let s = 0; s < batch; s += chunk) {
     const n = Math.min(chunk, batch - s);
     const xs = data.subarray(s * per, (s + n) * per);
-    const r = engine === "event" ? mod.runEvent(net, xs, n, { sampleOffset: s }) : mod.runClosedForm(net, xs, n, { sampleOffset: s });
+    const r =
+      engine === "event"
+        ? mod.runEvent(net, xs, n, { sampleOffset: s })
+        : session && ort
+          ? await mod.runOnnxClosedForm(net, ort, session, xs, n, { counters: req.options["counters"] !== "0" && req.options["counters"] !== "false", recordIntervals: check })
+          : mod.runClosedForm(net, xs, n, { sampleOffset: s, recordIntervals: check });
+    if (check) {
+      const ev = mod.runEvent(net, xs, n, { sampleOffset: s, recordIntervals: true, recordMembrane: true });
+      checks.push(checkEngines(net, ev, r, n, session ? 1e-4 : 1e-9));
+    }
     logits.set(r.outputs[0]!, s * outSize);
     parts.push(r.counters);
     ties += (r.ties ?? []).reduce((a, b) => a + b, 0);
@@ -220,7 +300,13 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   metrics["energy_per_inference_pj"] = e.total / batch;
   metrics["energy_params"] = params.name;
   metrics["images_per_second"] = batch / seconds;
-  if (engine === "fast") metrics["floor_boundary_ties"] = ties;
+  if (fastImpl === "js") metrics["floor_boundary_ties"] = ties;
+  if (fastImpl) metrics["fast_engine"] = fastImpl;
+  if (checks.length) {
+    const sum: Record<string, number> = {};
+    for (const c of checks) for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + v;
+    metrics["engine_check"] = sum;
+  }
   metrics["layers"] = counters.layers.map((l) => ({
     ...l,
     synaptic_additions: perInf(l.synaptic_additions),

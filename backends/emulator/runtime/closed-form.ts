@@ -238,7 +238,7 @@ function maxPool(p: MaxPoolPlan, src: Float64Array, B: number, out: Float64Array
 }
 
 /** Analytic synaptic additions of every term feeding population p (event engine's rule). */
-function countSynapses(plan: Plan, p: NeuronPlan, vals: (Float64Array | null)[], B: number, tally: Tally): void {
+export function countSynapses(plan: Plan, p: NeuronPlan, vals: readonly (ArrayLike<number> | null)[], B: number, tally: Tally): void {
   const T = plan.net.window;
   for (const t of p.terms) {
     const sp = plan.nodes[t.node] as SynapsePlan;

@@ -9,6 +9,8 @@
  * - `runClosedForm(net, input, batch, opts)`: TSC only, the §8.4 theorem batched with im2col + GEMM in
  *   float64; counters derived analytically (equal to the event engine's); `ties` diagnostics. Throws for
  *   rate-coded networks (no closed form exists).
+ * - `runOnnxClosedForm(net, ort, session, input, batch)`: the closed form as the artifact's closed-form.onnx
+ *   run by onnxruntime (passed in by the caller), with the same analytic counters (onnx-engine.ts).
  * - `schedule(net)`: firing windows, integration windows and latency (schedule.ts).
  *
  * Arguments: `input` is one Float32Array per network input (`net.inputs` order; a bare array for a single
@@ -21,6 +23,7 @@
  */
 export { runEvent } from "./event.js";
 export { runClosedForm } from "./closed-form.js";
+export { createOrtSession, runOnnxClosedForm, type OrtModule, type OrtSession } from "./onnx-engine.js";
 export { schedule, validateNetwork, type ChargeSchedule, type ChargeTerm, type Schedule } from "./schedule.js";
 export type { Checkpoint, Counters, LayerCounters, OpCounts, RunOptions, RunResult, SpikeTimes } from "./types.js";
 export type * from "./network.js";

@@ -113,7 +113,8 @@ export function compileCommand(program: Command, io: Io): void {
       if (f.json) {
         io.stdout(JSON.stringify({ target: f.target, out: outDir, pipeline: r.pipeline, files }, null, 2) + "\n");
       } else {
-        io.stdout(`compiled ${basename(model)} for ${f.target} → ${outDir}\n  pipeline: ${r.pipeline}\n  files: ${files.join(", ")}\n`);
+        const top = [...new Set(files.map((x) => (x.includes("/") ? x.slice(0, x.indexOf("/") + 1) : x)))];
+        io.stdout(`compiled ${basename(model)} for ${f.target} → ${outDir}\n  pipeline: ${r.pipeline}\n  files: ${top.join(", ")}\n`);
         const ops = r.module.ops.length;
         io.stdout(`  ${formatNumber(ops)} ops\n`);
       }

@@ -11,7 +11,7 @@ import { writeNpy } from "../../io/npy.js";
 import { readTensorFile } from "../../io/tensors.js";
 import { argmaxAccuracy, toModelInput } from "../../run/inputs.js";
 import { collect, type Io } from "../main.js";
-import { formatNumber, shapeText, table } from "../ui.js";
+import { formatNumber, shapeText, table, terminalLogger } from "../ui.js";
 import { UsageError } from "../usage.js";
 import { parseKeyValues } from "./compile.js";
 
@@ -23,6 +23,10 @@ interface RunFlags {
   option?: string[];
   plugin?: string[];
   json?: boolean;
+  engine?: string;
+  batch?: string;
+  workers?: string;
+  energy?: string;
 }
 
 /**
@@ -55,6 +59,10 @@ export function runCommand(program: Command, io: Io): void {
     .option("--save-output <path>", "write an output to .npy (name=path to choose the output); repeatable", collect)
     .option("--passes <pipeline>", "passes to run before interpreting an ONNX/IR model", "none")
     .option("-O, --option <key=value>", "backend run option; repeatable", collect)
+    .option("--engine <engine>", "emulator: event (spike by spike, the reference) or fast (closed form, TSC only)")
+    .option("--batch <n>", "samples per engine call")
+    .option("--workers <n>", "worker threads for throughput (emulator)")
+    .option("--energy <set>", "emulator: energy parameter set for the report")
     .option("--plugin <spec>", "load a plugin; repeatable", collect)
     .option("--json", "print the report as JSON")
     .action(async (model: string, f: RunFlags) => {
@@ -77,7 +85,9 @@ export function runCommand(program: Command, io: Io): void {
         const files = namedFiles(f.input, described?.length ? described : undefined, "--input", io.cwd);
         const inputs: Record<string, RTensor> = {};
         for (const [name, file] of files) inputs[name] = toModelInput(readTensorFile(resolve(io.cwd, file)), name, file);
-        const r = await backend.run(path, { inputs, labels, options: parseKeyValues(f.option), log: silentLogger });
+        const options = parseKeyValues(f.option);
+        for (const k of ["engine", "batch", "workers", "energy"] as const) if (f[k] !== undefined) options[k] = f[k]!;
+        const r = await backend.run(path, { inputs, labels, options, log: terminalLogger(process.stderr, !io.tty) });
         outputs = { ...r.outputs };
         metrics = { ...r.metrics };
         samples = Object.values(inputs)[0]?.shape[0] ?? 0;

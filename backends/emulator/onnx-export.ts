@@ -1,0 +1,242 @@
+/**
+ * The closed form of a TSC network (tsc.md §8.4) as an ONNX graph, so onnxruntime can run the fast
+ * engine at ANN speed: encoder Floor(x·T/s + ½) clipped to [0, T]; synapses Conv/Gemm/Mul with bias b̃·T;
+ * neurons Floor((charge + φ)/θ) clipped to [0, T]; max pool = MaxPool of intervals; decode λ·V/T.
+ * The operation counts are computed inside the graph too, as scalars summed over the batch, with the
+ * event engine's rules: `active.<v>` (neurons of population v with d ≥ 1), `dsum.<v>` (Σd: discharge
+ * steps), `syn.<node>` (synaptic additions of a synapse group: Σ over source neurons of fan-out ·
+ * (2 if 0 < d < T, 1 if d = T)). The intervals themselves are outputs `d<v>` for engine comparisons;
+ * a caller fetches only what it needs.
+ *
+ * Arithmetic is float32 inside onnxruntime, so a pre-activation within float32 rounding of an integer may
+ * floor differently from the float64 engines: such floor-boundary ties are what `tscc run --check`
+ * counts when it compares engines.
+ */
+import onnxProto from "onnx-proto";
+import type { Network, Node } from "./runtime/network.js";
+
+const { onnx } = onnxProto;
+type NodeProto = onnxProto.onnx.INodeProto;
+type TensorProto = onnxProto.onnx.ITensorProto;
+
+const FLOAT = 1;
+const INT64 = 7;
+
+/** Output name of the intervals of spikes value `v`. */
+export function intervalOutput(v: number): string {
+  return `d${v}`;
+}
+
+export function closedFormOnnx(net: Network): Uint8Array {
+  if (net.coding !== "tsc") throw new Error("closed-form ONNX exists for TSC networks only");
+  const T = net.window;
+  const nodes: NodeProto[] = [];
+  const inits: TensorProto[] = [];
+  let counter = 0;
+  const fresh = (hint: string): string => `${hint}_${counter++}`;
+  const scalar = (value: number): string => {
+    const name = fresh("c");
+    inits.push({ name, dataType: FLOAT, dims: [], floatData: [value] });
+    return name;
+  };
+  const tensor = (hint: string, dims: number[], data: Float32Array): string => {
+    const name = fresh(hint);
+    inits.push({ name, dataType: FLOAT, dims, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) });
+    return name;
+  };
+  const ints = (hint: string, values: number[]): string => {
+    const name = fresh(hint);
+    inits.push({ name, dataType: INT64, dims: [values.length], int64Data: values });
+    return name;
+  };
+  const op = (opType: string, inputs: string[], attrs: onnxProto.onnx.IAttributeProto[] = [], out?: string): string => {
+    const o = out ?? fresh(opType.toLowerCase());
+    nodes.push({ opType, input: inputs, output: [o], attribute: attrs, name: fresh(opType) });
+    return o;
+  };
+  const attrInts = (name: string, v: readonly number[]): onnxProto.onnx.IAttributeProto => ({ name, type: 7, ints: [...v] });
+  const attrInt = (name: string, v: number): onnxProto.onnx.IAttributeProto => ({ name, type: 2, i: v });
+  const zero = scalar(0);
+  const top = scalar(T);
+  /** clip(floor(x), 0, T) */
+  const quantise = (x: string): string => op("Clip", [op("Floor", [x]), zero, top]);
+
+  const names: string[] = new Array<string>(net.values.length);
+  // φ goes into the bias of a synapse op whose charge feeds a neuron directly (saves an Add per layer).
+  const phiOf = new Map<number, number>();
+  for (const n of net.nodes) {
+    if (n.kind !== "tsc") continue;
+    const src = net.nodes.find((m) => m.out === n.in);
+    if (src && (src.kind === "conv" || src.kind === "dense")) phiOf.set(src.out, n.phi);
+  }
+  const folded = new Set<number>(phiOf.keys());
+  const outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  const valueInfo = (name: string, shape: readonly number[]): onnxProto.onnx.IValueInfoProto => ({
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: "batch" }, ...shape.map((d) => ({ dimValue: d }))] } } },
+  });
+  const inputs: onnxProto.onnx.IValueInfoProto[] = [];
+  for (const n of net.nodes) emit(n);
+  function emit(n: Node): void {
+    switch (n.kind) {
+      case "encode": {
+        const io = net.inputs.find((i) => i.value === n.out)!;
+        const shape = net.values[n.out]!.shape;
+        const pads = n.pads.length ? n.pads : [0, 0, 0, 0];
+        const inShape = shape.length === 3 ? [shape[0]!, shape[1]! - pads[0]! - pads[2]!, shape[2]! - pads[1]! - pads[3]!] : [...shape];
+        inputs.push(valueInfo(io.name, inShape));
+        const scaled = op("Mul", [io.name, scalar(T / n.scale)]);
+        const rounded = n.rounding === "round" ? op("Add", [scaled, scalar(0.5)]) : scaled;
+        let d = quantise(rounded);
+        if (n.pads.some((p) => p !== 0)) {
+          d = op("Pad", [d, ints("pads", [0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!])], [{ name: "mode", type: 3, s: new TextEncoder().encode("constant") }]);
+          // Border pixels encode their channel's value: add a constant border to the zero padding.
+          const [c, h, w] = shape as [number, number, number];
+          const border = new Float32Array(c * h * w);
+          for (let ch = 0; ch < c; ch++) {
+            const dv = Math.min(Math.max(n.rounding === "round" ? Math.floor(((n.padValues[ch] ?? 0) * T) / n.scale + 0.5) : Math.floor(((n.padValues[ch] ?? 0) * T) / n.scale), 0), T);
+            for (let y = 0; y < h; y++) {
+              for (let x = 0; x < w; x++) {
+                const inside = y >= pads[0]! && y < h - pads[2]! && x >= pads[1]! && x < w - pads[3]!;
+                if (!inside) border[(ch * h + y) * w + x] = dv;
+              }
+            }
+          }
+          d = op("Add", [d, tensor("border", [1, c, h, w], border)]);
+        }
+        names[n.out] = d;
+        break;
+      }
+      case "conv": {
+        const [m] = n.wShape;
+        const bias = new Float32Array(m).fill(phiOf.get(n.out) ?? 0);
+        if (n.b) for (let i = 0; i < m; i++) bias[i]! += n.b[i]! * T;
+        names[n.out] = op("Conv", [names[n.in]!, tensor("w", [...n.wShape], n.w), tensor("b", [m], bias)], [
+          attrInts("kernel_shape", [n.wShape[2], n.wShape[3]]),
+          attrInts("strides", n.strides),
+          attrInts("pads", [n.pads[0], n.pads[1], n.pads[2], n.pads[3]]),
+          attrInts("dilations", n.dilations),
+          attrInt("group", n.group),
+        ]);
+        break;
+      }
+      case "dense": {
+        const nOut = net.values[n.out]!.shape[0]!;
+        const k = n.w.length / nOut;
+        const bias = new Float32Array(nOut).fill(phiOf.get(n.out) ?? 0);
+        if (n.b) for (let i = 0; i < nOut; i++) bias[i]! += n.b[i]! * T;
+        names[n.out] = op("Gemm", [names[n.in]!, tensor("w", [nOut, k], n.w), tensor("b", [nOut], bias)], [attrInt("transB", 1)]);
+        break;
+      }
+      case "scale":
+        names[n.out] = op("Mul", [names[n.in]!, scalar(n.factor)]);
+        break;
+      case "add":
+        names[n.out] = op("Add", [names[n.a]!, names[n.b]!]);
+        break;
+      case "tsc": {
+        let u = folded.has(n.in) ? names[n.in]! : op("Add", [names[n.in]!, scalar(n.phi)]);
+        if (n.theta !== 1) u = op("Div", [u, scalar(n.theta)]);
+        names[n.out] = quantise(u);
+        break;
+      }
+      case "if":
+        throw new Error("rate-coded networks have no closed form");
+      case "maxpool": {
+        const inShape = net.values[n.in]!.shape;
+        const outShape = net.values[n.out]!.shape;
+        const floorH = Math.floor((inShape[1]! + n.pads[0] + n.pads[2] - n.dilations[0] * (n.kernel[0] - 1) - 1) / n.strides[0]) + 1;
+        const floorW = Math.floor((inShape[2]! + n.pads[1] + n.pads[3] - n.dilations[1] * (n.kernel[1] - 1) - 1) / n.strides[1]) + 1;
+        const ceil = outShape[1]! > floorH || outShape[2]! > floorW ? 1 : 0;
+        names[n.out] = op("MaxPool", [names[n.in]!], [
+          attrInts("kernel_shape", n.kernel),
+          attrInts("strides", n.strides),
+          attrInts("pads", [n.pads[0], n.pads[1], n.pads[2], n.pads[3]]),
+          attrInts("dilations", n.dilations),
+          attrInt("ceil_mode", ceil),
+        ]);
+        break;
+      }
+      case "reshape":
+        names[n.out] = op("Reshape", [names[n.in]!, ints("shape", [0, ...net.values[n.out]!.shape])]);
+        break;
+      case "concat":
+        names[n.out] = op("Concat", n.ins.map((v) => names[v]!), [attrInt("axis", n.axis + 1)]);
+        break;
+      case "decode": {
+        const io = net.outputs.find((o) => o.value === n.out);
+        names[n.out] = op("Mul", [names[n.in]!, scalar(n.lambda / T)], [], io?.name);
+        break;
+      }
+    }
+  }
+  for (const o of net.outputs) outputs.push(valueInfo(o.name, net.values[o.value]!.shape));
+  // Operation counts, reduced over the whole batch to scalars.
+  const scalarOut = (name: string, x: string): void => {
+    op("ReduceSum", [x], [attrInt("keepdims", 0)], name);
+    outputs.push({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: [] } } } });
+  };
+  const active = new Map<number, string>();
+  const activeOf = (v: number): string => {
+    let a = active.get(v);
+    if (!a) {
+      a = op("Min", [names[v]!, scalar(1)]);
+      active.set(v, a);
+    }
+    return a;
+  };
+  const events = new Map<number, string>();
+  /** Per source neuron: switch events delivered (2 if 0 < d < T, 1 if d = T: spike 2 at s + T is dropped). */
+  const eventsOf = (v: number): string => {
+    let e = events.get(v);
+    if (!e) {
+      e = op("Sub", [op("Mul", [activeOf(v), scalar(2)]), op("Relu", [op("Sub", [names[v]!, scalar(T - 1)])])]);
+      events.set(v, e);
+    }
+    return e;
+  };
+  net.nodes.forEach((n, i) => {
+    if (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool") scalarOut(`active.${n.out}`, activeOf(n.out));
+    if (n.kind === "tsc") scalarOut(`dsum.${n.out}`, names[n.out]!);
+    if (n.kind === "conv") {
+      const [c, h, w] = net.values[n.in]!.shape as [number, number, number];
+      const [oh, ow] = net.values[n.out]!.shape.slice(1) as [number, number];
+      const count = (size: number, k: number, s: number, p: number, d: number, o: number): number[] =>
+        Array.from({ length: size }, (_, y) => {
+          let cnt = 0;
+          for (let ky = 0; ky < k; ky++) {
+            const t = y + p - ky * d;
+            if (t >= 0 && t % s === 0 && t / s < o) cnt++;
+          }
+          return cnt;
+        });
+      const cy = count(h, n.wShape[2], n.strides[0], n.pads[0], n.dilations[0], oh);
+      const cx = count(w, n.wShape[3], n.strides[1], n.pads[1], n.dilations[1], ow);
+      const mg = n.wShape[0] / n.group;
+      const fan = new Float32Array(h * w);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) fan[y * w + x] = mg * cy[y]! * cx[x]!;
+      void c;
+      scalarOut(`syn.${i}`, op("Mul", [eventsOf(n.in), tensor("fanout", [1, 1, h, w], fan)]));
+    } else if (n.kind === "dense") {
+      const nOut = net.values[n.out]!.shape[0]!;
+      scalarOut(`syn.${i}`, op("Mul", [eventsOf(n.in), scalar(nOut)]));
+    } else if (n.kind === "scale") {
+      scalarOut(`syn.${i}`, eventsOf(n.in));
+    }
+  });
+  // Intervals of every population (for comparing engines).
+  net.nodes.forEach((n) => {
+    if (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool" || n.kind === "concat") {
+      const name = intervalOutput(n.out);
+      nodes.push({ opType: "Identity", input: [names[n.out]!], output: [name], name: fresh("Identity") });
+      outputs.push(valueInfo(name, net.values[n.out]!.shape));
+    }
+  });
+  const model: onnxProto.onnx.IModelProto = {
+    irVersion: 7,
+    producerName: "tscc",
+    opsetImport: [{ domain: "", version: 13 }],
+    graph: { name: "tsc_closed_form", node: nodes, initializer: inits, input: inputs, output: outputs },
+  };
+  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+}
