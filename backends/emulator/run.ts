@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import type { RunReport, RunRequest } from "../api.js";
@@ -200,6 +201,43 @@ function checkEngines(net: Network, event: RunResult, fast: RunResult, batch: nu
   return { intervals_compared: compared, intervals_differing: mismatched, samples_diverging: samplesDiverging, samples_explained_by_ties: explained, samples_unexplained: unexplained, prediction_differences: predictions };
 }
 
+/** Shards of the batch on worker threads (event engine or JavaScript closed form). */
+async function runOnWorkers(dir: string, engine: "event" | "fast", data: Float32Array, batch: number, workers: number, outSize: number, log: RunRequest["log"]): Promise<{ logits: Float32Array; counters: Counters[] }> {
+  const per = data.length / batch;
+  const shard = Math.ceil(batch / workers);
+  const logits = new Float32Array(batch * outSize);
+  const counters: Counters[] = [];
+  let done = 0;
+  const pool = Array.from({ length: Math.min(workers, batch) }, () => new Worker(join(dir, "runtime", "worker.js")));
+  try {
+    await Promise.all(
+      pool.map(async (w, k) => {
+        const start = k * shard;
+        const n = Math.min(shard, batch - start);
+        if (n <= 0) return;
+        // Small chunks per message keep progress visible and memory bounded.
+        const chunk = 64;
+        for (let s = start; s < start + n; s += chunk) {
+          const m = Math.min(chunk, start + n - s);
+          const input = data.slice(s * per, (s + m) * per);
+          const r = await new Promise<{ outputs?: Float32Array[]; counters?: Counters; error?: string }>((resolve) => {
+            w.once("message", resolve);
+            w.postMessage({ dir, engine, input, batch: m, offset: s }, [input.buffer]);
+          });
+          if (r.error) throw new TsccError(fmt(M.DataFile, [dir, `worker failed: ${r.error}`]));
+          logits.set(r.outputs![0]!, s * outSize);
+          counters.push(r.counters!);
+          done += m;
+          log.progress(`${engine} engine (${pool.length} workers)`, done, batch);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return { logits, counters };
+}
+
 export async function runArtifact(dir: string, req: RunRequest): Promise<RunReport> {
   const man = readManifest(dir);
   const given = req.inputs[man.input.name] ?? (Object.keys(req.inputs).length === 1 ? Object.values(req.inputs)[0] : undefined);
@@ -234,8 +272,15 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   const fastImpl = engine === "fast" ? (session ? "onnxruntime" : "js") : undefined;
   const check = engine === "fast" && (req.options["check"] === "1" || req.options["check"] === "true");
   const checks: Record<string, number>[] = [];
+  const workers = Math.max(1, Number(req.options["workers"] ?? 1));
+  const useWorkers = workers > 1 && !session && !check;
   const t0 = performance.now();
-  for (let s = 0; s < batch; s += chunk) {
+  if (useWorkers) {
+    const r = await runOnWorkers(dir, engine, data, batch, workers, outSize, req.log);
+    logits.set(r.logits);
+    parts.push(...r.counters);
+  }
+  for (let s = 0; s < (useWorkers ? 0 : batch); s += chunk) {
     const n = Math.min(chunk, batch - s);
     const xs = data.subarray(s * per, (s + n) * per);
     const r =
@@ -302,6 +347,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   metrics["images_per_second"] = batch / seconds;
   if (fastImpl === "js") metrics["floor_boundary_ties"] = ties;
   if (fastImpl) metrics["fast_engine"] = fastImpl;
+  if (useWorkers) metrics["workers"] = workers;
   if (checks.length) {
     const sum: Record<string, number> = {};
     for (const c of checks) for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + v;
