@@ -14,9 +14,10 @@ function q(v: string): string {
   return /^[A-Za-z0-9_./+-]*$/.test(v) && v !== "" ? v : JSON.stringify(v);
 }
 
+/** The window: as given, else the coding's default (32 steps per TSC layer, 256 for a rate-coded run). */
 export function windowOf(o: BackendOptions): number {
-  const w = o["window"] as number;
-  return w > 0 ? w : o["coding"] === "rate" ? 256 : 32;
+  const w = o["window"] as number | undefined;
+  return w !== undefined ? w : o["coding"] === "rate" ? 256 : 32;
 }
 
 /** The conversion pipeline for these options (the backend half of `tscc compile`). */
@@ -41,7 +42,7 @@ export const emulatorBackend = defineBackend({
   summary: "spiking network (TSC or rate-coded) run spike by spike or in closed form, with operation counts and energy",
   options: {
     coding: { kind: "enum", choices: ["tsc", "rate"], default: "tsc", doc: "spike coding: Temporal-Switch Coding, or the rate-coded baseline" },
-    window: { kind: "int", default: 0, doc: "TSC: steps per layer window T (default 32); rate: steps of the run (default 256)" },
+    window: { kind: "int", doc: "TSC: steps per layer window T (default 32); rate: steps of the run (default 256)" },
     calibration: { kind: "str", default: "", doc: "calibration inputs (.npy, image folder, or example:<name>) for threshold normalisation" },
     percentile: { kind: "float", default: 99.9, doc: "activation percentile that sets each layer's λ (100 = max)" },
     "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },

@@ -147,7 +147,10 @@ export const normalizeThresholdsPass = definePass({
     const scale = new Map<Value, number>();
     scale.set(m.inputs[0]!.value, 1);
     const users = m.users();
+    const override = new Map<Op, number>();
     const lambdaOf = (op: Op): number => {
+      const o = override.get(op);
+      if (o !== undefined) return o;
       const s = sketches.get(op.result)!;
       const lam = s.percentile(p);
       if (!(lam > 0)) {
@@ -163,8 +166,30 @@ export const normalizeThresholdsPass = definePass({
       if (us.length === 1 && us[0]!.name === "nn.add" && isNeuronPoint(us[0]!)) return lambdaOf(us[0]!);
       return undefined;
     };
+    // Branches that meet in a Concat must share one scale: every neuron layer feeding it (through pools and
+    // reshapes) takes the largest of their λ (coarser levels for the others, but one code for the result).
+    const sourcesOf = (v: Value): Op[] => {
+      const op = v.op;
+      if (!op) return [];
+      if (isNeuronPoint(op) && op.name !== "nn.relu" && op.name !== "nn.clip") return [op];
+      if (PASS_THROUGH.has(op.name) || op.name === "nn.relu" || op.name === "nn.clip") return op.operands.filter((x) => !x.constant).flatMap(sourcesOf);
+      return [];
+    };
+    for (const op of m.ops) {
+      if (op.name !== "nn.concat") continue;
+      const srcs = op.operands.flatMap(sourcesOf);
+      if (srcs.length < 2) continue;
+      const common = Math.max(...srcs.map(lambdaOf));
+      for (const s2 of srcs) override.set(s2, common);
+    }
+    const failedValues = new Set<Value>();
     let changed = false;
     for (const op of m.ops) {
+      if (op.operands.some((v) => failedValues.has(v))) {
+        op.results.forEach((r2) => failedValues.add(r2));
+        continue;
+      }
+      const errorsBefore = ctx.diag.hasErrors;
       const r = op.results[0];
       if (!r || r.type.kind !== "tensor" || r.type.dtype !== "f32") continue;
       const inScale = (i: number): number | undefined => {
@@ -229,6 +254,7 @@ export const normalizeThresholdsPass = definePass({
         if (op.name === "nn.average_pool" || op.name === "nn.global_average_pool") op.attrs = { ...op.attrs, lambda: ins[0]! };
         scale.set(r, ins[0]!);
       }
+      if (!errorsBefore && ctx.diag.hasErrors) op.results.forEach((r2) => failedValues.add(r2));
     }
     m.removeDeadCode();
     return { changed };

@@ -110,9 +110,13 @@ describe.each([
   });
 });
 
-describe("a residual network (identity and projection shortcuts, global average pool)", () => {
+describe.each([
+  ["a residual network (identity and projection shortcuts, global average pool)", "resnet_block.opset13.onnx", "snn.add"],
+  ["a chain of padded average pools (count_include_pad 1 and 0, ceil mode) and a global pool merged into the dense layer", "bn_pool.opset13.onnx", "snn.dense"],
+  ["ReLU6, channel concat and a zero Pad (opset 11 export)", "relu6_concat.opset11.onnx", "snn.concat"],
+])("%s", (_name, fixture, expectOp) => {
   test("closed form equals the quantised ANN on random inputs", async () => {
-    const file = join(root, "test", "fixtures", "onnx", "resnet_block.opset13.onnx");
+    const file = join(root, "test", "fixtures", "onnx", fixture);
     const m = importOnnxFile(file).module;
     const shape = m.inputs[0]!.value.type.shape.map((d) => (d === BATCH ? 64 : d));
     const rng = new Rng(11);
@@ -120,7 +124,7 @@ describe("a residual network (identity and projection shortcuts, global average 
     await runPipeline(m, "canonicalize,normalize-thresholds", { calibration: cal });
     const normalized = m.clone();
     await runPipeline(m, "insert-tsc-encoding{window=32}");
-    expect(m.ops.some((op) => op.name === "snn.add")).toBe(true);
+    expect(m.ops.some((op) => op.name === expectOp)).toBe(true);
     const x = { shape: [16, ...shape.slice(1)], dtype: "f32" as const, data: rng.f32(16 * Rng.numel(shape.slice(1)), 0, 1) };
     const q = quantisedAnn(normalized, x, 32, 0.5);
     const { network } = buildNetwork(m);

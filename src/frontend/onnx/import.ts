@@ -42,6 +42,9 @@ export function importOnnxFile(file: string, opts: ImportOptions = {}): ImportRe
   return importOnnxModel(loadOnnxFile(file), opts);
 }
 
+/** Activations a spiking conversion cannot carry (negative or saturating non-ReLU shapes). */
+const NON_RELU_ACTIVATIONS = new Set(["Sigmoid", "Tanh", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "ThresholdedRelu"]);
+
 export function nodeName(node: NodeProto, index: number): string {
   return node.name ? node.name : `${node.opType ?? "Node"}_${index}`;
 }
@@ -77,9 +80,11 @@ export function importOnnxModel(loaded: LoadedModel, opts: ImportOptions = {}): 
     const domain = node.domain === "ai.onnx" ? "" : node.domain ?? "";
     const version = domains.get(domain) ?? 0;
     if (!findImporter(node.opType ?? "", domain, version)) {
+      const act = NON_RELU_ACTIVATIONS.has(node.opType ?? "");
       diag.report(
         fmt(M.UnsupportedOnnxOp, [node.opType ?? "", domain || "ai.onnx", version], {
           loc: onnxLoc(nodeName(node, index), index, node.opType ?? ""),
+          ...(act ? { hint: `tscc converts ReLU networks (ReLU, or Clip with min 0 such as ReLU6): a ${node.opType} activation has no spike-time code; retrain with ReLU` } : {}),
         }),
       );
     }

@@ -7,6 +7,7 @@
  * branch or the logits), or a pending average pool that the next weight layer absorbs (merge mode).
  */
 import { Builder, fmt, fuseLocs, M, tensorType, type Attrs, type Loc, type Module, type Op, type PassContext, type Value } from "../../../ir/index.js";
+import { averagePool, globalAveragePool } from "../../../ir/interp/kernels/index.js";
 
 export interface ConvertOptions {
   coding: "tsc" | "rate";
@@ -22,23 +23,54 @@ export interface ConvertOptions {
   seed: number;
 }
 
+/** Average pools (a chain of them) waiting to be absorbed by the next weight layer. */
 interface PoolSpec {
+  /** The nn value whose spikes are pooled (unpooled input of the first pool). */
   src: Value;
-  /** Unpooled spikes shape [?, C, H, W]. */
+  /** Unpooled shape [?, C, H, W]. */
   inShape: readonly number[];
-  kernel: [number, number];
-  strides: [number, number];
-  /** Pooled output shape [?, C, Hp, Wp]. */
+  /** The pool ops, in order. */
+  chain: readonly Op[];
+  /** Pooled output shape [?, C, Hp, Wp] (of the last pool). */
   outShape: readonly number[];
   loc: Loc;
-  op: Op;
 }
 
 type Mapped =
   | { kind: "spikes"; v: Value; scale: number }
   | { kind: "charge"; v: Value }
   | { kind: "pool"; pool: PoolSpec }
-  | { kind: "pool-flat"; pool: PoolSpec };
+  | { kind: "pool-flat"; pool: PoolSpec }
+  /** A layer that failed to convert (already reported): its dependents are skipped silently. */
+  | { kind: "failed" };
+
+/** Thrown to skip an op that depends on a failed one, without a second diagnostic. */
+class Skip extends Error {}
+
+/**
+ * The spatial linear map of a chain of average pools on one channel, as a dense [H·W, Hp·Wp] matrix:
+ * row p is the chain applied to the one-hot image e_p (pools act on every channel the same way).
+ */
+function poolMatrix(chain: readonly Op[], h: number, w: number): { m: Float32Array; hp: number; wp: number } {
+  const n = h * w;
+  const eye = new Float32Array(n * n);
+  for (let p = 0; p < n; p++) eye[p * n + p] = 1;
+  let t = { shape: [n, 1, h, w], dtype: "f32" as const, data: eye as Float32Array };
+  for (const op of chain) {
+    t =
+      op.name === "nn.global_average_pool"
+        ? (globalAveragePool(t) as typeof t)
+        : (averagePool(t, {
+            kernel: op.ints("kernel_shape"),
+            strides: op.ints("strides"),
+            pads: op.ints("pads"),
+            dilations: op.ints("dilations"),
+            ceilMode: op.num("ceil_mode") === 1,
+            countIncludePad: op.num("count_include_pad") === 1,
+          }) as typeof t);
+  }
+  return { m: t.data, hp: t.shape[2]!, wp: t.shape[3]! };
+}
 
 class ConvertError extends Error {
   constructor(
@@ -81,6 +113,7 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
     }
     const mp = map.get(v);
     if (mp?.kind === "spikes") return mp;
+    if (mp?.kind === "failed") throw new Skip();
     throw new ConvertError(`${at.name} needs spiking input, but its operand is ${mp ? (mp.kind === "charge" ? "an activation-free layer's output" : "an average pool that could not be merged") : "not convertible"}`, at.loc);
   };
   const constVal = (name: string, shape: number[], data: Float32Array): Value => m.addConst(m.uniqueConstName(name), tensorType(shape), data).value;
@@ -152,8 +185,9 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
   const mergedConv = (conv: Op, pool: PoolSpec, name: string): Value => {
     const w = conv.operands[1]!;
     const [mo, cg, kh, kw] = w.type.shape as [number, number, number, number];
-    const [ph, pw] = pool.kernel;
-    const [sh, sw] = pool.strides;
+    const only = pool.chain[0]!;
+    const [ph, pw] = only.ints("kernel_shape") as [number, number];
+    const [sh, sw] = only.ints("strides") as [number, number];
     const KH = (kh - 1) * sh + ph;
     const KW = (kw - 1) * sw + pw;
     const wd = f32(w);
@@ -178,24 +212,27 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
     return v;
   };
 
-  /** avg pool then flatten then dense: weights spread over the unpooled positions. */
+  /**
+   * Average pool(s), flatten, dense: one dense layer on the unpooled spikes whose weights are the dense
+   * weights pulled back through the pooling chain (exact for any pads, count_include_pad and ceil_mode).
+   */
   const mergedDense = (op: Op, pool: PoolSpec, w: Float32Array, n: number, k: number, bias: Float32Array | undefined, name: string): Value => {
     const [, c, h, wd] = pool.inShape as [number, number, number, number];
-    const [, , hp, wp] = pool.outShape as [number, number, number, number];
+    const { m: pm, hp, wp } = poolMatrix(pool.chain, h, wd);
     if (k !== c * hp * wp) throw new ConvertError(`dense layer of ${k} inputs after a pool of ${c}×${hp}×${wp}`, op.loc);
-    const [ph, pw] = pool.kernel;
-    const [sh, sw] = pool.strides;
     const src = spikesOf(pool.src, op);
-    const kk = c * h * wd;
+    const hw = h * wd;
+    const q = hp * wp;
+    const kk = c * hw;
     const out = new Float32Array(n * kk);
-    const inv = src.scale / (ph * pw);
     for (let j = 0; j < n; j++) {
       for (let ch = 0; ch < c; ch++) {
-        for (let y = 0; y < hp; y++) {
-          for (let x = 0; x < wp; x++) {
-            const wv = w[j * k + (ch * hp + y) * wp + x]! * inv;
-            for (let a = 0; a < ph; a++) for (let q = 0; q < pw; q++) out[j * kk + (ch * h + y * sh + a) * wd + x * sw + q]! += wv;
-          }
+        const wrow = j * k + ch * q;
+        const orow = j * kk + ch * hw;
+        for (let p = 0; p < hw; p++) {
+          let acc = 0;
+          for (let r = 0; r < q; r++) acc += w[wrow + r]! * pm[p * q + r]!;
+          out[orow + p] = acc * src.scale;
         }
       }
     }
@@ -205,11 +242,14 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
     return b.value("snn.dense", operands, {}, fuseLocs(pool.loc, op.loc));
   };
 
-  const mergeable = (op: Op): boolean => {
+  /** Whether a pool's result can stay pending: every user absorbs it (conv only after one simple pool). */
+  const mergeable = (op: Op, chainSoFar: readonly Op[]): boolean => {
     const us = users.get(op.result) ?? [];
     if (us.length === 0 || m.isOutput(op.result)) return false;
+    const simple = chainSoFar.length === 0 && op.name === "nn.average_pool" && op.ints("pads").every((p) => p === 0) && op.num("ceil_mode") === 0 && op.ints("dilations").every((d) => d === 1);
     return us.every((u) => {
-      if (u.name === "nn.conv") return u.operands[0] === op.result && u.ints("dilations").every((d) => d === 1);
+      if (u.name === "nn.average_pool" || u.name === "nn.global_average_pool") return mergeable(u, [...chainSoFar, op]);
+      if (u.name === "nn.conv") return simple && u.operands[0] === op.result && u.ints("dilations").every((d) => d === 1);
       if (u.name === "nn.flatten" || u.name === "nn.reshape") {
         const flatUsers = users.get(u.result) ?? [];
         return u.result.type.shape.length === 2 && flatUsers.length > 0 && flatUsers.every((f) => (f.name === "nn.gemm" || f.name === "nn.matmul") && f.operands[0] === u.result);
@@ -218,23 +258,9 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
     });
   };
 
-  const poolSpec = (op: Op): PoolSpec | undefined => {
-    const x = op.operands[0]!;
-    const shape = x.type.shape;
-    if (shape.length !== 4) return undefined;
-    if (op.name === "nn.global_average_pool") {
-      return { src: x, inShape: shape, kernel: [shape[2]!, shape[3]!], strides: [shape[2]!, shape[3]!], outShape: op.result.type.shape, loc: op.loc, op };
-    }
-    if (op.ints("pads").some((p) => p !== 0) || op.num("ceil_mode") !== 0 || op.ints("dilations").some((d) => d !== 1)) return undefined;
-    const k = op.ints("kernel_shape") as [number, number];
-    const s = op.ints("strides") as [number, number];
-    return { src: x, inShape: shape, kernel: k, strides: s, outShape: op.result.type.shape, loc: op.loc, op };
-  };
-
   /** Spiking average pool: depthwise synapses 1/k² into neurons of their own. */
-  const spikingPool = (op: Op): Value => {
+  const spikingPool = (op: Op, src: { v: Value; scale: number } = spikesOf(op.operands[0]!, op)): Value => {
     const x = op.operands[0]!;
-    const src = spikesOf(x, op);
     const shape = x.type.shape;
     const c = shape[1]!;
     let k: number[];
@@ -286,6 +312,7 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
           const part = (i: number, factor: number): Value => {
             const v = op.operands[i]!;
             const mp = map.get(v);
+            if (mp?.kind === "failed") throw new Skip();
             if (mp?.kind === "charge") {
               if (Math.abs(factor - 1) > 1e-12) throw new ConvertError("a residual branch with a scale factor; normalise the network first", op.loc);
               return mp.v;
@@ -317,9 +344,16 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
         }
         case "nn.average_pool":
         case "nn.global_average_pool": {
-          const spec = o.avgpool === "merge" && mergeable(op) ? poolSpec(op) : undefined;
-          if (spec) map.set(op.result, { kind: "pool", pool: spec });
-          else map.set(op.result, { kind: "spikes", v: spikingPool(op), scale: 1 });
+          const x = op.operands[0]!;
+          const prev = map.get(x);
+          if (prev?.kind === "failed") throw new Skip();
+          const chain = prev?.kind === "pool" ? prev.pool.chain : [];
+          if (o.avgpool === "merge" && x.type.shape.length === 4 && mergeable(op, chain)) {
+            const first = prev?.kind === "pool" ? prev.pool : undefined;
+            map.set(op.result, { kind: "pool", pool: { src: first?.src ?? x, inShape: first?.inShape ?? x.type.shape, chain: [...chain, op], outShape: op.result.type.shape, loc: fuseLocs(first?.loc ?? op.loc, op.loc) } });
+          } else if (prev?.kind === "pool") {
+            throw new ConvertError("internal: a pending pool chain was not absorbed", op.loc);
+          } else map.set(op.result, { kind: "spikes", v: spikingPool(op), scale: 1 });
           break;
         }
         case "nn.flatten":
@@ -343,6 +377,7 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
         }
         case "nn.softmax": {
           const mp = map.get(op.operands[0]!);
+          if (mp?.kind === "failed") throw new Skip();
           if (!m.isOutput(op.result) || mp?.kind !== "charge") throw new ConvertError("Softmax is supported only as the final op (it is removed: the prediction is the argmax of the logits)", op.loc);
           map.set(op.result, mp);
           softmaxRemoved = true;
@@ -368,8 +403,14 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
           throw new ConvertError(`${op.name} has no spiking counterpart (run canonicalize first: BatchNorm must fold into a conv or gemm)`, op.loc);
       }
     } catch (e) {
+      if (e instanceof Skip) {
+        op.results.forEach((r) => map.set(r, { kind: "failed" }));
+        failed = true;
+        continue;
+      }
       if (!(e instanceof ConvertError)) throw e;
       ctx.diag.report(fmt(M.PassFailed, [e.message], { loc: e.loc }));
+      op.results.forEach((r) => map.set(r, { kind: "failed" }));
       failed = true;
     }
   }
