@@ -12,9 +12,14 @@ conversion of big Conv/Gemm layers).
 
 The graph: 13 Conv+ReLU, 5 MaxPool, AdaptiveAvgPool2d((7,7)) (exported as an
 AveragePool with a 1x1 kernel for a 224x224 input), Flatten, 3 Gemm (with
-Dropout removed in eval mode).  Export: eval mode, opset 13, constant
-folding, input ``input`` [batch,3,224,224], output ``logits`` [batch,1000],
-dynamic batch axis.  The file is not committed: generate it when needed.
+Dropout removed in eval mode).  torchvision initialises every bias to zero,
+and torch 1.13's exporter de-duplicates equal initializers: 10 of the 16
+biases become ``Identity`` nodes reading another layer's (equal) bias
+initializer, so an importer must resolve Identity-of-initializer.
+
+Export: eval mode, opset 13, constant folding, input ``input``
+[batch,3,224,224], output ``logits`` [batch,1000], dynamic batch axis.  The
+file (553 MB) is not committed: generate it when needed.
 
 How to run (from the repository root, with Debian's python which has torch):
 

@@ -87,11 +87,20 @@ export class OpRegistry {
   }
 }
 
+/**
+ * A dialect-prefixed attribute such as `loihi.cores` (MLIR's "discardable" attributes): any op may carry
+ * it, the op definition does not check it, and passes that do not know the dialect leave it alone.
+ * Backends use them to annotate ops with their results (placements, quantisation exponents).
+ */
+export function isDiscardableAttr(key: string): boolean {
+  return /^[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_.]*$/.test(key);
+}
+
 /** Fill defaults and check kinds; returns problems as messages. */
 export function checkAttrs(def: OpDef, attrs: Attrs): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(attrs)) {
-    if (!(key in def.attrs)) problems.push(`unknown attribute '${key}'`);
+    if (!(key in def.attrs) && !isDiscardableAttr(key)) problems.push(`unknown attribute '${key}'`);
   }
   for (const [key, a] of Object.entries(def.attrs)) {
     const v = attrs[key];
