@@ -21,6 +21,11 @@ export const irBackend = defineBackend({
     ctx.writeFile("model.tir", printModule(out, { inlineWeights: inline }));
     if (!inline) ctx.writeFile("weights.bin", writeWeights(out));
   },
+  /** Input names of an ir artifact: those of model.tir. */
+  artifactInputs(dir) {
+    const text = readFileSync(join(dir, "model.tir"), "utf8");
+    return [...text.matchAll(/^\s*input %\w+ : \S+ \{name = ("(?:[^"\\]|\\.)*")\}/gm)].map((mm) => JSON.parse(mm[1]!) as string);
+  },
   /** `tscc run <dir>` on an ir artifact: the reference interpreter on model.tir. */
   async run(dir, req) {
     const file = join(dir, "model.tir");

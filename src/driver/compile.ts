@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import {
   DiagnosticBag,
+  isTsccError,
   fmt,
   M,
   PassManager,
@@ -42,6 +43,8 @@ export interface CompileRequest {
   inputs?: Record<string, unknown>;
   log?: Logger;
   cwd?: string;
+  /** How diagnostics name the model (the path as the user typed it); default `model`. */
+  displayName?: string;
 }
 
 export interface CompileResult {
@@ -76,7 +79,22 @@ export function verifyLoaded(loaded: LoadedIr, file: string): void {
   if (problems.length) throw new TsccError(problems.map((d) => ({ ...d, file })));
 }
 
+/** Diagnostics name the model as the user wrote it, not by its resolved absolute path. */
+function renamed(e: unknown, abs: string, shown: string): unknown {
+  if (!isTsccError(e) || abs === shown) return e;
+  return new TsccError(e.diagnostics.map((d) => (d.file === abs ? { ...d, file: shown } : d)));
+}
+
 export async function compile(req: CompileRequest, reg?: Registry): Promise<CompileResult> {
+  try {
+    return await compileInner(req, reg);
+  } catch (e) {
+    throw renamed(e, req.model, req.displayName ?? req.model);
+  }
+}
+
+async function compileInner(req: CompileRequest, reg?: Registry): Promise<CompileResult> {
+  const shown = req.displayName ?? req.model;
   const registry = reg ?? (await createRegistry(req.plugins, req.cwd));
   const backend = registry.backend(req.target);
   const options = backendOptions(backend, req.backendOptions);
@@ -86,16 +104,16 @@ export async function compile(req: CompileRequest, reg?: Registry): Promise<Comp
   const { front, back } = resolvePipeline(registry, backend, options, req.passes);
   const pm = new PassManager(registry.passes);
   for (const i of req.instrumentation ?? []) pm.addInstrumentation(i);
-  const warnings = new DiagnosticBag(req.model);
+  const warnings = new DiagnosticBag(shown);
   const base = { ops: registry.ops, log: req.log ?? silentLogger, inputs: { ...req.inputs, metadata: loaded.metadata, modelFile: req.model, cwd: req.cwd ?? process.cwd() }, diag: warnings };
   const r1 = await pm.run(front, m, base);
-  const legal = new DiagnosticBag(req.model);
+  const legal = new DiagnosticBag(shown);
   backend.legalize(m, legal, options);
   if (legal.hasErrors) throw new TsccError(legal.items);
   const frontModule = m.clone();
   const r2 = await pm.run(back, m, base);
   const files = new Map<string, Uint8Array>();
-  const emitDiag = new DiagnosticBag(req.model);
+  const emitDiag = new DiagnosticBag(shown);
   await backend.emit(m, {
     options,
     diag: emitDiag,

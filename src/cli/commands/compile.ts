@@ -104,7 +104,7 @@ export function compileCommand(program: Command, io: Io): void {
             ]
           : [];
       const r = await compile(
-        { model: modelPath, target: f.target, outDir, passes: f.passes, backendOptions: opts, instrumentation, log: terminalLogger(process.stderr, !io.tty), cwd },
+        { model: modelPath, displayName: model, target: f.target, outDir, passes: f.passes, backendOptions: opts, instrumentation, log: terminalLogger(process.stderr, !io.tty), cwd },
         reg,
       );
       if (r.warnings.items.length) reportDiagnostics(io, r.warnings.items, diagnosticsFormat(command));

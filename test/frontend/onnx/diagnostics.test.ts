@@ -216,7 +216,11 @@ describe("the CLI reports import errors without a stack trace", () => {
     expect(await main(["inspect", file], c.io)).toBe(1);
     const text = c.err();
     expect(text).not.toContain("    at ");
-    const rendered = text.trimEnd().split("\n");
+    // One line per diagnostic; indented note/hint lines may follow it.
+    const rendered = text
+      .trimEnd()
+      .split("\n")
+      .filter((l) => !/^  (note|hint): /.test(l));
     expect(rendered).toHaveLength(lines);
     for (const l of rendered) {
       expect(l.startsWith(`${file}: `), l).toBe(true);
