@@ -10,6 +10,7 @@ import { Worker } from "node:worker_threads";
 import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import type { RunReport, RunRequest } from "../api.js";
+import { annToOnnx } from "./ann-onnx.js";
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
 import { ENERGY_SETS, energyPj } from "./energy.js";
 import type { Manifest } from "./manifest.js";
@@ -132,8 +133,11 @@ function labelsOf(labels: RTensor, n: number): number[] {
   return y;
 }
 
-/** The reference ANN on the same inputs (preprocessed as the model expects). */
-export function referenceLogits(dir: string, man: Manifest, x: Float32Array, batch: number): Float32Array | undefined {
+/**
+ * The reference ANN on the same inputs (preprocessed as the model expects): with onnxruntime when it is
+ * installed (the reference module exported to ONNX), else with tscc's reference interpreter.
+ */
+export async function referenceLogits(dir: string, man: Manifest, x: Float32Array, batch: number, ort: OrtModule | undefined, log: RunRequest["log"]): Promise<{ logits: Float32Array; by: string } | undefined> {
   const file = join(dir, "reference", "model.tir");
   if (!existsSync(file)) return undefined;
   let wf: ReturnType<typeof readWeights> | undefined;
@@ -152,8 +156,26 @@ export function referenceLogits(dir: string, man: Manifest, x: Float32Array, bat
     const sd = man.input.std[man.input.std.length === 1 ? 0 : ch] ?? 1;
     xin[i] = (x[i]! / man.input.scale - mu) / sd;
   }
-  const out = interpret(m, { [m.inputs[0]!.name]: { shape: [batch, ...man.input.shape], dtype: "f32", data: xin } });
-  return out[man.outputs[0]!]?.data as Float32Array | undefined;
+  const name = m.inputs[0]!.name;
+  const onnxBytes = ort ? annToOnnx(m) : undefined;
+  if (ort && onnxBytes) {
+    const session = await ort.InferenceSession.create(onnxBytes, {});
+    const per = xin.length / batch;
+    let out: Float32Array | undefined;
+    for (let s = 0; s < batch; s += 256) {
+      const n = Math.min(256, batch - s);
+      const r = await session.run({ [name]: new ort.Tensor("float32", xin.subarray(s * per, (s + n) * per), [n, ...man.input.shape]) });
+      const y = r[man.outputs[0]!]!.data as Float32Array;
+      out ??= new Float32Array((y.length / n) * batch);
+      out.set(y, s * (y.length / n));
+      log.progress("reference ANN", s + n, batch);
+    }
+    await session.release?.();
+    return out ? { logits: out, by: "onnxruntime" } : undefined;
+  }
+  const out = interpret(m, { [name]: { shape: [batch, ...man.input.shape], dtype: "f32", data: xin } });
+  const y = out[man.outputs[0]!]?.data as Float32Array | undefined;
+  return y ? { logits: y, by: "interpreter" } : undefined;
 }
 
 /**
@@ -308,7 +330,9 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
     spiking_layers: man.spiking_layers,
     latency_steps: man.latency_steps,
   };
-  const ref = referenceLogits(dir, man, data, batch);
+  const refRun = await referenceLogits(dir, man, data, batch, req.options["reference"] === "interpreter" ? undefined : (ort ?? (await loadOrt())), req.log);
+  const ref = refRun?.logits;
+  if (refRun) metrics["reference"] = refRun.by;
   const labels = req.labels ? labelsOf(req.labels, batch) : undefined;
   let correct = 0;
   let annCorrect = 0;
