@@ -27,7 +27,7 @@ export function emulatorPipeline(o: BackendOptions): string {
   const std = o["std"] as string;
   parts.push(`fold-input-normalization{scale=${o["input-scale"]}${mean ? `,mean=${q(mean)}` : ""}${std ? `,std=${q(std)}` : ""}}`);
   const cal = o["calibration"] as string;
-  parts.push(`normalize-thresholds{${cal ? `calibration=${q(cal)},` : ""}percentile=${o["percentile"]}${(o["calibration-limit"] as number) > 0 ? `,limit=${o["calibration-limit"]}` : ""}}`);
+  parts.push(`normalize-thresholds{${cal ? `calibration=${q(cal)},` : ""}${o["per-channel"] === false ? "per-channel=false," : ""}percentile=${o["percentile"]}${(o["calibration-limit"] as number) > 0 ? `,limit=${o["calibration-limit"]}` : ""}}`);
   if (o["coding"] === "rate") {
     parts.push(`insert-rate-encoding{avgpool=${o["avgpool"]},input=${o["rate-input"]},reset=${o["reset"]},v-init=${o["v-init"]},window=${windowOf(o)}}`);
   } else {
@@ -46,6 +46,7 @@ export const emulatorBackend = defineBackend({
     calibration: { kind: "str", default: "", doc: "calibration inputs (.npy, image folder, or example:<name>) for threshold normalisation" },
     percentile: { kind: "float", default: 99.9, doc: "activation percentile that sets each layer's λ (100 = max)" },
     "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
+    "per-channel": { kind: "bool", default: true, doc: "one activation scale λ per channel (off residual paths); false for one λ per layer" },
     phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
     rounding: { kind: "enum", choices: ["round", "floor"], default: "round", doc: "TSC input encoder rounding" },
     avgpool: { kind: "enum", choices: ["merge", "spike"], default: "merge", doc: "average pooling merged into the next layer, or a spiking layer" },

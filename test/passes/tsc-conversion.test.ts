@@ -84,8 +84,9 @@ function firstN(t: RTensor, n: number): RTensor {
 }
 
 describe.each([
-  ["cnn-small (max pool, shape-chain flatten)", join(fm, "cnn-small.onnx"), "fold-input-normalization,normalize-thresholds{calibration=calib-images.npy,limit=200}", 1e-4],
-  ["vgg-bn (BatchNorm folded, mean/std folded with mean padding, average pools merged)", join(fm, "vgg-bn.onnx"), "fold-input-normalization,normalize-thresholds{calibration=calib-images.npy,limit=200}", 1e-4],
+  ["cnn-small (max pool, shape-chain flatten), per-channel scales", join(fm, "cnn-small.onnx"), "fold-input-normalization,normalize-thresholds{calibration=calib-images.npy,limit=200}", 1e-4],
+  ["vgg-bn (BatchNorm folded, mean/std folded with mean padding, average pools merged), per-channel scales", join(fm, "vgg-bn.onnx"), "fold-input-normalization,normalize-thresholds{calibration=calib-images.npy,limit=200}", 1e-4],
+  ["vgg-bn with one scale per layer", join(fm, "vgg-bn.onnx"), "fold-input-normalization,normalize-thresholds{calibration=calib-images.npy,limit=200,per-channel=false}", 1e-4],
 ])("%s", (_name, file, pipeline, tol) => {
   test("closed form and event engine equal the independently quantised ANN", async () => {
     const { normalized, snn } = await convert(file, pipeline);
@@ -140,11 +141,11 @@ describe.each([
 });
 
 describe("normalize-thresholds", () => {
-  test("keeps the network's outputs (it only changes units inside)", async () => {
+  test.each([",per-channel=false", ""])("keeps the network's outputs (it only changes units inside)%s", async (extra) => {
     const m = importOnnxFile(join(fm, "vgg-bn.onnx")).module;
     await runPipeline(m, "canonicalize,fold-input-normalization", {});
     const before = m.clone();
-    await runPipeline(m, "normalize-thresholds{calibration=calib-images.npy,limit=100}", { cwd: fm });
+    await runPipeline(m, `normalize-thresholds{calibration=calib-images.npy,limit=100${extra}}`, { cwd: fm });
     const x = firstN(readNpy(join(fm, "test-images.npy")), 8);
     const a = interpret(before, { input: x }).logits!;
     const b = interpret(m, { input: x }).logits!;
@@ -168,7 +169,7 @@ describe("normalize-thresholds", () => {
       vals.sort((p, q) => p - q);
       return vals[Math.ceil(0.999 * vals.length) - 1]!;
     });
-    await runPipeline(m, "normalize-thresholds", { calibration: cal });
+    await runPipeline(m, "normalize-thresholds{per-channel=false}", { calibration: cal });
     const lambdas = m.ops.filter(isNeuronPoint).map((op) => op.num("lambda"));
     expect(lambdas.length).toBe(expected.length);
     lambdas.forEach((l, i) => expect(Math.abs(l - expected[i]!) / expected[i]!).toBeLessThan(0.005));
