@@ -35,7 +35,9 @@ export function buildNetwork(m: Module): BuiltNetwork {
     if (i === undefined) {
       i = values.length;
       index.set(v, i);
-      values.push({ kind: v.type.kind === "spikes" ? "spikes" : "charge", shape: v.type.shape.slice(1), name: onnxName(op) || op.name });
+      // The encoder's population is named after the model input it encodes.
+      const inputName = op.name === "snn.encode" ? m.inputs.find((x) => x.value === op.operands[0])?.name : undefined;
+      values.push({ kind: v.type.kind === "spikes" ? "spikes" : "charge", shape: v.type.shape.slice(1), name: inputName ?? (onnxName(op) || op.name) });
     }
     return i;
   };
