@@ -187,7 +187,7 @@ export const normalizeThresholdsPass = definePass({
     const reported = { count: 0 };
     const fail = (op: Op | undefined, msg: string): void => {
       reported.count++;
-      fail(op, msg);
+      report(ctx, op, msg);
     };
     const p = ctx.options["percentile"] as number;
     if (!(p > 0 && p <= 100)) {
