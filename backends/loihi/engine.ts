@@ -1,0 +1,313 @@
+/**
+ * Bit-accurate emulation of the mapped network: the quantised integer TSC network on Loihi-style CUBA
+ * registers, step by step (docs/loihi.md "Bit-accurate run").
+ *
+ * Input is an emulator `Network` whose weights are the integer synaptic weights W = w_mant·2^(shift+e),
+ * biases the integer per-step bias B, and whose tsc nodes carry θ = Θ and φ = Φ (integer units). Timing
+ * is Loihi's (model.ts): a spike at t arrives at t + 1; sources of a window ending at E send ON at
+ * E − d and OFF at E; a layer compares at F = max E_src + 1 and sends ON at F + k, OFF at F + T.
+ *
+ * Per neuron integrator, every step t of its integration: q = Σ weights of the switch events arriving
+ * at t (+B at the start and −B at the end of the bias window when the bias is a clock synapse);
+ * |q| > 2^q_bits − 1 counts a q overflow (q wraps like the hardware register); u ← wrap(u + q) to
+ * u_bits (wraps counted); v ← clip(v + u (+ B for a neuron bias), vmin, vmax) (saturations counted).
+ * The fire rule is the ramp comparator: the first k ∈ [0, T) with V + Φ + (k − T)·Θ ≥ 0 sends ON at F + k
+ * (interval d = T − k); none: silent. An OR gate sends ON one step after its first input ON and OFF one
+ * step after its sources' window end.
+ *
+ * Counters: synaptic operations (weights delivered), spikes, compartment updates (every configured
+ * compartment every step of the run, which is what costs energy on Loihi), the emulator-style neuron
+ * updates, and overflow events.
+ */
+import { planOf, tscInterval, type ConcatPlan, type EncodePlan, type NeuronPlan, type Plan, type SynapsePlan } from "../emulator/runtime/plan.js";
+import { deliverList } from "../emulator/runtime/kernels.js";
+import type { Network } from "../emulator/runtime/network.js";
+
+export interface EngineConfig {
+  readonly qBits: number;
+  readonly uBits: number;
+  readonly vBits: number;
+  /** Bias through a clock switch synapse (into q and u) or the neuron's bias register (into v). */
+  readonly biasVia: "clock-synapse" | "neuron";
+}
+
+export interface EngineCounters {
+  synaptic_ops: number;
+  spikes: number;
+  /** Emulator-style neuron-state updates (1 + T per window + d per tsc neuron). */
+  neuron_updates: number;
+  q_overflows: number;
+  u_wraps: number;
+  v_saturations: number;
+  /** Per node index: synaptic ops into it and spikes out of it. */
+  readonly layer_synaptic_ops: Float64Array;
+  readonly layer_spikes: Float64Array;
+}
+
+export interface EngineResult {
+  readonly logits: Float32Array;
+  readonly counters: EngineCounters;
+  /** Loihi schedule: the step the output is read (+1 = steps of the run). */
+  readonly latency: number;
+  /** Intervals per spikes value when recorded (sample-major). */
+  readonly intervals?: (Uint16Array | null)[];
+}
+
+function wrap(x: number, bits: number): number {
+  const m = 2 ** bits;
+  const h = m / 2;
+  let r = x % m;
+  if (r >= h) r -= m;
+  else if (r < -h) r += m;
+  return r;
+}
+
+interface Times {
+  on: Int32Array;
+  off: Int32Array;
+  /** Window end (common OFF time) of the value. */
+  E: number;
+}
+
+/** Run `batch` samples; `x` is [batch × unpadded input size]. */
+export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: EngineConfig, record = false): EngineResult {
+  const plan: Plan = planOf(net);
+  const T = net.window;
+  const nodes = net.nodes;
+  const sizes = plan.sizes;
+  const counters: EngineCounters = { synaptic_ops: 0, spikes: 0, neuron_updates: 0, q_overflows: 0, u_wraps: 0, v_saturations: 0, layer_synaptic_ops: new Float64Array(nodes.length), layer_spikes: new Float64Array(nodes.length) };
+  const outNode = plan.outputNodes[0]!;
+  const nOut = sizes[nodes[outNode]!.out]!;
+  const logits = new Float32Array(batch * nOut);
+  const qMax = 2 ** cfg.qBits - 1;
+  const uHalf = 2 ** (cfg.uBits - 1);
+  const vMax = 2 ** (cfg.vBits - 1) - 1;
+  const vMin = -vMax;
+  const intervals = record ? net.values.map((v, id) => (v.kind === "spikes" ? new Uint16Array(batch * sizes[id]!) : null)) : undefined;
+  // Time schedule per spikes value (E) and per neuron node (F).
+  const E = new Int32Array(net.values.length).fill(-1);
+  const F = new Int32Array(nodes.length).fill(-1);
+  const delayOf = (node: number): number => ((nodes[node] as unknown as { loihi_delay?: number }).loihi_delay ?? 0);
+  nodes.forEach((n, i) => {
+    const p = plan.nodes[i]!;
+    if (n.kind === "encode") E[n.out] = T;
+    else if (p.kind === "tsc" || p.kind === "decode") {
+      let f = 0;
+      for (const t of p.terms) f = Math.max(f, E[t.source]! + 1 + delayOf(t.node));
+      F[i] = f;
+      if (p.kind === "tsc") E[n.out] = f + T;
+    } else if (n.kind === "maxpool") E[n.out] = E[n.in]! + 1 + delayOf(i);
+    else if (n.kind === "reshape") E[n.out] = E[n.in]!;
+    else if (n.kind === "concat") E[n.out] = Math.max(...n.ins.map((v) => E[v]!));
+  });
+  const latency = F[outNode]! + 1;
+  const times: (Times | null)[] = net.values.map(() => null);
+  nodes.forEach((n) => {
+    if (net.values[n.out]!.kind === "spikes" && n.kind !== "reshape") times[n.out] = { on: new Int32Array(sizes[n.out]!), off: new Int32Array(sizes[n.out]!), E: E[n.out]! };
+  });
+  nodes.forEach((n) => {
+    if (n.kind === "reshape") times[n.out] = { ...times[n.in]!, E: E[n.out]! };
+  });
+  const state = new Map<number, { q: Float64Array; u: Float64Array; v: Float64Array }>();
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      const p = plan.nodes[i]!;
+      switch (p.kind) {
+        case "encode": {
+          const tm = times[n.out]!;
+          const ep = p as EncodePlan;
+          let sp = 0;
+          for (let j = 0; j < ep.n; j++) {
+            const s = ep.src ? ep.src[j]! : j;
+            const xv = s >= 0 ? x[b * ep.inSize + s]! : ep.padValue[-1 - s]!;
+            const d = tscInterval(xv, T, ep.node.scale, ep.node.rounding);
+            if (d > 0) {
+              tm.on[j] = T - d;
+              tm.off[j] = T;
+              sp += 2;
+            } else {
+              tm.on[j] = -1;
+              tm.off[j] = -1;
+            }
+          }
+          counters.spikes += sp;
+          counters.layer_spikes[i]! += sp;
+          break;
+        }
+        case "tsc":
+        case "decode": {
+          const np = p as NeuronPlan;
+          const nn = np.pop.n;
+          let st = state.get(i);
+          if (!st) state.set(i, (st = { q: new Float64Array(nn), u: new Float64Array(nn), v: new Float64Array(nn) }));
+          const { q, u, v } = st;
+          u.fill(0);
+          v.fill(0);
+          const f = F[i]!;
+          // Events by arrival step, per term.
+          const terms = np.terms.map((t) => ({ sp: plan.nodes[t.node] as SynapsePlan, tm: times[t.source]!, node: t.node, delay: delayOf(t.node) }));
+          let t0 = f - T;
+          for (const tt of terms) t0 = Math.min(t0, tt.tm.E - T + 1 + tt.delay);
+          // Steps t0..f: the sources' OFF spikes of the last window arrive at f (they cost synaptic
+          // operations and return u to 0, but add nothing to v); the comparator reads v after step f.
+          const span = f - t0 + 1;
+          // Bucket ON/OFF sources by arrival step (index = arrival − t0).
+          const buckets = terms.map((tt) => bucketize(tt.tm, t0 - tt.delay, span));
+          const bias = np.bias;
+          const biasStart = f - T;
+          for (let t = t0; t <= f; t++) {
+            q.fill(0);
+            const k = t - t0;
+            for (let e = 0; e < terms.length; e++) {
+              const bk = buckets[e]!;
+              const tt = terms[e]!;
+              let ops = deliverList(tt.sp, bk.onList, bk.onStart[k]!, bk.onStart[k + 1]!, q, np.pop.perm, 1);
+              ops += deliverList(tt.sp, bk.offList, bk.offStart[k]!, bk.offStart[k + 1]!, q, np.pop.perm, -1);
+              counters.synaptic_ops += ops;
+              counters.layer_synaptic_ops[tt.node]! += ops;
+            }
+            if (bias && cfg.biasVia === "clock-synapse" && (t === biasStart || t === f)) {
+              const sgn = t === f ? -1 : 1;
+              for (let j = 0; j < nn; j++) q[j]! += sgn * bias[j]!;
+              counters.synaptic_ops += nn;
+            }
+            for (let j = 0; j < nn; j++) {
+              let qj = q[j]!;
+              if (qj > qMax || qj < -qMax) {
+                counters.q_overflows++;
+                qj = wrap(qj, cfg.qBits + 1);
+              }
+              let uj = u[j]! + qj;
+              if (uj >= uHalf || uj < -uHalf) {
+                counters.u_wraps++;
+                uj = wrap(uj, cfg.uBits);
+              }
+              u[j] = uj;
+              let vj = v[j]! + uj + (bias && cfg.biasVia === "neuron" && t >= biasStart && t < f ? bias[j]! : 0);
+              if (vj > vMax) {
+                vj = vMax;
+                counters.v_saturations++;
+              } else if (vj < vMin) {
+                vj = vMin;
+                counters.v_saturations++;
+              }
+              v[j] = vj;
+            }
+          }
+          // The clock's bias OFF (at the window end) cancels the bias current; u returns to 0.
+          counters.neuron_updates += nn * (1 + T * np.windows.length);
+          const perm = np.pop.perm;
+          if (p.kind === "tsc") {
+            const { theta, phi } = np.node as { theta: number; phi: number };
+            const tm = times[n.out]!;
+            let sp = 0;
+            let dis = 0;
+            for (let j = 0; j < nn; j++) {
+              const V = v[perm ? perm[j]! : j]!;
+              tm.on[j] = -1;
+              tm.off[j] = -1;
+              // Ramp comparator: first k with V + Φ + (k − T)·Θ ≥ 0.
+              for (let k = 0; k < T; k++) {
+                if (V + phi + (k - T) * theta >= 0) {
+                  tm.on[j] = f + k;
+                  tm.off[j] = f + T;
+                  sp += 2;
+                  dis += T - k;
+                  break;
+                }
+              }
+            }
+            counters.spikes += sp;
+            counters.layer_spikes[i]! += sp;
+            counters.neuron_updates += dis;
+          } else {
+            const lambda = (np.node as { lambda: number }).lambda;
+            for (let j = 0; j < nn; j++) logits[b * nn + j] = (lambda * v[perm ? perm[j]! : j]!) / T;
+          }
+          break;
+        }
+        case "maxpool": {
+          const mp = p;
+          const src = times[mp.node.in]!;
+          const tm = times[n.out]!;
+          const P = mp.win.H * mp.win.W;
+          const OP = mp.win.OH * mp.win.OW;
+          const fs = mp.fwd.start;
+          const fp = mp.fwd.pos;
+          let relayed = 0;
+          for (let c = 0; c < mp.C; c++) {
+            for (let o = 0; o < OP; o++) {
+              let first = -1;
+              for (let r = fs[o]!; r < fs[o + 1]!; r++) {
+                const t = src.on[c * P + fp[r]!]!;
+                if (t >= 0 && (first < 0 || t < first)) first = t;
+              }
+              tm.on[c * OP + o] = first >= 0 ? first + 1 + delayOf(i) : -1;
+              tm.off[c * OP + o] = first >= 0 ? src.E + 1 + delayOf(i) : -1;
+              if (first >= 0) relayed += 2;
+            }
+          }
+          counters.spikes += relayed;
+          counters.layer_spikes[i]! += relayed;
+          break;
+        }
+        case "concat": {
+          const cp = p as ConcatPlan;
+          const tm = times[n.out]!;
+          cp.node.ins.forEach((vv, k) => {
+            const map = cp.maps[k]!;
+            const s = times[vv]!;
+            for (let e = 0; e < map.length; e++) {
+              tm.on[map[e]!] = s.on[e]!;
+              tm.off[map[e]!] = s.off[e]!;
+            }
+          });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    if (intervals) {
+      net.values.forEach((_, id) => {
+        const iv = intervals[id];
+        const tm = times[id];
+        if (!iv || !tm) return;
+        const nn = tm.on.length;
+        for (let j = 0; j < nn; j++) iv[b * nn + j] = tm.on[j]! >= 0 ? tm.off[j]! - tm.on[j]! : 0;
+      });
+    }
+  }
+  return { logits, counters, latency, ...(intervals ? { intervals } : {}) };
+}
+
+/** Sources bucketed by the arrival step (spike time + 1) of their ON and OFF spikes. */
+function bucketize(tm: Times, t0: number, span: number): { onStart: Int32Array; onList: Int32Array; offStart: Int32Array; offList: Int32Array } {
+  const build = (times: Int32Array): { start: Int32Array; list: Int32Array } => {
+    const start = new Int32Array(span + 2);
+    let count = 0;
+    for (let j = 0; j < times.length; j++) {
+      const t = times[j]!;
+      if (t < 0) continue;
+      const k = t + 1 - t0;
+      if (k < 0 || k >= span) continue;
+      start[k + 1]!++;
+      count++;
+    }
+    for (let k = 0; k <= span; k++) start[k + 1]! += start[k]!;
+    const list = new Int32Array(count);
+    const cur = start.slice(0, span + 1);
+    for (let j = 0; j < times.length; j++) {
+      const t = times[j]!;
+      if (t < 0) continue;
+      const k = t + 1 - t0;
+      if (k < 0 || k >= span) continue;
+      list[cur[k]!++] = j;
+    }
+    return { start, list };
+  };
+  const a = build(tm.on);
+  const o = build(tm.off);
+  return { onStart: a.start, onList: a.list, offStart: o.start, offList: o.list };
+}

@@ -1,0 +1,78 @@
+/**
+ * The `loihi` backend: maps the Temporal-Switch-Coded network onto Loihi-style neuromorphic cores and
+ * answers "will it fit, and what will it cost?" (docs/loihi.md). Pipeline: the emulator's TSC conversion,
+ * then loihi:quantize, loihi:partition, loihi:place, loihi:route. The artifact holds the mapping
+ * (mapping.json, routes.json, quantization.json), the resource report with lower bounds, DRC and a
+ * picture, the chip profile, and the integer network that `tscc run` emulates bit-accurately.
+ */
+import { isTsccError, fmt, M } from "../../ir/index.js";
+import { defineBackend, type BackendOptions } from "../api.js";
+import { emulatorPipeline } from "../emulator/index.js";
+import { legalizeForSnn } from "../emulator/legalize.js";
+import { emitLoihi } from "./emit.js";
+import { LOIHI_PASSES } from "./passes.js";
+import { BUILTIN_PROFILES, loadProfile, profileJson } from "./profile.js";
+import { loihiArtifactInputs, runLoihiArtifact } from "./run.js";
+import { loadState } from "./state.js";
+
+function q(v: string): string {
+  return /^[A-Za-z0-9_./+-]*$/.test(v) && v !== "" ? v : JSON.stringify(v);
+}
+
+export function loihiPipeline(o: BackendOptions): string {
+  const conv = emulatorPipeline({ ...o, coding: "tsc" });
+  return `${conv},loihi:quantize{exponent=${o["exponent"] ?? "layer"},profile=${q(String(o["profile"] ?? "loihi1"))}},loihi:partition,loihi:place{energy=${q(String(o["energy"] ?? "davies2018"))}},loihi:route`;
+}
+
+export const loihiBackend = defineBackend({
+  name: "loihi",
+  apiVersion: 1,
+  summary: "Loihi-style neuromorphic mapping of the TSC network: quantise, partition, place, route; resource report with lower bounds and DRC; bit-accurate run",
+  options: {
+    profile: { kind: "str", default: "loihi1", doc: "chip profile: loihi1 (default), loihi2 (low confidence) or a JSON profile file" },
+    exponent: { kind: "enum", choices: ["layer", "core"], default: "layer", doc: "weight exponent shared per layer or per core (channel group)" },
+    energy: { kind: "str", default: "davies2018", doc: "energy parameter set of the profile (davies2018, sana-fe)" },
+    coding: { kind: "enum", choices: ["tsc", "rate"], default: "tsc", doc: "spike coding: only tsc maps (rate is refused)" },
+    window: { kind: "int", doc: "TSC steps per layer window T (default 32)" },
+    calibration: { kind: "str", default: "", doc: "calibration inputs (.npy, image folder, or example:<name>) for threshold normalisation" },
+    percentile: { kind: "float", default: 99.9, doc: "activation percentile that sets each layer's λ (100 = max)" },
+    "per-channel": { kind: "bool", default: true, doc: "one activation scale λ per channel (as the emulator); false for one λ per layer" },
+    "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
+    phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
+    rounding: { kind: "enum", choices: ["round", "floor"], default: "round", doc: "TSC input encoder rounding" },
+    avgpool: { kind: "enum", choices: ["merge", "spike"], default: "merge", doc: "average pooling merged into the next layer, or a spiking layer" },
+    "input-scale": { kind: "float", default: 1, doc: "raw input range [0, scale]" },
+    mean: { kind: "str", default: "", doc: "per-channel input mean(s) the model expects subtracted (comma-separated)" },
+    std: { kind: "str", default: "", doc: "per-channel input std(s) the model expects divided by (comma-separated)" },
+  },
+  passes: () => LOIHI_PASSES,
+  pipeline: loihiPipeline,
+  legalize(m, diag, options) {
+    if (options["coding"] === "rate") {
+      diag.report(fmt(M.BackendUnsupported, ["loihi", "a rate-coded network", "the Loihi backend maps Temporal-Switch-Coded networks only (two spikes per neuron on switch synapses); drop --coding rate, or use --target emulator for the rate-coded baseline"]));
+    }
+    const spec = String(options["profile"] ?? "loihi1");
+    try {
+      loadProfile(spec);
+    } catch (e) {
+      if (!isTsccError(e)) throw e;
+      // A relative path is resolved against the compile's folder in loihi:quantize; report only real problems here.
+      if (!(e.diagnostics.length === 1 && /neither a built-in profile/.test(e.diagnostics[0]!.message) && !spec.startsWith("/"))) e.diagnostics.forEach((d) => diag.report(d));
+    }
+    legalizeForSnn(m, diag, "loihi");
+  },
+  async emit(m, ctx) {
+    m.attrs["loihi.energy"] = String(ctx.options["energy"] ?? "davies2018");
+    const state = loadState(m);
+    if (!state.prof.energy[m.attrs["loihi.energy"] as string]) {
+      ctx.diag.report(fmt(M.EmitFailed, [`energy set '${m.attrs["loihi.energy"]}' is not in profile ${state.prof.name} (sets: ${Object.keys(state.prof.energy).join(", ")})`]));
+      return;
+    }
+    await emitLoihi(m, ctx, state);
+  },
+  describe() {
+    return { profiles: Object.fromEntries(Object.entries(BUILTIN_PROFILES).map(([k, p]) => [k, profileJson(p)])), default_profile: "loihi1" };
+  },
+  run: runLoihiArtifact,
+  artifactInputs: loihiArtifactInputs,
+});

@@ -1,0 +1,266 @@
+/**
+ * The loihi backend's passes (registered as `loihi:<name>`), run after the TSC conversion:
+ *
+ *   loihi:quantize   integer scale Θ, threshold, Φ and bias per layer; 8-bit weight mantissas with one
+ *                    exponent per layer (exponent=layer) or per channel group of the partition
+ *                    (exponent=core, finalised by loihi:partition); overflow DRC
+ *   loihi:partition  layers → tiles → cores under every per-core limit; compatibility classes; DRC
+ *   loihi:place      cores → chip/tile/slot, minimising hop-weighted traffic; chips DRC
+ *   loihi:route      dimension-order routes; traffic summary
+ */
+import { resolve as resolvePath } from "node:path";
+import { definePass, fmt, M, tensorType, type Module, type PassContext } from "../../ir/index.js";
+import { runDrc, STAGE_RULES, type LayerQuantInfo, type RuleResult } from "./drc.js";
+import type { Pop } from "./model.js";
+import { partitionNetwork } from "./partition.js";
+import { naivePlacement, placeCores, placementCost, type Weights } from "./place.js";
+import { loadProfile, type Profile } from "./profile.js";
+import { layerBias, quantizeLayer, quantizeRows, rowExponents, statsOf, weightRows, channelsOf } from "./quant.js";
+import { routeAll } from "./route.js";
+import { cachePartition, loadState, storePartition, type State } from "./state.js";
+import { qMax } from "./profile.js";
+
+function cwdOf(ctx: PassContext): string | undefined {
+  return ctx.inputs["cwd"] as string | undefined;
+}
+
+/** Report a stage's DRC results: errors fail the pass, warnings are shown. */
+export function reportDrc(ctx: PassContext, results: readonly RuleResult[], rules: readonly string[], state: State): void {
+  const MAX = 8;
+  for (const r of results) {
+    if (!rules.includes(r.rule) || r.pass) continue;
+    const shown = r.violations.slice(0, MAX);
+    for (const v of shown) {
+      const pop = v.layer ? state.net.placed.find((p) => p.name === v.layer) : undefined;
+      const extra = pop ? { loc: pop.op.loc } : {};
+      ctx.diag.report(fmt(r.severity === "error" ? M.PassFailed : M.PassWarning, [v.message], extra));
+    }
+    if (r.violations.length > MAX) ctx.diag.report(fmt(r.severity === "error" ? M.PassFailed : M.PassWarning, [`${r.rule}: ${r.violations.length - MAX} more violation(s) of the same rule`]));
+  }
+}
+
+/** Per-layer quantisation facts the DRC needs (worst-case sums from the integer weights). */
+export function quantInfo(state: State): LayerQuantInfo[] {
+  const out: LayerQuantInfo[] = [];
+  if (!state.quant) return out;
+  const { prof, net } = state;
+  for (const p of net.placed) {
+    const pq = state.quant.pops.get(p);
+    if (!pq) continue;
+    const rows = new Float64Array(channelsOf(p));
+    const rowsNeg = new Float64Array(channelsOf(p));
+    let clipped = 0;
+    let exps: number[] = [];
+    const mantMax = 2 ** (prof.weight_bits - 1) - 1;
+    for (const g of p.groups) {
+      const gq = state.quant.groups.get(g);
+      const wr = weightRows(g);
+      if (!gq || !wr) continue;
+      exps = exps.concat(gq.exps);
+      const shift = prof.weight_fixed_shift + (9 - prof.weight_bits);
+      for (let r = 0; r < wr.rows; r++) {
+        let sp = 0;
+        let sn = 0;
+        const unit = 2 ** (shift + gq.exps[r]!);
+        for (let k = 0; k < wr.rowLen; k++) {
+          const mnt = gq.mant[r * wr.rowLen + k]!;
+          if (mnt > 0) sp += mnt * unit;
+          else sn -= mnt * unit;
+          const exact = Math.round((wr.w[r * wr.rowLen + k]! * pq.scale) / unit);
+          if (Math.abs(exact) > mantMax) clipped++;
+        }
+        if (g.kind === "scale") {
+          for (let c = 0; c < rows.length; c++) {
+            rows[c]! += sp;
+            rowsNeg[c]! += sn;
+          }
+        } else {
+          rows[r]! += sp;
+          rowsNeg[r]! += sn;
+        }
+      }
+    }
+    let clippedBias = 0;
+    const bias = layerBias(p);
+    const biasUnit = prof.tsc.bias === "clock-synapse" ? 2 ** (prof.weight_fixed_shift + (9 - prof.weight_bits) + pq.bias_exp) : 2 ** pq.bias_exp;
+    const biasMax = prof.tsc.bias === "clock-synapse" ? mantMax : 2 ** (prof.bias_mant_bits - 1) - 1;
+    let qWorst = 0;
+    for (let c = 0; c < rows.length; c++) {
+      const b = pq.bias_mant ? Math.abs(pq.bias_mant[c]!) * biasUnit : 0;
+      if (bias && Math.abs(Math.round((bias[c]! * pq.scale) / biasUnit)) > biasMax) clippedBias++;
+      qWorst = Math.max(qWorst, Math.max(rows[c]!, rowsNeg[c]!) + b);
+    }
+    const lim = p.op.attrs["loihi.scale_limit"] as number | undefined;
+    out.push({
+      pop: p,
+      scale_limit: lim === undefined || lim < 0 ? Infinity : lim,
+      scale: pq.scale,
+      vth_mant: pq.vth_mant,
+      clipped_weights: clipped,
+      clipped_bias: clippedBias,
+      q_worst: qWorst,
+      v_worst: Math.max(1, p.windows.length) * net.T * qWorst + Math.abs(pq.phi),
+      weight_exps: exps.length ? exps : [0],
+    });
+  }
+  void qMax;
+  return out;
+}
+
+function weightsOf(prof: Profile, energy: string): Weights {
+  const e = prof.energy[energy] ?? Object.values(prof.energy)[0]!;
+  return { ew: e.hop_ew_pj, ns: e.hop_ns_pj, chip: e.chip_crossing_pj };
+}
+
+function constName(m: Module, base: string): string {
+  return m.uniqueConstName(base);
+}
+
+/** (Re)quantise a population's groups with the given exponents per row and store them in the IR. */
+export function storeGroupQuant(m: Module, state: { prof: Profile }, p: Pop, scale: number, expsFor: (gId: number, rows: number, natural: number[]) => number[]): void {
+  for (const g of p.groups) {
+    const wr = weightRows(g);
+    if (!wr) continue;
+    const natural = rowExponents(wr, scale, state.prof);
+    const exps = expsFor(g.id, wr.rows, natural);
+    const mant = quantizeRows(wr, scale, exps, state.prof, statsOf());
+    const old = g.op.attrs["loihi.weight_mant"];
+    if (typeof old === "string") m.consts.delete(old);
+    const wname = g.op.operands[1]?.constant?.name ?? `${p.name}.scale`;
+    const name = constName(m, `${wname}.loihi.w`);
+    m.addConst(name, tensorType([mant.length]), mant);
+    g.op.attrs["loihi.weight_mant"] = name;
+    g.op.attrs["loihi.weight_exps"] = exps;
+  }
+}
+
+export const quantizePass = definePass({
+  name: "loihi:quantize",
+  summary: "integer Θ, threshold, Φ and bias per layer; 8-bit weight mantissas with a shared exponent per layer or per core; overflow checks",
+  options: {
+    profile: { kind: "str", default: "loihi1", doc: "chip profile: loihi1, loihi2 or a JSON profile file" },
+    exponent: { kind: "enum", choices: ["layer", "core"], default: "layer", doc: "weight exponent shared per layer or per core (channel group)" },
+  },
+  requires: ["spiking"],
+  provides: ["loihi-quantized"],
+  run(m, ctx) {
+    if (m.attrs["coding"] !== "tsc") {
+      ctx.diag.report(fmt(M.PassFailed, ["loihi:quantize maps Temporal-Switch-Coded networks only; this module is rate-coded"]));
+      return { changed: false };
+    }
+    const spec = ctx.options["profile"] as string;
+    const prof = loadProfile(spec, cwdOf(ctx));
+    const resolved = spec === "loihi1" || spec === "loihi2" ? spec : resolvePath(cwdOf(ctx) ?? process.cwd(), spec);
+    m.attrs["loihi.profile"] = resolved;
+    m.attrs["loihi.profile_name"] = prof.name;
+    m.attrs["loihi.exponent"] = ctx.options["exponent"] as string;
+    m.attrs["loihi.realisation"] = prof.tsc.synapse;
+    const state0 = loadState(m, cwdOf(ctx));
+    const { net } = state0;
+    for (const p of net.placed) {
+      if (p.kind === "or") continue;
+      const phi = p.kind === "tsc" ? p.op.num("phi") : 0;
+      const lq = quantizeLayer(p, prof, phi, net.T);
+      const a = p.op.attrs;
+      a["loihi.scale"] = lq.scale;
+      a["loihi.vth_mant"] = lq.vth_mant;
+      a["loihi.phi"] = lq.phi;
+      a["loihi.bias_exp"] = lq.bias_exp;
+      a["loihi.bound_by"] = lq.bound_by;
+      a["loihi.scale_limit"] = Number.isFinite(lq.scale_limit) ? Number(lq.scale_limit.toPrecision(6)) : -1;
+      if (lq.bias_mant.length) {
+        const old = a["loihi.bias_mant"];
+        if (typeof old === "string") m.consts.delete(old);
+        const name = constName(m, `${p.name.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^_+/, "")}.loihi.b`);
+        m.addConst(name, tensorType([lq.bias_mant.length]), lq.bias_mant);
+        a["loihi.bias_mant"] = name;
+      }
+      storeGroupQuant(m, { prof }, p, lq.scale, (_g, rows, natural) => new Array<number>(rows).fill(Math.max(...natural)));
+    }
+    m.attrs["loihi.quantized"] = true;
+    const state = loadState(m, cwdOf(ctx));
+    reportDrc(ctx, runDrc({ net: state.net, prof, quant: quantInfo(state) }), STAGE_RULES["quantize"]!, state);
+    return { changed: true };
+  },
+});
+
+export const partitionPass = definePass({
+  name: "loihi:partition",
+  summary: "split layers into tiles and pack them into cores under every per-core limit (compartments, synapse memory, axons, profile tables), per compatibility class",
+  options: {
+    granularity: { kind: "int", default: 0, doc: "tile granularity γ (tiles use ≤ 1/γ of a core); 0 tries 1 and 2" },
+  },
+  requires: ["loihi-quantized"],
+  provides: ["loihi-partitioned"],
+  run(m, ctx) {
+    const state0 = loadState(m, cwdOf(ctx));
+    const { net, prof } = state0;
+    const g = ctx.options["granularity"] as number;
+    const part = partitionNetwork(net, prof, { coreExp: state0.exponent === "core", ...(g > 0 ? { granularities: [g] } : {}) });
+    storePartition(m, net, part);
+    cachePartition(m, net, part);
+    if (state0.exponent === "core" && state0.quant) {
+      // One exponent per channel group of the partition (the largest its rows need).
+      for (const p of net.placed) {
+        const pq = state0.quant.pops.get(p);
+        if (!pq) continue;
+        const mc = part.tilings.get(p)!.mc;
+        storeGroupQuant(m, { prof }, p, pq.scale, (_g, rows, natural) => {
+          if (rows === 1) return natural;
+          const out = new Array<number>(rows);
+          for (let r0 = 0; r0 < rows; r0 += mc) {
+            const e = Math.max(...natural.slice(r0, r0 + mc));
+            for (let r = r0; r < Math.min(rows, r0 + mc); r++) out[r] = e;
+          }
+          return out;
+        });
+      }
+    }
+    const state = loadState(m, cwdOf(ctx));
+    reportDrc(ctx, runDrc({ net: state.net, prof, part: state.part!, quant: quantInfo(state) }), [...STAGE_RULES["partition"]!, ...(state0.exponent === "core" ? STAGE_RULES["quantize"]! : [])], state);
+    return { changed: true };
+  },
+});
+
+export const placePass = definePass({
+  name: "loihi:place",
+  summary: "place cores onto chips and tiles minimising hop-weighted spike traffic (compared with naive sequential placement)",
+  options: {
+    energy: { kind: "str", default: "davies2018", doc: "energy set whose hop and chip-crossing costs weight the traffic" },
+    proposals: { kind: "int", default: 0, doc: "swap proposals of the local search (0: automatic)" },
+  },
+  requires: ["loihi-partitioned"],
+  provides: ["loihi-placed"],
+  run(m, ctx) {
+    const state = loadState(m, cwdOf(ctx));
+    const { prof } = state;
+    const part = state.part!;
+    const w = weightsOf(prof, ctx.options["energy"] as string);
+    const proposals = ctx.options["proposals"] as number;
+    const pl = placeCores(part, prof, w, proposals > 0 ? proposals : undefined);
+    const naive = naivePlacement(part, prof);
+    m.attrs["loihi.placement"] = pl.slots.flatMap((s) => [s.chip, s.gx, s.gy, s.k]);
+    m.attrs["loihi.chips"] = pl.chips;
+    m.attrs["loihi.placement_cost"] = placementCost(part, pl.slots, prof, w);
+    m.attrs["loihi.naive_placement_cost"] = placementCost(part, naive.slots, prof, w);
+    reportDrc(ctx, runDrc({ net: state.net, prof, chips: pl.chips, part }), STAGE_RULES["place"]!, state);
+    return { changed: true };
+  },
+});
+
+export const routePass = definePass({
+  name: "loihi:route",
+  summary: "dimension-order routes between placed cores: hops (E-W, N-S), chip crossings, link loads, traffic split",
+  requires: ["loihi-placed"],
+  provides: ["loihi-routed"],
+  run(m, ctx) {
+    const state = loadState(m, cwdOf(ctx));
+    const { summary } = routeAll(state.part!, state.placement!, state.prof);
+    m.attrs["loihi.traffic"] = [summary.intra_core, summary.intra_tile, summary.inter_tile, summary.inter_chip, summary.host];
+    m.attrs["loihi.hop_weighted"] = summary.hop_weighted;
+    m.attrs["loihi.max_link_load"] = summary.max_link_load;
+    return { changed: true };
+  },
+});
+
+export const LOIHI_PASSES = [quantizePass, partitionPass, placePass, routePass];

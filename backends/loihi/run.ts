@@ -1,0 +1,219 @@
+/**
+ * `tscc run <loihi artifact>`: the bit-accurate run. Reads network.json + weights.bin, runs the integer
+ * network on Loihi-style registers (engine.ts; `--engine fast` uses the integer closed form instead) and
+ * the float TSC network with the emulator's closed-form engine on the same inputs, and reports accuracy,
+ * `float_tsc_accuracy`, `accuracy_delta`, agreement, overflow events and the same counters as the
+ * emulator, with energy per inference from the measured counts.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fmt, M, TsccError, type RTensor } from "../../ir/index.js";
+import { parseWeights } from "../emulator/runtime/weights-file.js";
+import type { RunReport, RunRequest } from "../api.js";
+import { runClosedForm } from "../emulator/runtime/closed-form.js";
+import type { Network, Node } from "../emulator/runtime/network.js";
+import { schedule } from "../emulator/runtime/schedule.js";
+import { runLoihi } from "./engine.js";
+import { LOIHI_FORMAT, LOIHI_VERSION } from "./emit.js";
+
+interface Manifest {
+  format: string;
+  version: number;
+  tscc: string;
+  profile: string;
+  window: number;
+  cores: number;
+  chips: number;
+  latency_steps: number;
+  input: { name: string; shape: number[]; scale: number };
+  outputs: string[];
+  energy: string;
+}
+
+interface NetFile {
+  window: number;
+  values: Network["values"];
+  nodes: (Record<string, unknown> & { kind: string; int?: Record<string, unknown> })[];
+  inputs: Network["inputs"];
+  outputs: Network["outputs"];
+  engine: { q_bits: number; u_bits: number; v_bits: number; bias_via: "clock-synapse" | "neuron" };
+}
+
+function readJson<T>(dir: string, name: string): T {
+  const file = join(dir, name);
+  if (!existsSync(file)) throw new TsccError(fmt(M.DataFile, [dir, `no ${name}: not a loihi artifact`]));
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as T;
+  } catch (e) {
+    throw new TsccError(fmt(M.DataFile, [file, (e as Error).message]));
+  }
+}
+
+export function readLoihiManifest(dir: string): Manifest {
+  const m = readJson<Manifest>(dir, "manifest.json");
+  if (m.format !== LOIHI_FORMAT || m.version !== LOIHI_VERSION) {
+    throw new TsccError(fmt(M.DataFile, [dir, `artifact format ${m.format} version ${m.version}; this tscc reads ${LOIHI_FORMAT} version ${LOIHI_VERSION}`], { hint: "recompile the model with this tscc" }));
+  }
+  return m;
+}
+
+export function loihiArtifactInputs(dir: string): string[] {
+  return [readLoihiManifest(dir).input.name];
+}
+
+/** The float network and its integer twin from network.json + weights.bin. */
+export function loadNetworks(dir: string): { float: Network; int: Network; file: NetFile } {
+  const file = readJson<NetFile>(dir, "network.json");
+  const wpath = join(dir, "weights.bin");
+  if (!existsSync(wpath)) throw new TsccError(fmt(M.DataFile, [dir, "no weights.bin: not a loihi artifact"]));
+  let wf: ReturnType<typeof parseWeights>;
+  try {
+    wf = parseWeights(readFileSync(wpath), wpath);
+  } catch (e) {
+    throw new TsccError(fmt(M.DataFile, [wpath, (e as Error).message]));
+  }
+  const blob = (name: unknown): Float32Array => {
+    try {
+      return wf.get(name as string);
+    } catch (e) {
+      throw new TsccError(fmt(M.DataFile, [wpath, (e as Error).message]));
+    }
+  };
+  const floatNodes: Node[] = file.nodes.map((n) => {
+    const { int: _int, ...rest } = n;
+    const o: Record<string, unknown> = { ...rest };
+    if (typeof rest["w"] === "string") o["w"] = blob(rest["w"]);
+    if (typeof rest["b"] === "string") o["b"] = blob(rest["b"]);
+    return o as unknown as Node;
+  });
+  const float: Network = { coding: "tsc", window: file.window, values: file.values, nodes: floatNodes, inputs: file.inputs, outputs: file.outputs };
+  // Integer twin: integer weights, the quantised per-step bias on the first synapse term of each neuron.
+  const sch = schedule(float);
+  const intNodes: Record<string, unknown>[] = file.nodes.map((n) => {
+    const { int, ...rest } = n;
+    const o: Record<string, unknown> = { ...rest };
+    delete o["b"];
+    if (int?.["w"]) o["w"] = blob(int["w"]);
+    else if (typeof rest["w"] === "string") o["w"] = blob(rest["w"]);
+    if (int?.["factor"] !== undefined) o["factor"] = int["factor"];
+    if (int?.["theta"] !== undefined) o["theta"] = int["theta"];
+    if (int?.["phi"] !== undefined) o["phi"] = int["phi"];
+    if (int?.["lambda"] !== undefined) o["lambda"] = int["lambda"];
+    if (int?.["delay"] !== undefined) o["loihi_delay"] = int["delay"];
+    return o;
+  });
+  file.nodes.forEach((n, i) => {
+    const bname = n.int?.["bias_per_channel"];
+    if (!bname) return;
+    const inp = (n as unknown as { in: number }).in;
+    const terms = sch.charge[inp]?.terms ?? [];
+    const t = terms.find((x) => file.nodes[x.node]!.kind !== "scale");
+    if (!t) throw new TsccError(fmt(M.DataFile, [dir, `network.json: node ${i} has a bias but no conv/dense input`]));
+    intNodes[t.node]!["b"] = blob(bname);
+  });
+  const int: Network = { ...float, nodes: intNodes as unknown as Node[] };
+  return { float, int, file };
+}
+
+function argmax(d: Float32Array, row: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (d[row * k + j]! > d[row * k + best]!) best = j;
+  return best;
+}
+
+function labelsOf(labels: RTensor, n: number): number[] {
+  if (labels.dtype === "f32" || labels.dtype === "f64") throw new TsccError(fmt(M.InputMismatch, [`labels are ${labels.dtype}; integer class indices expected`]));
+  const y = Array.from(labels.data as ArrayLike<number | bigint>, Number);
+  if (y.length !== n) throw new TsccError(fmt(M.InputMismatch, [`${y.length} labels for ${n} samples`]));
+  return y;
+}
+
+export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<RunReport> {
+  const man = readLoihiManifest(dir);
+  const given = req.inputs[man.input.name] ?? (Object.keys(req.inputs).length === 1 ? Object.values(req.inputs)[0] : undefined);
+  if (!given) throw new TsccError(fmt(M.InputMismatch, [`${dir}: no input named '${man.input.name}'`]));
+  const want = man.input.shape;
+  if (given.shape.length !== want.length + 1 || given.shape.slice(1).some((d, i) => d !== want[i])) {
+    throw new TsccError(fmt(M.InputMismatch, [`${dir}: input '${man.input.name}' has shape [${given.shape.join(", ")}] but the network takes [N, ${want.join(", ")}]`]));
+  }
+  if (given.dtype !== "f32") throw new TsccError(fmt(M.InputMismatch, [`${dir}: input '${man.input.name}' has dtype ${given.dtype}; float32 expected`]));
+  const x = given.data as Float32Array;
+  const batch = given.shape[0]!;
+  const engine = req.options["engine"] ?? "event";
+  if (engine !== "event" && engine !== "fast") throw new TsccError(fmt(M.Usage, [`--engine must be event (bit-accurate registers) or fast (integer closed form), got '${engine}'`]));
+  const { float, int, file } = loadNetworks(dir);
+  const cfg = { qBits: file.engine.q_bits, uBits: file.engine.u_bits, vBits: file.engine.v_bits, biasVia: file.engine.bias_via };
+  const t0 = performance.now();
+  const outSize = int.values[int.outputs[0]!.value]!.shape.reduce((a, b) => a * b, 1);
+  let logits: Float32Array;
+  let counters: ReturnType<typeof runLoihi>["counters"] | undefined;
+  if (engine === "event") {
+    const chunk = Math.max(1, Number(req.options["batch"] ?? 64));
+    logits = new Float32Array(batch * outSize);
+    const per = x.length / batch;
+    for (let s = 0; s < batch; s += chunk) {
+      const n = Math.min(chunk, batch - s);
+      const r = runLoihi(int, x.subarray(s * per, (s + n) * per), n, cfg);
+      logits.set(r.logits, s * outSize);
+      if (!counters) counters = r.counters;
+      else {
+        for (const k of ["synaptic_ops", "spikes", "neuron_updates", "q_overflows", "u_wraps", "v_saturations"] as const) counters[k] += r.counters[k];
+      }
+      req.log.progress("loihi engine", s + n, batch);
+    }
+  } else {
+    logits = runClosedForm(int, x, batch).outputs[0]!;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const fl = runClosedForm(float, x, batch);
+  const flogits = fl.outputs[0]!;
+  const labels = req.labels ? labelsOf(req.labels, batch) : undefined;
+  let correct = 0;
+  let fcorrect = 0;
+  let agree = 0;
+  let errMax = 0;
+  for (let i = 0; i < batch; i++) {
+    const p = argmax(logits, i, outSize);
+    const q = argmax(flogits, i, outSize);
+    if (p === q) agree++;
+    if (labels && p === labels[i]) correct++;
+    if (labels && q === labels[i]) fcorrect++;
+    for (let j = 0; j < outSize; j++) errMax = Math.max(errMax, Math.abs(logits[i * outSize + j]! - flogits[i * outSize + j]!));
+  }
+  const metrics: Record<string, unknown> = { target: "loihi", profile: man.profile, engine: engine === "event" ? "bit-accurate (registers)" : "integer closed form", samples: batch, window: man.window, latency_steps: man.latency_steps, cores: man.cores, chips: man.chips };
+  if (labels) {
+    metrics["accuracy"] = correct / batch;
+    metrics["float_tsc_accuracy"] = fcorrect / batch;
+    metrics["accuracy_delta"] = (correct - fcorrect) / batch;
+  }
+  metrics["agreement_with_float_tsc"] = agree / batch;
+  metrics["logit_error_max"] = errMax;
+  const per = (v: number): number => v / batch;
+  const report = readJson<Record<string, any>>(dir, "resource-report.json");
+  const cx = (report["per_core"] as { used: { compartments: number } }[]).reduce((s, c) => s + c.used.compartments, 0);
+  if (counters) {
+    metrics["spikes_per_inference"] = per(counters.spikes);
+    metrics["synaptic_ops_per_inference"] = per(counters.synaptic_ops);
+    metrics["synaptic_additions_per_inference"] = per(counters.synaptic_ops);
+    metrics["memory_reads_per_inference"] = per(counters.synaptic_ops);
+    metrics["neuron_updates_per_inference"] = per(counters.neuron_updates);
+    metrics["compartment_updates_per_inference"] = cx * man.latency_steps;
+    metrics["q_overflows"] = counters.q_overflows;
+    metrics["u_wraps"] = counters.u_wraps;
+    metrics["v_saturations"] = counters.v_saturations;
+    // Energy from measured counts: updates of every configured compartment every step, synaptic ops,
+    // and messages scaled from the mapping's worst case by the measured share of spiking sources.
+    const e = report["energy_per_inference_pj"] as Record<string, number>;
+    const worstSyn = e["synaptic_ops_count"] ?? 1;
+    const prof = readJson<Record<string, any>>(dir, "hw-profile.json");
+    const set = prof["energy"][req.options["energy"] ?? man.energy] ?? Object.values(prof["energy"])[0];
+    const activity = worstSyn > 0 ? per(counters.synaptic_ops) / worstSyn : 0;
+    const energy = cx * man.latency_steps * set.update_inactive_pj + per(counters.synaptic_ops) * set.synop_pj + (e["messages"] ?? 0) * activity + (e["static"] ?? 0);
+    metrics["energy_per_inference_pj"] = energy;
+    metrics["energy_params"] = set.name;
+  }
+  metrics["float_tsc_synaptic_additions_per_inference"] = per(fl.counters.synaptic_additions);
+  metrics["float_tsc_spikes_per_inference"] = per(fl.counters.spikes);
+  metrics["images_per_second"] = batch / Math.max(seconds, 1e-9);
+  return { outputs: { [man.outputs[0]!]: { shape: [batch, outSize], dtype: "f32", data: logits } }, metrics };
+}

@@ -1,0 +1,110 @@
+/**
+ * Loihi mapping benchmark: cores against the capacity lower bound, chips, hop-weighted traffic against
+ * naive sequential placement, and mapping time (the loihi:* passes; the TSC conversion before them is
+ * not counted) for the Fashion-MNIST examples and the CIFAR VGG-16 and ResNet-20 stand-ins.
+ *
+ *   npx tsx bench/loihi-mapping.ts [--vgg16 vgg16.onnx] [--resnet20 resnet20.onnx] [--calib calib.npy]
+ *                                  [--profiles loihi1,loihi2] [--json]
+ *
+ * Without --vgg16/--resnet20/--calib the CIFAR models and stand-in calibration images are exported with
+ * examples/*-cifar/export.py into a temporary folder (Debian's /usr/bin/python3 with torch). The
+ * conversion uses 16 calibration images (the mapping does not depend on accuracy).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { compile } from "../src/driver/compile.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const arg = (k: string): string | undefined => {
+  const i = args.indexOf(k);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+let tmp: string | undefined;
+function temp(): string {
+  return (tmp ??= mkdtempSync(join(tmpdir(), "tscc-loihi-bench-")));
+}
+
+function exportModel(script: string, out: string, calib?: string): void {
+  const a = [join(ROOT, script), out];
+  if (calib) a.push("--calib", calib, "--n", "16");
+  const r = spawnSync("/usr/bin/python3", a, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
+}
+
+let calib = arg("--calib");
+let vgg = arg("--vgg16");
+let resnet = arg("--resnet20");
+if (!vgg) exportModel("examples/vgg16-cifar/export.py", (vgg = join(temp(), "vgg16.onnx")), calib ? undefined : (calib = join(temp(), "calib.npy")));
+if (!resnet) exportModel("examples/resnet20-cifar/export.py", (resnet = join(temp(), "resnet20.onnx")));
+if (!calib) {
+  calib = join(temp(), "calib.npy");
+  exportModel("examples/vgg16-cifar/export.py", join(temp(), "unused.onnx"), calib);
+}
+
+// The CIFAR stand-ins have random weights: per-channel λ gives some channels of ResNet-20 huge
+// normalised weights whose worst-case per-step input overflows q (the DRC says so), so they use one λ
+// per layer.
+const models: [string, string, string, Record<string, string>][] = [
+  ["Fashion-MNIST cnn-small", join(ROOT, "examples/fashion-mnist/cnn-small.onnx"), "example:fashion-mnist", {}],
+  ["Fashion-MNIST vgg-bn", join(ROOT, "examples/fashion-mnist/vgg-bn.onnx"), "example:fashion-mnist", {}],
+  ["CIFAR ResNet-20", resnet, calib, { "per-channel": "false" }],
+  ["CIFAR VGG-16", vgg, calib, { "per-channel": "false" }],
+];
+const profiles = (arg("--profiles") ?? "loihi1,loihi2").split(",");
+
+interface Row {
+  model: string;
+  profile: string;
+  cores: number;
+  bound: number;
+  gap: number;
+  tight: number;
+  tgap: number;
+  chips: number;
+  traffic: number;
+  naive: number;
+  ms: number;
+  binding: string;
+}
+const rows: Row[] = [];
+for (const [name, model, cal, extra] of models) {
+  if (!existsSync(model)) continue;
+  for (const profile of profiles) {
+    const out = join(temp(), `${name.replace(/\W+/g, "-")}-${profile}`);
+    const r = await compile({ model, target: "loihi", outDir: out, backendOptions: { calibration: cal, "calibration-limit": "16", profile, ...extra }, cwd: ROOT });
+    const ms = r.timings.filter((t) => t.pass.startsWith("loihi:")).reduce((s, t) => s + t.ms, 0);
+    const rep = JSON.parse(readFileSync(join(out, "resource-report.json"), "utf8"));
+    const bind = new Map<string, number>();
+    for (const c of rep.per_core) bind.set(c.binding, (bind.get(c.binding) ?? 0) + 1);
+    rows.push({
+      model: name,
+      profile,
+      cores: rep.cores,
+      bound: rep.lower_bound.cores,
+      gap: rep.lower_bound.gap,
+      tight: rep.lower_bound.tightened.cores,
+      tgap: rep.lower_bound.tightened.gap,
+      chips: rep.chips,
+      traffic: rep.traffic.hop_weighted,
+      naive: rep.traffic.naive_sequential.hop_weighted,
+      ms,
+      binding: [...bind.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", "),
+    });
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+if (tmp) rmSync(tmp, { recursive: true, force: true });
+if (args.includes("--json")) console.log(JSON.stringify(rows, null, 2));
+else {
+  const pct = (g: number): string => `${((g - 1) * 100).toFixed(1)}%`;
+  console.log("| model | profile | cores | bound (§3.3) | gap | tightened bound | gap | chips | hop-weighted traffic | naive placement | ratio | mapping time | cores by binding resource |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  for (const r of rows) {
+    console.log(`| ${r.model} | ${r.profile} | ${r.cores} | ${r.bound} | ${pct(r.gap)} | ${r.tight} | ${pct(r.tgap)} | ${r.chips} | ${r.traffic.toExponential(3)} | ${r.naive.toExponential(3)} | ${(r.traffic / r.naive).toFixed(3)} | ${(r.ms / 1000).toFixed(2)} s | ${r.binding} |`);
+  }
+}
