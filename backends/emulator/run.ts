@@ -24,6 +24,7 @@ interface ArtifactModule {
   runClosedForm(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions): RunResult;
   createOrtSession(ort: OrtModule, model: Uint8Array, threads?: number): Promise<OrtSession>;
   runOnnxClosedForm(net: Network, ort: OrtModule, session: OrtSession, input: Float32Array | readonly Float32Array[], batch: number, opts?: { counters?: boolean; recordIntervals?: boolean }): Promise<RunResult>;
+  runRateOnnx(net: Network, ort: OrtModule, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions): Promise<RunResult>;
 }
 
 /** onnxruntime-node, when installed (an optional dependency of tscc). */
@@ -267,7 +268,9 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   const { data, batch } = checkInput(dir, man, given);
   const engine = req.options["engine"] ?? (man.coding === "tsc" ? "fast" : "event");
   if (engine !== "event" && engine !== "fast") throw new TsccError(fmt(M.Usage, [`--engine must be event or fast, got '${engine}'`]));
-  if (engine === "fast" && man.coding !== "tsc") throw new TsccError(fmt(M.Usage, ["the fast (closed-form) engine exists for TSC only; rate coding runs on the event engine"]));
+  if (engine === "fast" && man.coding !== "tsc" && !(await loadOrt())) {
+    throw new TsccError(fmt(M.Usage, ["the fast engine for rate coding needs onnxruntime-node (the closed form exists for TSC only); use --engine event"]));
+  }
   const chunk = Math.max(1, Number(req.options["batch"] ?? 64));
   const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as ArtifactModule;
   let net: Network;
@@ -291,7 +294,8 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
     if (ort) session = await mod.createOrtSession(ort, readFileSync(onnxFile), Number(req.options["threads"] ?? 0));
     else if (req.options["fast"] === "ort") throw new TsccError(fmt(M.Usage, ["-O fast=ort needs the onnxruntime-node package, which is not installed"]));
   }
-  const fastImpl = engine === "fast" ? (session ? "onnxruntime" : "js") : undefined;
+  if (engine === "fast" && man.coding === "rate") ort = await loadOrt();
+  const fastImpl = engine === "fast" ? (session || man.coding === "rate" ? "onnxruntime" : "js") : undefined;
   const check = engine === "fast" && (req.options["check"] === "1" || req.options["check"] === "true");
   const checks: Record<string, number>[] = [];
   const workers = Math.max(1, Number(req.options["workers"] ?? 1));
@@ -308,7 +312,9 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
     const r =
       engine === "event"
         ? mod.runEvent(net, xs, n, { sampleOffset: s })
-        : session && ort
+        : man.coding === "rate"
+          ? await mod.runRateOnnx(net, ort!, xs, n, { sampleOffset: s })
+          : session && ort
           ? await mod.runOnnxClosedForm(net, ort, session, xs, n, { counters: req.options["counters"] !== "0" && req.options["counters"] !== "false", recordIntervals: check })
           : mod.runClosedForm(net, xs, n, { sampleOffset: s, recordIntervals: check });
     if (check) {

@@ -11,6 +11,8 @@
  *   rate-coded networks (no closed form exists).
  * - `runOnnxClosedForm(net, ort, session, input, batch)`: the closed form as the artifact's closed-form.onnx
  *   run by onnxruntime (passed in by the caller), with the same analytic counters (onnx-engine.ts).
+ * - `runRateOnnx(net, ort, input, batch, opts)`: the rate-coded baseline with each synapse group on
+ *   onnxruntime over a layer's whole spike train (rate-onnx.ts); the same dynamics and counts, faster.
  * - `schedule(net)`: firing windows, integration windows and latency (schedule.ts).
  *
  * Arguments: `input` is one Float32Array per network input (`net.inputs` order; a bare array for a single
@@ -24,6 +26,7 @@
 export { runEvent } from "./event.js";
 export { runClosedForm } from "./closed-form.js";
 export { createOrtSession, runOnnxClosedForm, type OrtModule, type OrtSession } from "./onnx-engine.js";
+export { runRateOnnx } from "./rate-onnx.js";
 export { schedule, validateNetwork, type ChargeSchedule, type ChargeTerm, type Schedule } from "./schedule.js";
 export type { Checkpoint, Counters, LayerCounters, OpCounts, RunOptions, RunResult, SpikeTimes } from "./types.js";
 export type * from "./network.js";
