@@ -13,7 +13,7 @@
 import { Tally } from "./counters.js";
 import type { Network } from "./network.js";
 import { writeModel } from "./onnx-writer.js";
-import type { OrtModule, OrtSession } from "./onnx-engine.js";
+import { createOrtSession, type OrtModule, type OrtSession } from "./onnx-engine.js";
 import { decodeValue, encodedValue, fanout, planOf, splitInputs, type Plan, type SynapsePlan } from "./plan.js";
 import { mulberry32, poissonSeed } from "./rate.js";
 import type { Checkpoint, RunOptions, RunResult } from "./types.js";
@@ -57,25 +57,25 @@ function synapseModel(plan: Plan, i: number): Uint8Array {
   return writeModel({ nodes: [node], initializers: inits, inputs: [{ name: "x", shape: inShape }], outputs: [{ name: "y", shape: outShape }] });
 }
 
-function sessionFor(ort: OrtModule, plan: Plan, i: number): Promise<OrtSession> {
+function sessionFor(ort: OrtModule, plan: Plan, i: number, threads: number): Promise<OrtSession> {
   let m = sessions.get(plan.net);
   if (!m) sessions.set(plan.net, (m = new Map()));
   let s = m.get(i);
   if (!s) {
-    s = ort.InferenceSession.create(synapseModel(plan, i), { graphOptimizationLevel: "all" });
+    s = createOrtSession(ort, synapseModel(plan, i), threads);
     m.set(i, s);
   }
   return s;
 }
 
 /** Apply synapse node i to `steps` input frames: [steps × inSize] → [steps × outSize] (bias included). */
-async function applySynapse(ort: OrtModule, plan: Plan, i: number, x: Float32Array, steps: number): Promise<Float32Array> {
+async function applySynapse(ort: OrtModule, plan: Plan, i: number, x: Float32Array, steps: number, threads: number): Promise<Float32Array> {
   const net = plan.net;
   const n = net.nodes[i]! as { in: number; out: number };
   const inShape = net.values[n.in]!.shape;
   const outSize = plan.sizes[n.out]!;
   const inSize = plan.sizes[n.in]!;
-  const s = await sessionFor(ort, plan, i);
+  const s = await sessionFor(ort, plan, i, threads);
   const out = new Float32Array(steps * outSize);
   for (let t0 = 0; t0 < steps; t0 += STEPS_PER_CALL) {
     const k = Math.min(STEPS_PER_CALL, steps - t0);
@@ -85,7 +85,11 @@ async function applySynapse(ort: OrtModule, plan: Plan, i: number, x: Float32Arr
   return out;
 }
 
-export async function runRateOnnx(net: Network, ort: OrtModule, input: Float32Array | readonly Float32Array[], batch: number, opts: RunOptions = {}): Promise<RunResult> {
+/**
+ * Run a rate-coded network with its synapses on onnxruntime. `threads`: onnxruntime intra-op threads of
+ * the per-layer sessions (0 = onnxruntime's default; sessions are created on a network's first run).
+ */
+export async function runRateOnnx(net: Network, ort: OrtModule, input: Float32Array | readonly Float32Array[], batch: number, opts: RunOptions = {}, threads = 0): Promise<RunResult> {
   if (net.coding !== "rate") throw new Error("runRateOnnx runs rate-coded networks");
   const plan = planOf(net);
   const inputs = splitInputs(plan, input, batch);
@@ -191,12 +195,12 @@ export async function runRateOnnx(net: Network, ort: OrtModule, input: Float32Ar
           const a = analog.get(n.in);
           if (a) {
             // Constant input current: W̃·a (+ b̃) once per sample, added every step.
-            constCharge.set(n.out, await applySynapse(ort, plan, i, a, 1));
+            constCharge.set(n.out, await applySynapse(ort, plan, i, a, 1, threads));
             let m = 0;
             for (let j = 0; j < a.length; j++) if (a[j] !== 0) m += fanout(sp, j);
             for (const t of tallies) t.macs[i]! += m;
           } else {
-            charges.set(n.out, await applySynapse(ort, plan, i, trains.get(n.in)!, T));
+            charges.set(n.out, await applySynapse(ort, plan, i, trains.get(n.in)!, T, threads));
             // Synaptic additions = spikes × fan-out, from the source's counts at each bound.
             const inSize = sizes[n.in]!;
             const snap = snaps.get(n.in)!;
