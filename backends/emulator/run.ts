@@ -14,6 +14,7 @@ import { annToOnnx } from "./ann-onnx.js";
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
 import { ENERGY_SETS, energyPj } from "./energy.js";
 import type { Manifest } from "./manifest.js";
+import { sumCounters } from "./runtime/counters.js";
 import type { Network } from "./runtime/network.js";
 import type { Counters, RunOptions, RunResult } from "./runtime/types.js";
 import type { OrtModule, OrtSession } from "./runtime/onnx-engine.js";
@@ -24,7 +25,7 @@ interface ArtifactModule {
   runClosedForm(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions): RunResult;
   createOrtSession(ort: OrtModule, model: Uint8Array, threads?: number): Promise<OrtSession>;
   runOnnxClosedForm(net: Network, ort: OrtModule, session: OrtSession, input: Float32Array | readonly Float32Array[], batch: number, opts?: { counters?: boolean; recordIntervals?: boolean }): Promise<RunResult>;
-  runRateOnnx(net: Network, ort: OrtModule, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions): Promise<RunResult>;
+  runRateOnnx(net: Network, ort: OrtModule, input: Float32Array | readonly Float32Array[], batch: number, opts?: RunOptions, threads?: number): Promise<RunResult>;
 }
 
 /** onnxruntime-node, when installed (an optional dependency of tscc). */
@@ -91,34 +92,6 @@ function checkInput(dir: string, man: Manifest, x: RTensor): { data: Float32Arra
     bad(dir, `input values span [${lo}, ${hi}], outside the declared input range [0, ${scale}]`, "spike codes carry raw, non-negative inputs: pass --input-scale (and --mean/--std for a normalised model) when compiling");
   }
   return { data: d, batch: x.shape[0]! };
-}
-
-function sumCounters(parts: Counters[]): Counters {
-  const first = parts[0]!;
-  if (parts.length === 1) return first;
-  const add = (f: (c: Counters) => number): number => parts.reduce((s, c) => s + f(c), 0);
-  const batch = add((c) => c.batch);
-  const spikes = add((c) => c.spikes);
-  return {
-    batch,
-    synaptic_additions: add((c) => c.synaptic_additions),
-    memory_reads: add((c) => c.memory_reads),
-    neuron_updates: add((c) => c.neuron_updates),
-    spikes,
-    input_macs: add((c) => c.input_macs),
-    spiking_neurons: first.spiking_neurons,
-    spikes_per_neuron_max: Math.max(...parts.map((c) => c.spikes_per_neuron_max)),
-    spikes_per_neuron_mean: first.spiking_neurons > 0 ? spikes / (first.spiking_neurons * batch) : 0,
-    layers: first.layers.map((l, i) => ({
-      ...l,
-      synaptic_additions: parts.reduce((s, c) => s + c.layers[i]!.synaptic_additions, 0),
-      memory_reads: parts.reduce((s, c) => s + c.layers[i]!.memory_reads, 0),
-      neuron_updates: parts.reduce((s, c) => s + c.layers[i]!.neuron_updates, 0),
-      spikes: parts.reduce((s, c) => s + c.layers[i]!.spikes, 0),
-      input_macs: parts.reduce((s, c) => s + c.layers[i]!.input_macs, 0),
-      relayed_spikes: parts.reduce((s, c) => s + c.layers[i]!.relayed_spikes, 0),
-    })),
-  };
 }
 
 function argmax(d: Float32Array, row: number, k: number): number {
@@ -313,7 +286,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
       engine === "event"
         ? mod.runEvent(net, xs, n, { sampleOffset: s })
         : man.coding === "rate"
-          ? await mod.runRateOnnx(net, ort!, xs, n, { sampleOffset: s })
+          ? await mod.runRateOnnx(net, ort!, xs, n, { sampleOffset: s }, Number(req.options["threads"] ?? 0))
           : session && ort
           ? await mod.runOnnxClosedForm(net, ort, session, xs, n, { counters: req.options["counters"] !== "0" && req.options["counters"] !== "false", recordIntervals: check })
           : mod.runClosedForm(net, xs, n, { sampleOffset: s, recordIntervals: check });

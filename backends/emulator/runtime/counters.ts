@@ -74,3 +74,35 @@ export class Tally {
     };
   }
 }
+
+/** Sum the counters of runs over disjoint sample sets of one network (batches, worker shards). */
+export function sumCounters(parts: readonly Counters[]): Counters {
+  const first = parts[0]!;
+  if (parts.length === 1) return first;
+  const add = (f: (c: Counters) => number): number => parts.reduce((s, c) => s + f(c), 0);
+  const batch = add((c) => c.batch);
+  const spikes = add((c) => c.spikes);
+  return {
+    batch,
+    synaptic_additions: add((c) => c.synaptic_additions),
+    memory_reads: add((c) => c.memory_reads),
+    neuron_updates: add((c) => c.neuron_updates),
+    spikes,
+    input_macs: add((c) => c.input_macs),
+    spiking_neurons: first.spiking_neurons,
+    spikes_per_neuron_max: Math.max(...parts.map((c) => c.spikes_per_neuron_max)),
+    spikes_per_neuron_mean: first.spiking_neurons > 0 ? spikes / (first.spiking_neurons * batch) : 0,
+    layers: first.layers.map((l, i) => {
+      const sum = (f: (x: LayerCounters) => number): number => parts.reduce((s, c) => s + f(c.layers[i]!), 0);
+      return {
+        ...l,
+        synaptic_additions: sum((x) => x.synaptic_additions),
+        memory_reads: sum((x) => x.memory_reads),
+        neuron_updates: sum((x) => x.neuron_updates),
+        spikes: sum((x) => x.spikes),
+        input_macs: sum((x) => x.input_macs),
+        relayed_spikes: sum((x) => x.relayed_spikes),
+      };
+    }),
+  };
+}
