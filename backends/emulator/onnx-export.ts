@@ -59,7 +59,7 @@ export function closedFormOnnx(net: Network): Uint8Array {
   const zero = scalar(0);
   const top = scalar(T);
   /** clip(floor(x), 0, T) */
-  const quantise = (x: string): string => op("Clip", [op("Floor", [x]), zero, top]);
+  const quantise = (x: string): string => op("Floor", [op("Clip", [x, zero, top])]);
 
   const names: string[] = new Array<string>(net.values.length);
   // φ goes into the bias of a synapse op whose charge feeds a neuron directly (saves an Add per layer).
@@ -76,7 +76,15 @@ export function closedFormOnnx(net: Network): Uint8Array {
     type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: "batch" }, ...shape.map((d) => ({ dimValue: d }))] } } },
   });
   const inputs: onnxProto.onnx.IValueInfoProto[] = [];
-  for (const n of net.nodes) emit(n);
+  for (const n of net.nodes) {
+    emit(n);
+    if (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool" || n.kind === "concat") {
+      // The op just emitted made this population's intervals; nothing reads its output yet.
+      const last = nodes[nodes.length - 1]!;
+      if (last.output![0] !== names[n.out]) throw new Error(`closed-form export: intervals of value ${n.out} are not the last op's output`);
+      last.output![0] = names[n.out] = intervalOutput(n.out);
+    }
+  }
   function emit(n: Node): void {
     switch (n.kind) {
       case "encode": {
@@ -224,13 +232,10 @@ export function closedFormOnnx(net: Network): Uint8Array {
       scalarOut(`syn.${i}`, eventsOf(n.in));
     }
   });
-  // Intervals of every population (for comparing engines).
+  // Intervals of every population (for comparing engines): the tensors themselves carry the names d<v>
+  // (renamed as they are made, in emit), so exposing them costs no copy.
   net.nodes.forEach((n) => {
-    if (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool" || n.kind === "concat") {
-      const name = intervalOutput(n.out);
-      nodes.push({ opType: "Identity", input: [names[n.out]!], output: [name], name: fresh("Identity") });
-      outputs.push(valueInfo(name, net.values[n.out]!.shape));
-    }
+    if (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool" || n.kind === "concat") outputs.push(valueInfo(intervalOutput(n.out), net.values[n.out]!.shape));
   });
   const model: onnxProto.onnx.IModelProto = {
     irVersion: 7,
