@@ -1,0 +1,62 @@
+/**
+ * One unit of work for a worker (or the main thread): run an emulator network on images [start, end) of
+ * the shared test set with one engine, and return logits, counters and wall time.
+ */
+import { runClosedForm, runEvent, runRateOnnx, type Counters, type OrtModule, type RunResult } from "../../backends/emulator/runtime/index.js";
+import type { Network } from "../../backends/emulator/runtime/network.js";
+
+/**
+ * closed: TSC closed form (JavaScript, float64); event: the reference event engine; rate-onnx: the
+ * rate-coded network with its synapses on onnxruntime (one intra-op thread per worker).
+ */
+export type Engine = "closed" | "event" | "rate-onnx";
+
+let ort: Promise<OrtModule> | undefined;
+function loadOrt(): Promise<OrtModule> {
+  return (ort ??= import("onnxruntime-node").then((m) => {
+    const mod = m as unknown as OrtModule & { default?: OrtModule };
+    return mod.InferenceSession ? mod : mod.default!;
+  }));
+}
+
+export interface Job {
+  /** Key of the network (networks are sent to a worker once and cached there). */
+  readonly net: string;
+  readonly engine: Engine;
+  readonly start: number;
+  readonly end: number;
+  /** Rate coding: checkpoint steps. */
+  readonly checkpoints?: readonly number[];
+}
+
+export interface JobResult {
+  readonly start: number;
+  readonly end: number;
+  readonly logits: Float32Array;
+  readonly counters: Counters;
+  readonly latency: number;
+  readonly checkpoints?: { step: number; logits: Float32Array; counters: Counters }[];
+  readonly seconds: number;
+}
+
+/** Run `job` on `net`; `images` holds the whole data set ([N × per]). */
+export async function runJob(net: Network, job: Job, images: Float32Array, per: number): Promise<JobResult> {
+  const n = job.end - job.start;
+  const x = images.subarray(job.start * per, job.end * per);
+  const t0 = performance.now();
+  const opts = { sampleOffset: job.start, ...(job.checkpoints?.length ? { checkpoints: job.checkpoints } : {}) };
+  let r: RunResult;
+  if (job.engine === "closed") r = runClosedForm(net, x, n, opts);
+  else if (job.engine === "event") r = runEvent(net, x, n, opts);
+  else r = await runRateOnnx(net, await loadOrt(), x, n, opts, 1);
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    start: job.start,
+    end: job.end,
+    logits: r.outputs[0]!,
+    counters: r.counters,
+    latency: r.latency,
+    ...(r.checkpoints ? { checkpoints: r.checkpoints.map((c) => ({ step: c.step, logits: c.outputs[0]!, counters: c.counters })) } : {}),
+    seconds,
+  };
+}
