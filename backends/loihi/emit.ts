@@ -19,6 +19,7 @@ import type { EmitContext } from "../api.js";
 import { buildNetwork as buildEmuNetwork } from "../emulator/build-network.js";
 import { sortKeys } from "../emulator/emit.js";
 import type { Node } from "../emulator/runtime/network.js";
+import { runBoxes } from "./fanout.js";
 import { classConfig } from "./partition.js";
 import { polarities, profileJson, weightShift, type Profile } from "./profile.js";
 import { quantizeRows, statsOf, weightRows, type QuantStats } from "./quant.js";
@@ -93,7 +94,8 @@ export function mappingJson(state: State, ctx: { source: string; toolVersion?: s
       return e;
     });
     const relays = c.relays.map((r) => {
-      const e = { group: r.group.id, target_layer: r.group.target.name, source_layer: r.tile.pop.name, source_tile: r.tile.index, cx: r.cx, fanout: r.fanout, cx_base: cxBase };
+      const boxes = runBoxes(r.tile, r.i0, r.i1).map((b) => ({ channels: [b.c0, b.c1], rows: [b.y0, b.y1], cols: [b.x0, b.x1] }));
+      const e = { group: r.group.id, target_layer: r.group.target.name, source_layer: r.tile.pop.name, source_tile: r.tile.index, neurons: [r.i0, r.i1], boxes, cx: r.cx, fanout: r.fanout, cx_base: cxBase };
       cxBase += r.cx;
       return e;
     });
@@ -233,7 +235,7 @@ export function networkFiles(state: State, m: Module): { json: Record<string, un
         else int["w"] = put(`${mantName}.int`, w);
       }
     }
-    if ((n.kind === "conv" || n.kind === "dense" || n.kind === "scale" || n.kind === "maxpool") && op.attrs["loihi.relay_cores"]) int["delay"] = 1;
+    if ((n.kind === "conv" || n.kind === "dense" || n.kind === "scale" || n.kind === "maxpool") && op.attrs["loihi.relays"]) int["delay"] = 1;
     if (n.kind === "tsc" || n.kind === "decode") {
       const a = op.attrs;
       const scale = a["loihi.scale"] as number;
