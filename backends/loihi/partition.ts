@@ -27,6 +27,7 @@
 import { boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv, longestRun, runBoxes, runDest, bandCounts, type Box, type Fanout } from "./fanout.js";
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
+import { Traffic, TrafficBuilder } from "./traffic.js";
 import { addUsage, axisNeeds, densePopGroups, dims, emptyUsage, fits, shares, tileCount, tilesOf, tileUsage, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
 
 export interface ClockItem {
@@ -52,8 +53,8 @@ export interface Partition {
   readonly tiles: Tile[];
   readonly tileCore: Map<Tile, number>;
   readonly cores: CoreInfo[];
-  /** Messages per inference between cores if every neuron is active: traffic[src] maps dst → messages. */
-  readonly traffic: Map<number, number>[];
+  /** Messages per inference between cores if every neuron is active (sparse rows: traffic.ts). */
+  traffic: Traffic;
   /** Per core: host-injected input messages (worst case). */
   readonly hostTraffic: Map<number, number>;
   readonly densePop: Set<Group>;
@@ -544,7 +545,7 @@ export function partitionOnce(net: Network, prof: Profile, gammaOf: (p: Pop) => 
     pack(clockItems, prof, cores, bins, tileCore);
   }
   const relays = relayed.size ? packRelays(net, prof, { tiles, fanouts, relayed }, cores) : [];
-  return { tilings, tiles, tileCore, cores, traffic: [], hostTraffic: new Map(), densePop, granularity: 0, relayed, relays: canonicalRelays(net, relays), fanouts };
+  return { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: 0, relayed, relays: canonicalRelays(net, relays), fanouts };
 }
 
 /** Relay runs in canonical order: group, source population, source tile, first neuron. */
@@ -778,16 +779,14 @@ export function spikesPerCompartment(prof: Profile): number {
 export function countTraffic(net: Network, prof: Profile, part: Partition): void {
   const cores = part.cores;
   for (const c of cores) c.outAxons = 0;
-  part.traffic.length = 0;
-  for (let i = 0; i < cores.length; i++) part.traffic.push(new Map());
+  const tb = new TrafficBuilder(cores.length);
   part.hostTraffic.clear();
   const spc = spikesPerCompartment(prof);
   const acc = new Float64Array(cores.length);
   const touched: number[] = [];
   const flush = (src: number): void => {
-    const row = part.traffic[src]!;
     for (const d of touched) {
-      row.set(d, (row.get(d) ?? 0) + acc[d]!);
+      tb.add(src, d, acc[d]!);
       acc[d] = 0;
     }
     touched.length = 0;
@@ -802,14 +801,12 @@ export function countTraffic(net: Network, prof: Profile, part: Partition): void
       return;
     }
     cores[src]!.outAxons += n * perNeuron;
-    const row = part.traffic[src]!;
-    row.set(dst, (row.get(dst) ?? 0) + n * perNeuron * spc);
+    tb.add(src, dst, n * perNeuron * spc);
   });
   for (const c of cores) {
     for (const ck of c.clocks) {
       c.outAxons += ck.cx * ck.cores.length;
-      const row = part.traffic[c.id]!;
-      for (const d of ck.cores) row.set(d, (row.get(d) ?? 0) + ck.cx);
+      for (const d of ck.cores) tb.add(c.id, d, ck.cx);
     }
   }
   if (part.relays.length) {
@@ -825,8 +822,7 @@ export function countTraffic(net: Network, prof: Profile, part: Partition): void
     for (const r of part.relays) {
       const src = part.tileCore.get(r.tile)!;
       cores[src]!.outAxons += r.cx;
-      const row = part.traffic[src]!;
-      row.set(r.core, (row.get(r.core) ?? 0) + r.cx * spc);
+      tb.add(src, r.core, r.cx * spc);
     }
     const byCore = new Map<number, RelayItem[]>();
     for (const r of part.relays) {
@@ -846,6 +842,7 @@ export function countTraffic(net: Network, prof: Profile, part: Partition): void
       flush(core);
     }
   }
+  part.traffic = tb.build();
   for (const c of cores) c.outAxons = Math.round(c.outAxons);
 }
 

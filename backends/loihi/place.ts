@@ -82,8 +82,8 @@ const HOST: Slot = { chip: 0, gx: 0, gy: 0, k: 0 };
 /** Hop-weighted traffic (Σ messages × weighted hops) of a placement. */
 export function placementCost(part: Partition, slots: readonly Slot[], prof: Profile, w: Weights): number {
   let cost = 0;
-  part.traffic.forEach((row, src) => {
-    for (const [dst, msgs] of row) cost += msgs * hopCost(slots[src]!, slots[dst]!, prof, w);
+  part.traffic.forEach((src, dst, msgs) => {
+    cost += msgs * hopCost(slots[src]!, slots[dst]!, prof, w);
   });
   for (const [dst, msgs] of part.hostTraffic) cost += msgs * hopCost(HOST, slots[dst]!, prof, w);
   return cost;
@@ -123,23 +123,36 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
   const slotTable = Array.from({ length: total }, (_, i) => serpentineSlot(i, prof));
   const coreAt = new Int32Array(total).fill(-1);
   for (let c = 0; c < n; c++) coreAt[slotOf[c]!] = c;
-  // Neighbour lists (both directions) for incremental cost.
-  const adj: Map<number, number>[] = Array.from({ length: n }, () => new Map());
-  part.traffic.forEach((row, src) => {
-    for (const [dst, m] of row) {
-      if (src === dst) continue;
-      adj[src]!.set(dst, (adj[src]!.get(dst) ?? 0) + m);
-      adj[dst]!.set(src, (adj[dst]!.get(src) ?? 0) + m);
-    }
+  // Neighbour lists (both directions, compressed rows; a pair with traffic both ways appears twice, which
+  // sums the same) for incremental cost.
+  const tr = part.traffic;
+  const deg = new Int32Array(n + 1);
+  tr.forEach((src, dst) => {
+    if (src === dst) return;
+    deg[src + 1]!++;
+    deg[dst + 1]!++;
+  });
+  for (let c = 0; c < n; c++) deg[c + 1]! += deg[c]!;
+  const adjStart = deg.slice();
+  const fill = deg.slice(0, n);
+  const adjTo = new Int32Array(adjStart[n]!);
+  const adjM = new Float64Array(adjStart[n]!);
+  tr.forEach((src, dst, m) => {
+    if (src === dst) return;
+    adjTo[fill[src]!] = dst;
+    adjM[fill[src]!++] = m;
+    adjTo[fill[dst]!] = src;
+    adjM[fill[dst]!++] = m;
   });
   const host = new Float64Array(n);
   for (const [dst, m] of part.hostTraffic) host[dst] = m;
   const costOf = (c: number, pos: number, other: number, otherPos: number): number => {
     const s = slotTable[pos]!;
     let cost = host[c]! * hopCost(HOST, s, prof, w);
-    for (const [d, m] of adj[c]!) {
+    for (let k = adjStart[c]!; k < adjStart[c + 1]!; k++) {
+      const d = adjTo[k]!;
       const dp = d === other ? otherPos : slotOf[d]!;
-      cost += m * hopCost(s, slotTable[dp]!, prof, w);
+      cost += adjM[k]! * hopCost(s, slotTable[dp]!, prof, w);
     }
     return cost;
   };
@@ -158,7 +171,7 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
     if (ca < 0 && cb < 0) continue;
     let before = 0;
     let after = 0;
-    work += (ca >= 0 ? adj[ca]!.size : 0) + (cb >= 0 ? adj[cb]!.size : 0);
+    work += (ca >= 0 ? adjStart[ca + 1]! - adjStart[ca]! : 0) + (cb >= 0 ? adjStart[cb + 1]! - adjStart[cb]! : 0);
     if (ca >= 0) {
       before += costOf(ca, a, cb, b);
       after += costOf(ca, b, cb, a);

@@ -19,6 +19,7 @@ import { fanoutOf, type Fanout } from "./fanout.js";
 import { canonicalRelays, clockUsage, countTraffic, relayOfRun, relayUsage, tileOut, type ClockItem, type CoreInfo, type Partition, type RelayItem } from "./partition.js";
 import type { Placement, Slot } from "./place.js";
 import { loadProfile, type Profile } from "./profile.js";
+import { Traffic } from "./traffic.js";
 import { addUsage, densePopGroups, emptyUsage, tilesOf, tileUsage, type Tile } from "./resources.js";
 
 export interface GroupQuant {
@@ -164,7 +165,7 @@ export function rebuildPartition(m: Module, net: Network, prof: Profile, numCore
       relays.push(r);
     }
   }
-  const part: Partition = { tilings, tiles, tileCore, cores, traffic: [], hostTraffic: new Map(), densePop, granularity: (m.attrs["loihi.granularity"] as number | undefined) ?? 1, relayed, relays: canonicalRelays(net, relays), fanouts };
+  const part: Partition = { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: (m.attrs["loihi.granularity"] as number | undefined) ?? 1, relayed, relays: canonicalRelays(net, relays), fanouts };
   countTraffic(net, prof, part);
   return part;
 }
