@@ -108,7 +108,11 @@ export function routeAll(part: Partition, pl: Placement, prof: Profile): { summa
   };
   for (const [dst, m] of part.hostTraffic) add(-1, dst, HOST, pl.slots[dst]!, m);
   const slots = pl.slots;
-  part.traffic.forEach((src, dst, m) => add(src, dst, slots[src]!, slots[dst]!, m));
+  const { start, dst, msgs } = part.traffic;
+  for (let a = 0; a < part.traffic.n; a++) {
+    const sa = slots[a]!;
+    for (let k = start[a]!; k < start[a + 1]!; k++) add(a, dst[k]!, sa, slots[dst[k]!]!, msgs[k]!);
+  }
   const maxRun = (d: Float64Array, rows: number, len: number): number => {
     let best = 0;
     for (let r = 0; r < rows; r++) {
