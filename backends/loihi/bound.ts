@@ -15,9 +15,9 @@
  * - A_out: every source compartment needs at least one output axon per synapse group it feeds.
  */
 import type { Network } from "./model.js";
-import { candidates, compatClass } from "./partition.js";
+import { candidates, compatClass, fanTotals } from "./partition.js";
 import { cxCapacity, idxBitsFor, polarities, type Profile } from "./profile.js";
-import { atomsOf, axisClasses, axisNeeds, cxPerNeuron, dims, outPerNeuron, tileCount, tileUsage, type Tile } from "./resources.js";
+import { atomsOf, axisClasses, cxPerNeuron, dims, tileCount, tileUsage, type Tile, type Tiling } from "./resources.js";
 import type { Group } from "./model.js";
 
 export interface ClassBound {
@@ -29,6 +29,8 @@ export interface ClassBound {
   readonly cores_by: { readonly cx: number; readonly bits: number; readonly in_slots: number; readonly out_axons: number };
   readonly cores: number;
   readonly binding: string;
+  /** Tightened bound: the prices λ at which the bound was found (the binding resource has the largest). */
+  readonly prices?: Record<string, number>;
 }
 
 export interface Bound {
@@ -80,121 +82,176 @@ export function capacityBound(net: Network, prof: Profile, densePop: ReadonlySet
   return { classes, cores, chips: Math.ceil(cores / prof.cores_per_chip) };
 }
 
+/** Least synapse bits and input-axon slots of a tiling: entries × (weight + index bits), no list headers. */
+function leastUsage(p: import("./model.js").Pop, t: Tiling, prof: Profile, densePop: ReadonlySet<Group>): { bits: number; slots: number } {
+  const pol = polarities(prof);
+  const [C, H, W] = dims(p);
+  const cxn = cxPerNeuron(p, prof);
+  const minTile = (C % t.mc || t.mc) * (H % t.hr || t.hr) * (W % t.wr || t.wr);
+  const idx = idxBitsFor(prof, Math.min(Math.min(minTile, t.mc * t.hr * t.wr) * cxn, cxCapacity(prof)));
+  const nTiles = tileCount(p, t);
+  const nChan = Math.ceil(C / t.mc);
+  let bits = 0;
+  let slots = 0;
+  for (const g of p.groups) {
+    const gp = g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : pol;
+    if (g.geo) {
+      const geo = g.geo;
+      let R = 0;
+      let Rp = 0;
+      for (let y0 = 0; y0 < H; y0 += t.hr) for (const c of axisClasses(geo.H, y0, Math.min(H, y0 + t.hr), geo.kh, geo.sh, geo.pt, geo.dh)) {
+        R += c.taps;
+        Rp += c.positions;
+      }
+      let Cc = 0;
+      let Cp = 0;
+      for (let x0 = 0; x0 < W; x0 += t.wr) for (const c of axisClasses(geo.W, x0, Math.min(W, x0 + t.wr), geo.kw, geo.sw, geo.pl, geo.dw)) {
+        Cc += c.taps;
+        Cp += c.positions;
+      }
+      let pairs = 0;
+      let chunks = 0;
+      for (let c0 = 0; c0 < C; c0 += t.mc) {
+        const a = atomsOf(g, c0, Math.min(C, c0 + t.mc));
+        pairs += a.pairs;
+        chunks = Math.max(chunks, Math.ceil(a.atoms / prof.max_atoms_per_axon));
+      }
+      bits += gp * R * Cc * pairs * (prof.weight_bits + idx);
+      slots += gp * Rp * Cp * nChan * chunks * prof.pop_axon_slots;
+    } else {
+      const oneToOne = g.kind === "scale";
+      bits += gp * (oneToOne ? p.size : g.K * p.size) * (prof.weight_bits + (oneToOne ? idx : 0));
+      const sources = oneToOne ? p.size : g.K;
+      slots += densePop.has(g) ? nTiles * gp * Math.ceil(sources / prof.max_atoms_per_axon) * prof.pop_axon_slots : (oneToOne ? p.size : nTiles * sources) * gp;
+    }
+  }
+  const clockAxons = p.kind === "tsc" ? prof.tsc.clock_axons_per_core : p.kind === "readout" ? Math.min(2, prof.tsc.clock_axons_per_core) : Math.min(1, prof.tsc.clock_axons_per_core);
+  bits += clockAxons * p.size * prof.weight_bits;
+  slots += clockAxons * nTiles;
+  return { bits, slots };
+}
+
+const RES = ["cx", "bits", "in_slots", "out_axons"] as const;
+
 /**
- * Tightened bound: the same per-class formula, but each layer's synapse memory and input-axon slots
- * are the least any rectangular tiling whose tiles fit one core needs (memory counted without list
- * headers and word rounding, so it stays below what the storage model charges). When a layer's
- * unsplit lists do not fit a core, every feasible tiling splits it in space and pays for the boundary
- * patterns and halo positions of its tiles, which the unsplit bound above does not charge.
+ * Tightened bound: the §3.3 formula over the mappings tscc can produce, where each layer is tiled
+ * uniformly into rectangles that fit a core, so every layer's resources depend on its tiling T:
+ *
+ * - synapse memory and input-axon slots: the least T needs (entries × (weight + index bits), no list
+ *   headers or word rounding; population-axon slots of every tile, halo positions included), so a
+ *   layer too big for one core pays the boundary patterns and halos of its split;
+ * - output axons of its sources: one entry per consumer tile that reads a source compartment, counted
+ *   exactly for T (fanout.ts; relays only add entries);
+ * - compartments: the realisation's multiplier, one clock set per layer.
+ *
+ * The tilings trade these resources against each other, so the bound is a Lagrangian dual: for prices
+ * λ_k (one non-negative weight per resource, summing to 1, per compatibility class k),
+ *
+ *   cores ≥ Σ_k max_r U_k,r / cap_r ≥ Σ_k λ_k · U_k / cap ≥ Σ_layers min_T [λ · usage(T) / cap] + fixed,
+ *
+ * which holds for every λ and every choice of tilings; the bound is the largest value found by an
+ * exponentiated subgradient search over λ (the per-resource bounds, λ = a unit vector, are included).
+ * Tilings whose sampled tiles do not fit a core are excluded (such a tile exists in that tiling).
  */
 export function tightenedBound(net: Network, prof: Profile, densePop: ReadonlySet<Group>): Bound {
   const base = capacityBound(net, prof, densePop);
-  const acc = new Map<string, { bits: number; in: number }>();
-  const o = { densePop, T: net.T, outPerNeuron: outPerNeuron(net, prof) };
-  const pol = polarities(prof);
+  const caps = [cxCapacity(prof), prof.syn_bits_per_core, prof.in_axons, prof.out_axons];
+  const classes = base.classes.map((c) => c.cls);
+  for (const p of net.placed) if (!classes.includes(compatClass(p, prof))) classes.push(compatClass(p, prof));
+  const K = classes.length;
+  const kOf = (cls: string): number => classes.indexOf(cls);
+  // Fixed usage per class: compartments and the clocks' out-axons (as in the §3.3 bound).
+  const fixed = new Float64Array(K * 4);
+  for (const c of base.classes) {
+    fixed[kOf(c.cls) * 4] = c.cx / caps[0]!;
+  }
   for (const p of net.placed) {
-    const cls = compatClass(p, prof);
-    const [C, H, W] = dims(p);
-    let bestBits = Infinity;
-    let bestIn = Infinity;
-    for (const cand of candidates(p, net, prof, o)) {
-      if (!cand.ok) continue;
-      const t = cand.t;
-      const cxn = cxPerNeuron(p, prof);
-      const minTile = ((C % t.mc) || t.mc) * ((H % t.hr) || t.hr) * ((W % t.wr) || t.wr);
-      const idx = idxBitsFor(prof, Math.min(Math.min(minTile, t.mc * t.hr * t.wr) * cxn, cxCapacity(prof)));
-      const nTiles = tileCount(p, t);
-      const nChan = Math.ceil(C / t.mc);
-      let bits = 0;
-      let slots = 0;
-      for (const g of p.groups) {
-        const gp = g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : pol;
-        if (g.geo) {
-          const geo = g.geo;
-          let R = 0;
-          let Rp = 0;
-          for (let y0 = 0; y0 < H; y0 += t.hr) for (const c of axisClasses(geo.H, y0, Math.min(H, y0 + t.hr), geo.kh, geo.sh, geo.pt, geo.dh)) {
-            R += c.taps;
-            Rp += c.positions;
-          }
-          let Cc = 0;
-          let Cp = 0;
-          for (let x0 = 0; x0 < W; x0 += t.wr) for (const c of axisClasses(geo.W, x0, Math.min(W, x0 + t.wr), geo.kw, geo.sw, geo.pl, geo.dw)) {
-            Cc += c.taps;
-            Cp += c.positions;
-          }
-          let pairs = 0;
-          let chunks = 0;
-          for (let c0 = 0; c0 < C; c0 += t.mc) {
-            const a = atomsOf(g, c0, Math.min(C, c0 + t.mc));
-            pairs += a.pairs;
-            chunks = Math.max(chunks, Math.ceil(a.atoms / prof.max_atoms_per_axon));
-          }
-          bits += gp * R * Cc * pairs * (prof.weight_bits + idx);
-          slots += gp * Rp * Cp * nChan * chunks * prof.pop_axon_slots;
-        } else {
-          const oneToOne = g.kind === "scale";
-          bits += gp * (oneToOne ? p.size : g.K * p.size) * (prof.weight_bits + (oneToOne ? idx : 0));
-          const sources = oneToOne ? p.size : g.K;
-          slots += densePop.has(g) ? nTiles * gp * Math.ceil(sources / prof.max_atoms_per_axon) * prof.pop_axon_slots : (oneToOne ? p.size : nTiles * sources) * gp;
+    const clockCx = p.kind === "tsc" ? prof.tsc.clock_cx_per_layer : Math.min(2, prof.tsc.clock_cx_per_layer);
+    if (clockCx > 0) {
+      const cls = compatClass(p, prof);
+      fixed[kOf(cls === "impulse" ? "switch" : cls) * 4 + 3] += clockCx / caps[3]!;
+    }
+  }
+  // Per layer: the feasible tilings as sparse usage vectors (class·4 + resource → cores' worth).
+  const options: { idx: number[]; val: number[] }[][] = [];
+  for (const p of net.placed) {
+    const k = kOf(compatClass(p, prof));
+    const list: { idx: number[]; val: number[] }[] = [];
+    for (const cand of candidates(p, net, prof, densePop)) {
+      if (cand.ownWorst > 1 + 1e-9) continue;
+      const lu = leastUsage(p, cand.t, prof, densePop);
+      const acc = new Map<number, number>();
+      const put = (i: number, v: number): void => void acc.set(i, (acc.get(i) ?? 0) + v);
+      put(k * 4 + 1, lu.bits / caps[1]!);
+      put(k * 4 + 2, lu.slots / caps[2]!);
+      for (const g of p.groups) for (const s of fanTotals(net, prof, g, cand.t).bySrc) put(kOf(compatClass(s.pop, prof)) * 4 + 3, s.entries / caps[3]!);
+      list.push({ idx: [...acc.keys()], val: [...acc.values()] });
+    }
+    if (list.length) options.push(list);
+  }
+  const U = new Float64Array(K * 4);
+  const evaluate = (lam: Float64Array): number => {
+    U.set(fixed);
+    let L = 0;
+    for (let i = 0; i < fixed.length; i++) L += lam[i]! * fixed[i]!;
+    for (const list of options) {
+      let best = Infinity;
+      let arg = list[0]!;
+      for (const o of list) {
+        let c = 0;
+        for (let j = 0; j < o.idx.length; j++) c += lam[o.idx[j]!]! * o.val[j]!;
+        if (c < best) {
+          best = c;
+          arg = o;
         }
       }
-      const clockAxons = p.kind === "tsc" ? prof.tsc.clock_axons_per_core : p.kind === "readout" ? Math.min(2, prof.tsc.clock_axons_per_core) : Math.min(1, prof.tsc.clock_axons_per_core);
-      bits += clockAxons * p.size * prof.weight_bits;
-      slots += clockAxons * nTiles;
-      bestBits = Math.min(bestBits, bits);
-      bestIn = Math.min(bestIn, slots);
+      L += best;
+      for (let j = 0; j < arg.idx.length; j++) U[arg.idx[j]!]! += arg.val[j]!;
     }
-    const a = acc.get(cls) ?? { bits: 0, in: 0 };
-    a.bits += Number.isFinite(bestBits) ? bestBits : 0;
-    a.in += Number.isFinite(bestIn) ? bestIn : 0;
-    acc.set(cls, a);
-  }
-  // Out-axons: each source compartment reaches at least as many cores as the least-split feasible tiling
-  // of its consumer puts around it (channel groups × row bands × column bands over the coordinate
-  // that needs the fewest).
-  const outAcc = new Map<string, number>();
-  for (const g of net.groups) {
-    const per = g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : pol;
-    let minDest = Infinity;
-    for (const cand of candidates(g.target, net, prof, o)) {
-      if (!cand.ok) continue;
-      minDest = Math.min(minDest, minDestinations(g, cand.t));
-    }
-    if (!Number.isFinite(minDest)) minDest = 1;
-    for (const piece of net.resolve(g.source)) {
-      if (piece.pop.kind === "input") continue;
-      const cls = compatClass(piece.pop, prof);
-      outAcc.set(cls, (outAcc.get(cls) ?? 0) + piece.count * per * minDest);
-    }
-  }
-  const classes = base.classes.map((c) => {
-    const a = acc.get(c.cls) ?? { bits: 0, in: 0 };
-    const outAx = Math.max(c.out_axons, outAcc.get(c.cls) ?? 0);
-    const bits = Math.max(c.bits, a.bits);
-    const inSlots = Math.max(c.in_slots, a.in);
-    const by = { cx: c.cores_by.cx, bits: Math.ceil(bits / prof.syn_bits_per_core), in_slots: Math.ceil(inSlots / prof.in_axons), out_axons: Math.ceil(outAx / prof.out_axons) };
-    const cores = Math.max(by.cx, by.bits, by.in_slots, by.out_axons, 1);
-    const binding = (Object.entries(by) as [string, number][]).reduce((m, e) => (e[1] > m[1] ? e : m))[0];
-    return { cls: c.cls, cx: c.cx, bits, in_slots: inSlots, out_axons: outAx, cores_by: by, cores, binding };
-  });
-  const cores = classes.reduce((s, c) => s + c.cores, 0);
-  return { classes, cores, chips: Math.ceil(cores / prof.cores_per_chip) };
-}
-
-/** Fewest tiles of tiling t that read one source neuron of group g (over the neurons that are read at all). */
-function minDestinations(g: Group, t: { mc: number; hr: number; wr: number }): number {
-  const [C, H, W] = dims(g.target);
-  if (!g.geo) return g.kind === "scale" ? 1 : tileCount(g.target, t);
-  const geo = g.geo;
-  const minBands = (n: number, O: number, r: number, k: number, s: number, pad: number, d: number): number => {
-    const count = new Int32Array(n);
-    for (let o0 = 0; o0 < O; o0 += r) for (const i of axisNeeds(n, o0, Math.min(O, o0 + r), k, s, pad, d).keys()) count[i]!++;
-    let m = Infinity;
-    for (let i = 0; i < n; i++) if (count[i]! > 0) m = Math.min(m, count[i]!);
-    return Number.isFinite(m) ? m : 1;
+    return L;
   };
-  const Mg = geo.M / geo.group;
-  const chanGroups = geo.group === 1 ? Math.ceil(C / t.mc) : Math.max(1, Math.ceil(Math.min(Mg, C) / t.mc));
-  return chanGroups * minBands(geo.H, H, t.hr, geo.kh, geo.sh, geo.pt, geo.dh) * minBands(geo.W, W, t.wr, geo.kw, geo.sw, geo.pl, geo.dw);
+  const lam = new Float64Array(K * 4).fill(0.25);
+  let bestL = 0;
+  let bestLam = Float64Array.from(lam);
+  // Unit vectors first (per class, every resource): the classic per-resource bounds.
+  for (let r = 0; r < 4; r++) {
+    const v = new Float64Array(K * 4);
+    for (let k = 0; k < K; k++) v[k * 4 + r] = 1;
+    const L = evaluate(v);
+    if (L > bestL) {
+      bestL = L;
+      bestLam = v;
+    }
+  }
+  for (let it = 0; it < 300; it++) {
+    const L = evaluate(lam);
+    if (L > bestL) {
+      bestL = L;
+      bestLam = Float64Array.from(lam);
+    }
+    const eta = 2 / Math.sqrt(it + 1);
+    for (let k = 0; k < K; k++) {
+      let m = 0;
+      for (let r = 0; r < 4; r++) m = Math.max(m, U[k * 4 + r]!);
+      let s = 0;
+      for (let r = 0; r < 4; r++) {
+        lam[k * 4 + r] = lam[k * 4 + r]! * Math.exp((eta * U[k * 4 + r]!) / (m || 1));
+        s += lam[k * 4 + r]!;
+      }
+      for (let r = 0; r < 4; r++) lam[k * 4 + r] = Math.max(1e-12, lam[k * 4 + r]! / s);
+    }
+  }
+  evaluate(bestLam);
+  // Report per class the usage of the minimising tilings at the best prices, and the class's share of the bound.
+  const out: ClassBound[] = classes.map((cls, k) => {
+    const by = { cx: Math.ceil(U[k * 4]! - 1e-9), bits: Math.ceil(U[k * 4 + 1]! - 1e-9), in_slots: Math.ceil(U[k * 4 + 2]! - 1e-9), out_axons: Math.ceil(U[k * 4 + 3]! - 1e-9) };
+    let share = 0;
+    for (let r = 0; r < 4; r++) share += bestLam[k * 4 + r]! * U[k * 4 + r]!;
+    const binding = RES[[0, 1, 2, 3].reduce((a, r) => (bestLam[k * 4 + r]! > bestLam[k * 4 + a]! ? r : a), 0)]!;
+    return { cls, cx: U[k * 4]! * caps[0]!, bits: U[k * 4 + 1]! * caps[1]!, in_slots: U[k * 4 + 2]! * caps[2]!, out_axons: U[k * 4 + 3]! * caps[3]!, cores_by: by, cores: share, binding, prices: Object.fromEntries(RES.map((r, i) => [r, Number(bestLam[k * 4 + i]!.toFixed(4))])) };
+  });
+  // The Lagrangian value is a bound on the sum; it is never below the §3.3 bound's per-class terms of
+  // partition-independent totals, so take the larger.
+  const cores = Math.max(base.cores, Math.ceil(bestL - 1e-6));
+  return { classes: out.map((c) => ({ ...c, cores: Number(c.cores.toFixed(2)) })), cores, chips: Math.ceil(cores / prof.cores_per_chip) };
 }

@@ -19,11 +19,13 @@ import type { EmitContext } from "../api.js";
 import { buildNetwork as buildEmuNetwork } from "../emulator/build-network.js";
 import { sortKeys } from "../emulator/emit.js";
 import type { Node } from "../emulator/runtime/network.js";
+import { runBoxes } from "./fanout.js";
 import { classConfig } from "./partition.js";
 import { polarities, profileJson, weightShift, type Profile } from "./profile.js";
 import { quantizeRows, statsOf, weightRows, type QuantStats } from "./quant.js";
 import { buildReport, mappingSvg, reportMarkdown } from "./report.js";
 import { cxPerNeuron, tileNeurons, tileUsage, type Tile } from "./resources.js";
+import { forEachRoute, routeCount, type Route } from "./route.js";
 import type { State } from "./state.js";
 import { quantInfo } from "./passes.js";
 
@@ -93,7 +95,8 @@ export function mappingJson(state: State, ctx: { source: string; toolVersion?: s
       return e;
     });
     const relays = c.relays.map((r) => {
-      const e = { group: r.group.id, target_layer: r.group.target.name, source_layer: r.tile.pop.name, source_tile: r.tile.index, cx: r.cx, fanout: r.fanout, cx_base: cxBase };
+      const boxes = runBoxes(r.tile, r.i0, r.i1).map((b) => ({ channels: [b.c0, b.c1], rows: [b.y0, b.y1], cols: [b.x0, b.x1] }));
+      const e = { group: r.group.id, target_layer: r.group.target.name, source_layer: r.tile.pop.name, source_tile: r.tile.index, neurons: [r.i0, r.i1], boxes, cx: r.cx, fanout: r.fanout, cx_base: cxBase };
       cxBase += r.cx;
       return e;
     });
@@ -233,7 +236,7 @@ export function networkFiles(state: State, m: Module): { json: Record<string, un
         else int["w"] = put(`${mantName}.int`, w);
       }
     }
-    if ((n.kind === "conv" || n.kind === "dense" || n.kind === "scale" || n.kind === "maxpool") && op.attrs["loihi.relay_cores"]) int["delay"] = 1;
+    if ((n.kind === "conv" || n.kind === "dense" || n.kind === "scale" || n.kind === "maxpool") && op.attrs["loihi.relays"]) int["delay"] = 1;
     if (n.kind === "tsc" || n.kind === "decode") {
       const a = op.attrs;
       const scale = a["loihi.scale"] as number;
@@ -266,13 +269,52 @@ export function networkFiles(state: State, m: Module): { json: Record<string, un
   };
 }
 
+/** Core-pair routes listed one by one up to this many; above it routes.json aggregates them per chip pair. */
+export const ROUTE_LIST_LIMIT = 200_000;
+
+/**
+ * The routes of routes.json: every core pair (and host injection) while there are at most
+ * ROUTE_LIST_LIMIT of them. Relayed fan-out on big networks makes millions of pairs (CIFAR VGG-16:
+ * ~16 million), whose list would be gigabytes of JSON, so above the limit the pairs are summed per
+ * (source chip, destination chip): core pairs, messages and message-weighted hops and chip crossings.
+ */
+function routesJson(state: State): Record<string, unknown> {
+  const { part, placement, prof } = state;
+  const n = routeCount(part!);
+  if (n <= ROUTE_LIST_LIMIT) {
+    const routes: Route[] = [];
+    forEachRoute(part!, placement!, prof, (r) => routes.push(r));
+    return { route_count: n, routes };
+  }
+  const agg = new Map<number, { src_chip: number; dst_chip: number; core_pairs: number; messages: number; hops_ew: number; hops_ns: number; chip_crossings: number }>();
+  const chips = placement!.chips + 1;
+  forEachRoute(part!, placement!, prof, (r) => {
+    const a = r.src < 0 ? -1 : placement!.slots[r.src]!.chip;
+    const b = placement!.slots[r.dst]!.chip;
+    const key = (a + 1) * chips + b;
+    let e = agg.get(key);
+    if (!e) agg.set(key, (e = { src_chip: a, dst_chip: b, core_pairs: 0, messages: 0, hops_ew: 0, hops_ns: 0, chip_crossings: 0 }));
+    e.core_pairs++;
+    e.messages += r.messages;
+    e.hops_ew += r.messages * r.hops_ew;
+    e.hops_ns += r.messages * r.hops_ns;
+    e.chip_crossings += r.messages * r.chip_crossings;
+  });
+  return {
+    route_count: n,
+    routes: null,
+    routes_omitted: `${n} routes exceed the listing limit of ${ROUTE_LIST_LIMIT}: chip_routes sums them per (source chip, destination chip; −1 = host), hops and chip crossings weighted by messages`,
+    chip_routes: [...agg.entries()].sort((x, y) => x[0] - y[0]).map((e) => e[1]),
+  };
+}
+
 export async function emitLoihi(m: Module, ctx: EmitContext, state: State): Promise<void> {
   const report = buildReport(state);
   ctx.writeFile("hw-profile.json", json(profileJson(state.prof)));
   ctx.writeFile("mapping.json", json(mappingJson(state, ctx)));
   ctx.writeFile(
     "routes.json",
-    json({ format: "tscc-loihi-routes", version: LOIHI_VERSION, routing: "dimension order: X (E-W) then Y (N-S); host injection enters at tile (0, 0); messages assume every neuron active", summary: report.traffic, routes: report.routes }),
+    json({ format: "tscc-loihi-routes", version: LOIHI_VERSION, routing: "dimension order: X (E-W) then Y (N-S); host injection enters at tile (0, 0); messages assume every neuron active", summary: report.traffic, ...routesJson(state) }),
   );
   ctx.writeFile("quantization.json", json(quantizationJson(state)));
   ctx.writeFile("resource-report.json", json(report.data));

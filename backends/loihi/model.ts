@@ -157,7 +157,7 @@ export function buildNetwork(m: Module): Network {
     const source = op.operands[0]!;
     const K = size(source.type.shape.slice(1));
     const id = groups.length;
-    const delay = op.attrs["loihi.relay_cores"] ? 1 : 0;
+    const delay = op.attrs["loihi.relays"] ? 1 : 0;
     let g: Group;
     switch (op.name) {
       case "snn.conv": {
@@ -217,7 +217,7 @@ export function buildNetwork(m: Module): Network {
         const source = op.operands[0]!;
         const k = op.ints("kernel_shape");
         const geo = geometry(op, source, k, op.ints("strides"), op.ints("pads"), op.ints("dilations"), shape[0]!, shape[0]!);
-        const g: Group = { id: groups.length, kind: "pool", op, target: p, source, K: size(source.type.shape.slice(1)), geo, delay: op.attrs["loihi.relay_cores"] ? 1 : 0 };
+        const g: Group = { id: groups.length, kind: "pool", op, target: p, source, K: size(source.type.shape.slice(1)), geo, delay: op.attrs["loihi.relays"] ? 1 : 0 };
         groups.push(g);
         p.groups.push(g);
         pieces.set(op.result, [{ pop: p, offset: 0, count: p.size, map: null }]);

@@ -1,23 +1,34 @@
 /**
- * Partitioning: layers → tiles → cores (docs/loihi.md "Partitioning").
+ * Partitioning: layers → tiles → cores (docs/loihi.md "Storage model and partitioning").
  *
- * 1. Tiling. For each population, every tiling (channels per tile × rows × columns, from the distinct
- *    ceil-divisions of each dimension) is evaluated with the storage model of resources.ts; the chosen
- *    one minimises the tiles' summed resource shares (compartments + synapse memory + in-axon slots)
- *    subject to every tile using at most 1/γ of each core resource. γ (granularity) makes tiles small
- *    enough to be packed together with tiles of other layers.
- * 2. Packing. Tiles are vector-bin-packed into cores per compatibility class: largest dominant share
- *    first, each into the open core that fits (every resource and profile table) and maximises the dot
- *    product of the tile's usage with the core's remaining capacity (Panigrahy et al. 2011), else a new
- *    core. Memory-heavy tiles of late layers thus share cores with compartment-heavy tiles of early ones.
- * 3. Layer clocks (Loihi 1) are packed last, one clock group per ≤ out_axons/clock_cx cores of a layer.
- * 4. Out-axons and core-to-core traffic are counted from the tiles' overlaps; a core over its out-axon
- *    limit makes its source layers' tiles finer and the whole partition is redone (at most 4 times).
- * Several granularities are tried; the partition with the fewest cores wins (ties: less traffic).
+ * 1. Tiling, consumers first. Every tiling of a layer (channels per tile × rows × columns, from the
+ *    distinct ceil-divisions of each dimension) is priced: its own compartments, synapse memory and
+ *    input-axon slots, plus the output-axon entries its split makes its sources pay (a source
+ *    compartment needs one entry per consumer tile that reads it: fanout.ts counts them exactly), plus
+ *    the relays that fan-out needs, each resource weighted by a price λ_r per core of that resource.
+ *    The prices come from a few rounds of multiplicative updates on the estimated totals (the scarcest
+ *    resource gets dearer), so memory-bound consumers trade their own cores against their sources'
+ *    out-axons. Tiles must fit a core: each uses at most 1/γ of every resource (γ = 1, 2 tried).
+ * 2. Relays. A group whose consumer makes a source compartment reach more than out_axons/256 tiles
+ *    sends through relay compartments (one extra step for both spikes, intervals unchanged): each source
+ *    compartment drives one relay, which holds the out-axon entries of that source's destinations. Relays
+ *    are allocated in runs of a source tile's neurons (channel, row, column order) sized exactly from the
+ *    per-neuron destination counts: a run's entries are Σ per · D over its neurons.
+ * 3. Packing, per compatibility class. Tiles are vector-bin-packed (largest dominant share first, into
+ *    the open core that fits every resource and profile table and maximises the dot product of the
+ *    tile's usage with the core's free capacity), then layer clocks (Loihi 1), then relay runs, which
+ *    first fill the free out-axons of the cores already open (relays share the tiles' class, see
+ *    profile `tsc.relay_class`) and then fill new cores exactly.
+ * 4. Out-axons and worst-case core-to-core traffic are counted from the tiles' overlaps and the relay
+ *    runs (countTraffic); they equal the packer's exact accounting, so no core exceeds its out-axons.
+ * Several granularities and price rounds are tried; the partition with the fewest cores wins (ties:
+ * fewer estimated out-axon entries).
  */
+import { boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv, longestRun, runBoxes, runDest, bandCounts, type Box, type Fanout } from "./fanout.js";
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
-import { addUsage, axisNeeds, densePopGroups, dims, emptyUsage, fits, outPerNeuron, shares, tileCount, tilesOf, tileUsage, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
+import { Traffic, TrafficBuilder } from "./traffic.js";
+import { addUsage, axisNeeds, densePopGroups, dims, emptyUsage, fits, shares, tileCount, tilesOf, tileUsage, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
 
 export interface ClockItem {
   readonly pop: Pop;
@@ -42,88 +53,49 @@ export interface Partition {
   readonly tiles: Tile[];
   readonly tileCore: Map<Tile, number>;
   readonly cores: CoreInfo[];
-  /** Messages per inference between cores if every neuron is active: traffic[src] maps dst → messages. */
-  readonly traffic: Map<number, number>[];
+  /** Messages per inference between cores if every neuron is active (sparse rows: traffic.ts). */
+  traffic: Traffic;
   /** Per core: host-injected input messages (worst case). */
   readonly hostTraffic: Map<number, number>;
   readonly densePop: Set<Group>;
   readonly granularity: number;
   /** Groups whose fan-out goes through relay compartments (one extra step). */
   readonly relayed: Set<Group>;
-  /** Relay compartments, per group, in canonical order (source tiles, then sub-items). */
+  /** Relay runs, in canonical order (group, source population, source tile, first neuron). */
   readonly relays: RelayItem[];
+  /** Fan-out of every (group, source population) under the chosen tilings. */
+  readonly fanouts: Fanout[];
 }
 
-/** Relay compartments serving part (`share`) of a source tile's fan-out for one synapse group. */
+/**
+ * Relays of a run [i0, i1) of a source tile's neurons (channel, row, column order) for one group: one
+ * relay compartment per reached source compartment, holding that source's destinations.
+ */
 export interface RelayItem {
   readonly group: Group;
   readonly tile: Tile;
-  readonly share: number;
-  /** Relay compartments (one per source compartment and relay fan-out chunk). */
+  readonly i0: number;
+  readonly i1: number;
+  /** Relay compartments: source polarities × neurons of the run that some consumer tile reads. */
   readonly cx: number;
-  /** Out-axon entries of the relays (destination cores they reach). */
+  /** Out-axon entries of the relays: Σ over the run of polarities × consumer tiles reading the neuron. */
   readonly fanout: number;
   core: number;
 }
 
-/** A relayed source compartment reaches at most this many destination cores through one relay compartment. */
-export function relayFanout(prof: Profile): number {
-  return Math.max(1, Math.floor(prof.out_axons / 4));
-}
-
 /** Destinations per source compartment above which a group's fan-out goes through relays. */
 export function relayThreshold(prof: Profile): number {
+  if (process.env["TSCC_RELAY_T"]) return Number(process.env["TSCC_RELAY_T"]);
   return Math.max(8, Math.floor(prof.out_axons / 256));
 }
 
 export function relayClass(prof: Profile): string {
-  return prof.tsc.synapse === "option-a" ? "impulse" : "or-program";
+  return prof.tsc.relay_class;
 }
 
-/** Relay items of a relayed group (deterministic from the tilings). */
-export function relayItems(g: Group, net: Network, prof: Profile, tilings: Map<Pop, Tiling>, tiles: Tile[], exact?: ReadonlyMap<Tile, number>): RelayItem[] {
-  const out: RelayItem[] = [];
-  const per = g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : polarities(prof);
-  const D = Math.max(1, destFactor(g, tilings.get(g.target)!));
-  const R = relayFanout(prof);
-  for (const piece of net.resolve(g.source)) {
-    if (piece.pop.kind === "input") continue;
-    for (const t of tiles) {
-      if (t.pop !== piece.pop) continue;
-      const n = (t.c1 - t.c0) * (t.y1 - t.y0) * (t.x1 - t.x0);
-      // Out-axon entries the tile's fan-out needs: counted from the packed targets when known.
-      const total = exact?.get(t) ?? n * per * D;
-      if (total <= 0) continue;
-      // Relay groups are sized with a quarter of slack: destinations arrive in chunks (a channel range
-      // × a band of positions), which the least-loaded assignment can only balance to a chunk.
-      const k = Math.max(1, Math.ceil(total / (0.75 * prof.out_axons)));
-      const relaysPer = Math.ceil(total / (n * per) / R);
-      for (let i = 0; i < k; i++) out.push({ group: g, tile: t, share: 1 / k, cx: Math.ceil((n * per * relaysPer) / k), fanout: Math.ceil(total / k), core: -1 });
-    }
-  }
-  return out;
-}
-
-/** Exact out-axon entries of each source tile of the relayed groups, given where the targets are. */
-export function relayTotals(net: Network, prof: Profile, part: { tilings: Map<Pop, Tiling>; tiles: Tile[]; tileCore: Map<Tile, number> }, relayed: ReadonlySet<Group>): Map<Group, Map<Tile, number>> {
-  const placeholders: RelayItem[] = [];
-  const index = new Map<Tile, number>();
-  part.tiles.forEach((t, i) => index.set(t, i));
-  for (const g of relayed) {
-    for (const piece of net.resolve(g.source)) {
-      if (piece.pop.kind === "input") continue;
-      for (const t of part.tiles) if (t.pop === piece.pop) placeholders.push({ group: g, tile: t, share: 1, cx: 0, fanout: 0, core: -2 - index.get(t)! });
-    }
-  }
-  const out = new Map<Group, Map<Tile, number>>();
-  forEachOverlap(net, { ...part, relays: placeholders }, prof, (src, _dst, n, perNeuron, g) => {
-    if (src > -2 || !relayed.has(g)) return;
-    const t = part.tiles[-2 - src]!;
-    let m = out.get(g);
-    if (!m) out.set(g, (m = new Map()));
-    m.set(t, (m.get(t) ?? 0) + n * perNeuron);
-  });
-  return out;
+/** Synapse bits of one relay compartment's input list (one entry). */
+export function relayListBits(prof: Profile): number {
+  return listBits(prof, 1, prof.weight_bits + idxBitsFor(prof, cxCapacity(prof)));
 }
 
 export function relayUsage(r: RelayItem, prof: Profile): Usage {
@@ -131,7 +103,7 @@ export function relayUsage(r: RelayItem, prof: Profile): Usage {
   u.cx = r.cx;
   u.inSlots = r.cx;
   u.axons = r.cx;
-  u.bits = r.cx * listBits(prof, 1, prof.weight_bits + idxBitsFor(prof, cxCapacity(prof)));
+  u.bits = r.cx * relayListBits(prof);
   u.entries = r.cx;
   u.outEst = r.fanout;
   u.cxProfiles.add("relay");
@@ -160,11 +132,14 @@ export function classConfig(cls: string): Record<string, number | string> {
 }
 
 export const CLASS_WHY: Readonly<Record<string, string>> = {
-  switch: "switch synapses need a persistent current: δu = 0 on a dsOffset = 0 core, with vmin/vmax covering the integrators' range",
+  switch: "switch synapses need a persistent current: δu = 0 on a dsOffset = 0 core, with vmin/vmax covering the integrators' range (relays here use δu = δv = 4095)",
   impulse: "OR gates count ON events as one-step impulses: δu = 4095 on a dsOffset = 1 core (full decay), small vmax",
-  "tsc-program": "cores running the microcode TSC neuron (integrate, ramp fire, ±1 graded spikes)",
+  "tsc-program": "cores running the microcode TSC neuron (integrate, ramp fire, ±1 graded spikes; relays as its forwarding mode)",
   "or-program": "cores running the microcode OR-of-switches unit",
 };
+
+// ---------------------------------------------------------------------------------------------------
+// Tiling candidates
 
 function distinctCeil(n: number): number[] {
   const s = new Set<number>();
@@ -173,7 +148,7 @@ function distinctCeil(n: number): number[] {
 }
 
 /** Representative tiles of a tiling: the corner tile and an interior one (max usage bounds the rest). */
-function sampleTiles(p: Pop, t: Tiling): Tile[] {
+export function sampleTiles(p: Pop, t: Tiling): Tile[] {
   const [C, H, W] = dims(p);
   const mk = (c0: number, y0: number, x0: number): Tile => ({ pop: p, index: 0, c0, c1: Math.min(C, c0 + t.mc), y0, y1: Math.min(H, y0 + t.hr), x0, x1: Math.min(W, x0 + t.wr) });
   const out = [mk(0, 0, 0)];
@@ -183,71 +158,45 @@ function sampleTiles(p: Pop, t: Tiling): Tile[] {
   return out;
 }
 
-function maxUsage(list: Usage[]): Usage {
-  const u = emptyUsage();
-  for (const x of list) {
-    u.cx = Math.max(u.cx, x.cx);
-    u.bits = Math.max(u.bits, x.bits);
-    u.inSlots = Math.max(u.inSlots, x.inSlots);
-    u.outEst = Math.max(u.outEst, x.outEst);
-  }
-  return u;
-}
-
-/** Average number of a target tiling's tiles that read one source neuron of group g. */
-export function destFactor(g: Group, t: Tiling): number {
-  const target = g.target;
-  const [C, H, W] = dims(target);
-  if (!g.geo) return g.kind === "scale" ? 1 : tileCount(target, t);
-  const geo = g.geo;
-  // The most bands that read one input coordinate (an upper bound, so out-axon estimates stay safe).
-  const bands = (n: number, O: number, r: number, k: number, s: number, pad: number, d: number): number => {
-    const count = new Int32Array(n);
-    for (let o0 = 0; o0 < O; o0 += r) for (const i of axisNeeds(n, o0, Math.min(O, o0 + r), k, s, pad, d).keys()) count[i]!++;
-    let m = 0;
-    for (let i = 0; i < n; i++) m = Math.max(m, count[i]!);
-    return m;
-  };
-  const Mg = geo.M / geo.group;
-  const chanGroups = geo.group === 1 ? Math.ceil(C / t.mc) : Math.max(1, Math.ceil(Math.min(Mg, C) / t.mc));
-  return chanGroups * bands(geo.H, H, t.hr, geo.kh, geo.sh, geo.pt, geo.dh) * bands(geo.W, W, t.wr, geo.kw, geo.sw, geo.pl, geo.dw);
-}
-
+/** A tiling with what its tiles cost the layer itself (independent of the consumers). */
 export interface Candidate {
   readonly t: Tiling;
-  readonly worst: number;
-  readonly cost: number;
   readonly n: number;
-  readonly ok: boolean;
+  readonly samples: Tile[];
+  /** Worst sampled tile's share of compartments, synapse memory and input-axon slots. */
+  readonly ownWorst: number;
+  /** Estimated totals over all tiles (mean of the samples × tiles), in bits and slots. */
+  readonly bits: number;
+  readonly inSlots: number;
 }
 
 const candidateCache = new WeakMap<Pop, { key: string; list: Candidate[] }>();
 
-/** Every tiling of a population with its worst tile's dominant share and its summed-share cost. */
-export function candidates(p: Pop, net: Network, prof: Profile, o: UsageOptions): Candidate[] {
-  const key = `${prof.name}|${prof.cx_per_core}|${prof.syn_bits_per_core}|${prof.in_axons}|${prof.out_axons}|${[...o.densePop].map((g) => g.id).join(",")}|${o.outPerNeuron?.get(p) ?? 0}`;
+/** Every tiling of a population with its own (consumer-independent) costs. */
+export function candidates(p: Pop, net: Network, prof: Profile, densePop: ReadonlySet<Group>): Candidate[] {
+  const key = `${prof.name}|${prof.cx_per_core}|${prof.syn_bits_per_core}|${prof.in_axons}|${prof.delay_slots}|${[...densePop].map((g) => g.id).join(",")}`;
   const hit = candidateCache.get(p);
   if (hit && hit.key === key) return hit.list;
   const [C, H, W] = dims(p);
+  const uo: UsageOptions = { densePop, T: net.T };
   const list: Candidate[] = [];
   for (const mc of distinctCeil(C)) {
     for (const hr of distinctCeil(H)) {
       for (const wr of distinctCeil(W)) {
         const t: Tiling = { mc, hr, wr };
-        const u = maxUsage(sampleTiles(p, t).map((x) => tileUsage(x, net, prof, o, 0, undefined, false)));
-        const sh = shares(u, prof);
-        const n = tileCount(p, t);
-        const worst = Math.max(...sh);
-        // Effective cores if tiles of this layer were packed only with each other, plus a small share of
-        // the summed resources (less halo and fewer lists) as a tie-breaker.
-        const perCore = Math.max(1, Math.floor(1 / Math.max(worst, 1e-9) + 1e-9));
-        // Splitting this layer makes each source neuron reach more cores: the out-axon cores that costs.
-        let srcOut = 0;
-        for (const g of p.groups) {
-          const per = g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : polarities(prof);
-          for (const piece of net.resolve(g.source)) if (piece.pop.kind !== "input") srcOut += (piece.count * per * destFactor(g, t)) / prof.out_axons;
+        const samples = sampleTiles(p, t);
+        const us = samples.map((x) => tileUsage(x, net, prof, uo, 0, undefined, false));
+        let worst = 0;
+        let bits = 0;
+        let ins = 0;
+        for (const u of us) {
+          const sh = shares(u, prof);
+          worst = Math.max(worst, sh[0], sh[1], sh[2]);
+          bits += u.bits;
+          ins += u.inSlots;
         }
-        list.push({ t, worst, cost: n / perCore + srcOut + 0.05 * n * (sh[0] + sh[1] + sh[2] + sh[3]), n, ok: sh.every((x) => x <= 1) });
+        const n = tileCount(p, t);
+        list.push({ t, n, samples, ownWorst: worst, bits: (bits / us.length) * n, inSlots: (ins / us.length) * n });
       }
     }
   }
@@ -255,22 +204,187 @@ export function candidates(p: Pop, net: Network, prof: Profile, o: UsageOptions)
   return list;
 }
 
-/** Choose a population's tiling for granularity γ; falls back to the finest tiling that fits at all. */
-export function chooseTiling(p: Pop, net: Network, prof: Profile, o: UsageOptions, gamma: number): Tiling {
-  const list = candidates(p, net, prof, o);
-  const pick = (limit: number): Candidate | undefined => {
-    let best: Candidate | undefined;
-    for (const c of list) {
-      if (!c.ok || c.worst > limit + 1e-9) continue;
-      if (!best || c.cost < best.cost - 1e-12 || (Math.abs(c.cost - best.cost) <= 1e-12 && c.n < best.n)) best = c;
-    }
-    return best;
-  };
-  const best = pick(1 / gamma) ?? pick(1);
-  if (best) return best.t;
-  // Nothing fits a core: the finest tiling (the DRC will name the limit that cannot be met).
-  return list.reduce((a, b) => (b.worst < a.worst ? b : a)).t;
+/** Out-axon entries of a tile: per consumer group, one per destination tile (or one per relay). */
+export function tileOut(t: Box & { pop: Pop }, fans: readonly Fanout[] | undefined, relayed: ReadonlySet<Group>): number {
+  let e = 0;
+  if (fans) for (const f of fans) if (f.src === t.pop) e += f.per * (relayed.has(f.group) ? boxReached(f, t) : boxDest(f, t));
+  return e;
 }
+
+/** Largest prefix-sum difference over the bands [k·r, (k+1)·r) of an axis of length n. */
+function bandMax(S: Float64Array, n: number, r: number): number {
+  let m = 0;
+  for (let a = 0; a < n; a += r) m = Math.max(m, S[Math.min(n, a + r)]! - S[a]!);
+  return m;
+}
+
+/**
+ * An upper bound of the out-axon entries of any tile of a tiling (exact with one consumer group): per
+ * group, the product of the per-axis maxima over the tiling's channel groups, row and column bands.
+ */
+export function maxTileOut(p: Pop, t: Tiling, fans: readonly Fanout[] | undefined, relayed: ReadonlySet<Group>): number {
+  if (!fans) return 0;
+  const [C, H, W] = dims(p);
+  let e = 0;
+  for (const f of fans) {
+    if (f.src !== p) continue;
+    e += relayed.has(f.group) ? f.per * bandMax(f.cgN, C, t.mc) * bandMax(f.rbN, H, t.hr) * bandMax(f.cbN, W, t.wr) : f.per * bandMax(f.cgS, C, t.mc) * bandMax(f.rbS, H, t.hr) * bandMax(f.cbS, W, t.wr);
+  }
+  return e;
+}
+
+/** Totals of a group's fan-out over whole source populations under a consumer tiling (cached). */
+interface FanTotals {
+  /** Σ per · D over all source neurons (direct out-axon entries). */
+  readonly entries: number;
+  /** Σ per · [D > 0] (relay compartments if relayed). */
+  readonly reached: number;
+  /** Largest D of one neuron. */
+  readonly max: number;
+  /** Per source population: classes of the sources (for per-class accounting). */
+  readonly bySrc: { pop: Pop; entries: number; reached: number }[];
+}
+
+const fanTotalsCache = new WeakMap<Group, Map<string, FanTotals>>();
+
+export function fanTotals(net: Network, prof: Profile, g: Group, t: Tiling): FanTotals {
+  let m = fanTotalsCache.get(g);
+  if (!m) fanTotalsCache.set(g, (m = new Map()));
+  const key = `${prof.tsc.synapse}|${t.mc},${t.hr},${t.wr}`;
+  let r = m.get(key);
+  if (r) return r;
+  let entries = 0;
+  let reached = 0;
+  let max = 0;
+  const bySrc: FanTotals["bySrc"] = [];
+  for (const f of fanoutOf(net, prof, g, t)) {
+    const [C, H, W] = dims(f.src);
+    const all: Box = { c0: 0, c1: C, y0: 0, y1: H, x0: 0, x1: W };
+    const e = f.per * boxDest(f, all);
+    const n = f.per * boxReached(f, all);
+    entries += e;
+    reached += n;
+    max = Math.max(max, f.max);
+    bySrc.push({ pop: f.src, entries: e, reached: n });
+  }
+  r = { entries, reached, max, bySrc };
+  m.set(key, r);
+  return r;
+}
+
+/** Whether a group with this largest per-neuron destination count goes through relays. */
+export function wantsRelay(prof: Profile, maxDest: number, allowRelays = true): boolean {
+  return allowRelays && prof.out_axons >= 64 && maxDest > relayThreshold(prof);
+}
+
+/** Resource prices (weight per core's worth of each resource) used to choose tilings. */
+export interface Prices {
+  readonly cx: number;
+  readonly bits: number;
+  readonly in: number;
+  readonly out: number;
+}
+
+/** Estimated totals (in cores' worth of each resource) of a choice of tilings, per class. */
+type Totals = Map<string, [number, number, number, number]>;
+
+function addTotals(tot: Totals, cls: string, cx: number, bits: number, ins: number, out: number): void {
+  let a = tot.get(cls);
+  if (!a) tot.set(cls, (a = [0, 0, 0, 0]));
+  a[0] += cx;
+  a[1] += bits;
+  a[2] += ins;
+  a[3] += out;
+}
+
+/** Cores a set of totals needs at least if packing were perfect: Σ over classes of the largest resource. */
+export function totalsCores(tot: Totals): number {
+  let s = 0;
+  for (const a of tot.values()) s += Math.max(...a);
+  return s;
+}
+
+interface Choice {
+  readonly tilings: Map<Pop, Tiling>;
+  readonly relayed: Set<Group>;
+  readonly fanouts: Fanout[];
+  readonly totals: Totals;
+}
+
+/**
+ * Choose every layer's tiling, consumers first, minimising the priced cost of the layer's own
+ * resources plus the fan-out its split imposes on its sources.
+ */
+export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet<Group>, gammaOf: (p: Pop) => number, prices: Prices, allowRelays = true): Choice {
+  const tilings = new Map<Pop, Tiling>();
+  const relayed = new Set<Group>();
+  const fanouts: Fanout[] = [];
+  const fansBySrc = new Map<Pop, Fanout[]>();
+  const totals: Totals = new Map();
+  const cap = { cx: cxCapacity(prof), bits: prof.syn_bits_per_core, in: prof.in_axons, out: prof.out_axons };
+  const rlb = relayListBits(prof);
+  const rcls = relayClass(prof);
+  for (const p of [...net.placed].reverse()) {
+    const cls = compatClass(p, prof);
+    const gamma = gammaOf(p);
+    const cxTotal = p.size * cxPerNeuronOf(p, prof);
+    const list = candidates(p, net, prof, densePop);
+    const myFans = fansBySrc.get(p);
+    let best: { c: Candidate; cost: number; worst: number } | undefined;
+    let fallback: { c: Candidate; worst: number } | undefined;
+    for (const c of list) {
+      // Own out-axons of the worst tile (consumers are tiled already).
+      const outWorst = maxTileOut(p, c.t, myFans, relayed) / cap.out;
+      const worst = Math.max(c.ownWorst, outWorst);
+      if (!fallback || worst < fallback.worst) fallback = { c, worst };
+      if (worst > 1 / gamma + 1e-9) continue;
+      // What this split makes the sources pay: direct entries, or relays (compartments, axons, lists).
+      let out = 0;
+      let rcx = 0;
+      for (const g of p.groups) {
+        const ft = fanTotals(net, prof, g, c.t);
+        if (wantsRelay(prof, ft.max, allowRelays)) {
+          out += ft.entries + ft.reached;
+          rcx += ft.reached;
+        } else out += ft.entries;
+      }
+      const perCore = Math.max(1, Math.floor(1 / Math.max(worst, 1e-9) + 1e-9));
+      const priced = prices.cx * ((cxTotal + rcx) / cap.cx) + prices.bits * ((c.bits + rcx * rlb) / cap.bits) + prices.in * ((c.inSlots + rcx) / cap.in) + prices.out * (out / cap.out);
+      const cost = priced + FRAGMENTATION * (c.n / perCore);
+      if (!best || cost < best.cost - 1e-12 || (Math.abs(cost - best.cost) <= 1e-12 && c.n < best.c.n)) best = { c, cost, worst };
+    }
+    const chosen = (best ?? fallback)!.c;
+    tilings.set(p, chosen.t);
+    addTotals(totals, cls, cxTotal / cap.cx, chosen.bits / cap.bits, chosen.inSlots / cap.in, 0);
+    for (const g of p.groups) {
+      const fs = fanoutOf(net, prof, g, chosen.t);
+      const ft = fanTotals(net, prof, g, chosen.t);
+      const rel = wantsRelay(prof, ft.max, allowRelays);
+      if (rel) relayed.add(g);
+      for (const f of fs) {
+        fanouts.push(f);
+        let l = fansBySrc.get(f.src);
+        if (!l) fansBySrc.set(f.src, (l = []));
+        l.push(f);
+      }
+      for (const s of ft.bySrc) {
+        addTotals(totals, compatClass(s.pop, prof), 0, 0, 0, (rel ? s.reached : s.entries) / cap.out);
+        if (rel) addTotals(totals, rcls, s.reached / cap.cx, (s.reached * rlb) / cap.bits, s.reached / cap.in, s.entries / cap.out);
+      }
+    }
+  }
+  return { tilings, relayed, fanouts, totals };
+}
+
+/** Weight of "cores if this layer's tiles were packed only with each other" in the tiling cost. */
+const FRAGMENTATION = 0.05;
+
+function cxPerNeuronOf(p: Pop, prof: Profile): number {
+  return p.kind === "tsc" ? prof.tsc.neuron_cx : p.kind === "or" ? prof.tsc.or_cx : prof.tsc.readout_cx;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Packing
 
 function dominant(u: Usage, prof: Profile): number {
   return Math.max(...shares(u, prof));
@@ -281,8 +395,13 @@ interface Bin {
   open: boolean;
 }
 
-function pack(items: { tile?: Tile; clock?: ClockItem; relay?: RelayItem; usage: Usage; cls: string }[], prof: Profile, cores: CoreInfo[], bins: Map<string, Bin[]>, window = 400): Map<Tile, number> {
-  const tileCore = new Map<Tile, number>();
+function newCore(cores: CoreInfo[], cls: string): CoreInfo {
+  const c: CoreInfo = { id: cores.length, cls, tiles: [], clocks: [], relays: [], usage: emptyUsage(), outAxons: 0 };
+  cores.push(c);
+  return c;
+}
+
+function pack(items: { tile?: Tile; clock?: ClockItem; usage: Usage; cls: string }[], prof: Profile, cores: CoreInfo[], bins: Map<string, Bin[]>, tileCore: Map<Tile, number>, window = 400): void {
   for (const it of items) {
     let list = bins.get(it.cls);
     if (!list) bins.set(it.cls, (list = []));
@@ -303,8 +422,7 @@ function pack(items: { tile?: Tile; clock?: ClockItem; relay?: RelayItem; usage:
       }
     }
     if (!best) {
-      best = { core: { id: cores.length, cls: it.cls, tiles: [], clocks: [], relays: [], usage: emptyUsage(), outAxons: 0 }, open: true };
-      cores.push(best.core);
+      best = { core: newCore(cores, it.cls), open: true };
       list.push(best);
     }
     addUsage(best.core.usage, it.usage);
@@ -313,14 +431,161 @@ function pack(items: { tile?: Tile; clock?: ClockItem; relay?: RelayItem; usage:
       tileCore.set(it.tile, best.core.id);
     }
     if (it.clock) best.core.clocks.push(it.clock);
-    if (it.relay) {
-      it.relay.core = best.core.id;
-      best.core.relays.push(it.relay);
-    }
     if (dominant(best.core.usage, prof) > 0.995) best.open = false;
   }
-  return tileCore;
 }
+
+/** Relay compartments and out-axon entries of a run, for a group's fan-out from one source tile. */
+export function relayOfRun(f: Fanout, g: Group, t: Tile, i0: number, i1: number): RelayItem {
+  const { dest, reached } = runDest(f, t, i0, i1);
+  return { group: g, tile: t, i0, i1, cx: f.per * reached, fanout: f.per * dest, core: -1 };
+}
+
+function unionSize(a: Set<string>, key: string): number {
+  return a.size + (a.has(key) ? 0 : 1);
+}
+
+/**
+ * Allocate the relays of every relayed group: runs of each source tile's neurons, first into the free
+ * capacity of open cores of the relay class (largest free out-axons first), then into new cores, each
+ * run as long as the core's free out-axons, compartments, input axons and synapse memory allow.
+ */
+function packRelays(net: Network, prof: Profile, part: { tiles: Tile[]; fanouts: Fanout[]; relayed: Set<Group> }, cores: CoreInfo[]): RelayItem[] {
+  const cls = relayClass(prof);
+  const cap = cxCapacity(prof);
+  const rlb = relayListBits(prof);
+  const minGap = Math.max(1, Math.floor(prof.out_axons / 8));
+  const free = (c: CoreInfo): { out: number; cx: number } => {
+    const u = c.usage;
+    const okTables = unionSize(u.cxProfiles, "relay") <= prof.max_cx_profiles && unionSize(u.vthProfiles, "relay") <= prof.max_vth_profiles && unionSize(u.formats, "relay") <= prof.max_syn_formats;
+    if (!okTables) return { out: 0, cx: 0 };
+    return { out: prof.out_axons - u.outEst, cx: Math.max(0, Math.min(cap - u.cx, prof.in_axons - u.inSlots, Math.floor((prof.syn_bits_per_core - u.bits) / rlb))) };
+  };
+  // Open cores of the relay class with room, most free out-axons first.
+  const open = cores
+    .filter((c) => c.cls === cls)
+    .map((c) => ({ c, f: free(c) }))
+    .filter((x) => x.f.out >= minGap && x.f.cx >= polarities(prof))
+    .sort((a, b) => b.f.out - a.f.out || a.c.id - b.c.id)
+    .map((x) => x.c);
+  let k = 0;
+  let cur: CoreInfo | undefined;
+  const items: RelayItem[] = [];
+  const tilesOfPop = new Map<Pop, Tile[]>();
+  for (const t of part.tiles) {
+    let l = tilesOfPop.get(t.pop);
+    if (!l) tilesOfPop.set(t.pop, (l = []));
+    l.push(t);
+  }
+  for (const g of net.groups) {
+    if (!part.relayed.has(g)) continue;
+    for (const f of part.fanouts) {
+      if (f.group !== g) continue;
+      for (const t of tilesOfPop.get(f.src) ?? []) {
+        const n = (t.c1 - t.c0) * (t.y1 - t.y0) * (t.x1 - t.x0);
+        let i = 0;
+        while (i < n) {
+          if (!cur) cur = k < open.length ? open[k++]! : newCore(cores, cls);
+          const fr = free(cur);
+          const j = longestRun(f, t, i, fr.out, fr.cx);
+          if (j === i) {
+            if (cur.tiles.length === 0 && cur.clocks.length === 0 && cur.relays.length === 0) {
+              // One neuron's relays do not fit an empty core: place it anyway (the DRC names the limit).
+              const r = relayOfRun(f, g, t, i, i + 1);
+              r.core = cur.id;
+              cur.relays.push(r);
+              addUsage(cur.usage, relayUsage(r, prof));
+              items.push(r);
+              i++;
+            }
+            cur = undefined;
+            continue;
+          }
+          const r = relayOfRun(f, g, t, i, j);
+          i = j;
+          if (r.cx === 0) continue;
+          r.core = cur.id;
+          cur.relays.push(r);
+          addUsage(cur.usage, relayUsage(r, prof));
+          items.push(r);
+        }
+      }
+    }
+  }
+  return items;
+}
+
+export function partitionOnce(net: Network, prof: Profile, gammaOf: (p: Pop) => number, coreExp: boolean, prices: Prices, allowRelays = true): Partition {
+  const densePop = densePopGroups(net, prof);
+  const uo: UsageOptions = { densePop, T: net.T };
+  const choice = chooseTilings(net, prof, densePop, gammaOf, prices, allowRelays);
+  const { tilings, relayed, fanouts } = choice;
+  const tiles: Tile[] = [];
+  const items: { tile?: Tile; clock?: ClockItem; usage: Usage; cls: string }[] = [];
+  for (const p of net.placed) {
+    const t = tilings.get(p)!;
+    for (const tile of tilesOf(p, t)) {
+      tiles.push(tile);
+      const u = tileUsage(tile, net, prof, uo);
+      u.outEst = tileOut(tile, fanouts, relayed);
+      if (coreExp) for (const g of p.groups) if (g.kind !== "pool") u.formats.add(`g${g.id}:cg${tile.c0}`);
+      items.push({ tile, usage: u, cls: compatClass(p, prof) });
+    }
+  }
+  // Largest dominant share first; ties by population and tile order (deterministic).
+  const order = items.map((it, i) => ({ it, i, d: dominant(it.usage, prof) }));
+  order.sort((a, b) => b.d - a.d || a.i - b.i);
+  const cores: CoreInfo[] = [];
+  const bins = new Map<string, Bin[]>();
+  const tileCore = new Map<Tile, number>();
+  pack(order.map((o) => o.it), prof, cores, bins, tileCore);
+  // Layer clocks (Loihi 1): compartments that drive every core of their layer.
+  if (prof.tsc.clock_cx_per_layer > 0) {
+    const clockItems = clockItemsOf(net, prof, tiles, tileCore);
+    pack(clockItems, prof, cores, bins, tileCore);
+  }
+  const relays = relayed.size ? packRelays(net, prof, { tiles, fanouts, relayed }, cores) : [];
+  return { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: 0, relayed, relays: canonicalRelays(net, relays), fanouts };
+}
+
+/** Relay runs in canonical order: group, source population, source tile, first neuron. */
+export function canonicalRelays(net: Network, relays: RelayItem[]): RelayItem[] {
+  const gi = new Map(net.groups.map((g, i) => [g, i]));
+  return [...relays].sort((a, b) => gi.get(a.group)! - gi.get(b.group)! || a.tile.pop.id - b.tile.pop.id || a.tile.index - b.tile.index || a.i0 - b.i0);
+}
+
+/** The clock groups of each layer (Loihi 1): ≤ out_axons / clock_cx cores driven per group. */
+export function clockItemsOf(net: Network, prof: Profile, tiles: Tile[], tileCore: Map<Tile, number>): { clock: ClockItem; usage: Usage; cls: string }[] {
+  const coresOf = new Map<Pop, Set<number>>();
+  for (const t of tiles) {
+    let s = coresOf.get(t.pop);
+    if (!s) coresOf.set(t.pop, (s = new Set()));
+    s.add(tileCore.get(t)!);
+  }
+  const clockItems: { clock: ClockItem; usage: Usage; cls: string }[] = [];
+  for (const p of net.placed) {
+    const coresOfPop = [...(coresOf.get(p) ?? [])].sort((a, b) => a - b);
+    const cx = p.kind === "tsc" ? prof.tsc.clock_cx_per_layer : Math.min(2, prof.tsc.clock_cx_per_layer);
+    const perGroup = Math.max(1, Math.floor(prof.out_axons / cx));
+    for (let k = 0; k < coresOfPop.length; k += perGroup) {
+      const clock: ClockItem = { pop: p, cx, cores: coresOfPop.slice(k, k + perGroup) };
+      clockItems.push({ clock, usage: clockUsage(clock), cls: compatClass(p, prof) === "impulse" ? "switch" : compatClass(p, prof) });
+    }
+  }
+  return clockItems;
+}
+
+export function clockUsage(clock: ClockItem): Usage {
+  const u = emptyUsage();
+  u.cx = clock.cx;
+  u.outEst = clock.cx * clock.cores.length;
+  u.cxProfiles.add("clock");
+  u.vthProfiles.add("clock");
+  return u;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Traffic
 
 /** Needed input coordinates of a target tile along each axis for group g (as sorted arrays). */
 function needs(g: Group, t: Tile): { rows: number[]; cols: number[] } {
@@ -349,88 +614,39 @@ function countIn(sorted: number[], lo: number, hi: number): number {
   return c - a;
 }
 
-export interface Edge {
-  /** Source core (−1: host injection). */
-  readonly src: number;
-  readonly dst: number;
-  /** Source compartments with an axon on dst (out-axon entries at src). */
-  readonly axons: number;
-  /** Messages per inference if every source neuron is active. */
-  readonly messages: number;
+/** Atoms (source channels) [a0, a1) that a target channel range reads through a conv group. */
+function atomRange(g: Group, c0: number, c1: number): [number, number] {
+  const geo = g.geo!;
+  const Mg = geo.M / geo.group;
+  const Cg = geo.C / geo.group;
+  return [Math.floor(c0 / Mg) * Cg, (Math.floor((c1 - 1) / Mg) + 1) * Cg];
 }
 
 /**
- * Every (source tile → target tile) overlap: how many source neurons of the source tile the target
- * tile's axons read. `visit` gets the cores and the neuron count; `perNeuron` is the output compartments
- * (out-axon entries) per source neuron for the group.
+ * Every (source tile → target tile) overlap of the groups that are not relayed: `visit` gets the source
+ * core (−1: host injection), the target core, how many source neurons the target tile reads and the
+ * out-axon entries per neuron. Source tiles of one band are aggregated per core.
  */
-const bandCache = new WeakMap<Tile[], { tileCore: Map<Tile, number>; map: Map<string, number[]> }>();
-
-/** (core, channels) pairs of the source tiles in band (by, bx) whose channels lie in [a0, a1). */
-function bandCores(p: Pop, st: Tiling, srcTiles: Tile[], by: number, bx: number, nbY: number, nbX: number, a0: number, a1: number, senders: (t: Tile) => [number, number][], gid: number): number[] {
-  let cache = bandCache.get(srcTiles);
-  if (!cache) bandCache.set(srcTiles, (cache = { tileCore: currentTileCore!, map: new Map() }));
-  const key = `${gid},${by},${bx},${a0},${a1}`;
-  let r = cache.map.get(key);
-  if (r) return r;
-  const per = new Map<number, number>();
-  for (let cg = Math.floor(a0 / st.mc); cg * st.mc < a1; cg++) {
-    const s = srcTiles[(cg * nbY + by) * nbX + bx]!;
-    const ch = Math.min(s.c1, a1) - Math.max(s.c0, a0);
-    if (ch <= 0) continue;
-    for (const [core, share] of senders(s)) per.set(core, (per.get(core) ?? 0) + ch * share);
-  }
-  r = [...per.entries()].sort((x, y) => x[0] - y[0]).flat();
-  cache.map.set(key, r);
-  void p;
-  return r;
-}
-
-let currentTileCore: Map<Tile, number> | undefined;
-
-export function forEachOverlap(net: Network, part: { tilings: Map<Pop, Tiling>; tiles: Tile[]; tileCore: Map<Tile, number>; relays?: RelayItem[] }, prof: Profile, visit: (srcCore: number, dstCore: number, neurons: number, perNeuron: number, g: Group) => void): void {
-  // Relayed groups: the sending cores are the relay cores of each source tile (with their shares).
-  const relayOf = new Map<Group, Map<Tile, RelayItem[]>>();
-  for (const r of part.relays ?? []) {
-    let m = relayOf.get(r.group);
-    if (!m) relayOf.set(r.group, (m = new Map()));
-    let l = m.get(r.tile);
-    if (!l) m.set(r.tile, (l = []));
-    l.push(r);
-  }
-  // Each destination of a relayed source tile goes to its least-loaded relay group.
-  const load = new Map<RelayItem, number>();
-  const relayFor = (l: RelayItem[], n: number): number => {
-    let best = l[0]!;
-    for (const r of l) if ((load.get(r) ?? 0) < (load.get(best) ?? 0)) best = r;
-    load.set(best, (load.get(best) ?? 0) + n);
-    return best.core;
-  };
-  const sendersOf = (g: Group, t: Tile): [number, number][] => [[part.tileCore.get(t)!, 1]];
+export function forEachOverlap(net: Network, part: { tilings: Map<Pop, Tiling>; tiles: Tile[]; tileCore: Map<Tile, number>; relayed?: ReadonlySet<Group> }, prof: Profile, visit: (srcCore: number, dstCore: number, neurons: number, perNeuron: number, g: Group) => void): void {
   const byPop = new Map<Pop, Tile[]>();
   for (const t of part.tiles) {
     let l = byPop.get(t.pop);
     if (!l) byPop.set(t.pop, (l = []));
     l.push(t);
   }
-  const pol = polarities(prof);
-  currentTileCore = part.tileCore;
   for (const g of net.groups) {
-    const perNeuron = g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : pol;
+    if (part.relayed?.has(g)) continue;
+    const perNeuron = entriesPerDest(g, prof);
     const pieces = net.resolve(g.source);
-    const simple = pieces.length === 1 && pieces[0]!.map === null && pieces[0]!.offset === 0;
     const srcPop = pieces[0]!.pop;
     const tgtTiles = byPop.get(g.target) ?? [];
+    const simple = isSimpleConv(net, g);
+    const bandMemo = new Map<string, number[]>();
     for (const tt of tgtTiles) {
       const dst = part.tileCore.get(tt)!;
-      if (g.geo && simple && srcPop.shape.length === 3) {
+      if (simple) {
         const nd = needs(g, tt);
-        // Source channels read: atoms of the target tile's channel range.
-        const geo = g.geo;
-        const Mg = geo.M / geo.group;
-        const Cg = geo.C / geo.group;
-        const a0 = Math.floor(tt.c0 / Mg) * Cg;
-        const a1 = (Math.floor((tt.c1 - 1) / Mg) + 1) * Cg;
+        const [a0, a1] = atomRange(g, tt.c0, tt.c1);
         if (srcPop.kind === "input") {
           visit(-1, dst, (a1 - a0) * nd.rows.length * nd.cols.length, perNeuron, g);
           continue;
@@ -451,18 +667,20 @@ export function forEachOverlap(net: Network, part: { tilings: Map<Pop, Tiling>; 
             const rx = countIn(nd.cols, s0.x0, s0.x1);
             if (ry * rx === 0) continue;
             // Source channel groups of this band, aggregated per core (tiles of one core add up).
-            const rel = relayOf.get(g);
-            if (rel) {
-              // Relayed: each destination is served by one relay group of the source tile (by destination).
+            const key = `${by},${bx},${a0},${a1}`;
+            let agg = bandMemo.get(key);
+            if (!agg) {
+              const per = new Map<number, number>();
               for (let cg = Math.floor(a0 / st.mc); cg * st.mc < a1; cg++) {
                 const s = srcTiles[(cg * nbY + by) * nbX + bx]!;
                 const ch = Math.min(s.c1, a1) - Math.max(s.c0, a0);
                 if (ch <= 0) continue;
-                visit(relayFor(rel.get(s)!, ch * ry * rx * perNeuron), dst, ch * ry * rx, perNeuron, g);
+                const core = part.tileCore.get(s)!;
+                per.set(core, (per.get(core) ?? 0) + ch);
               }
-              continue;
+              agg = [...per.entries()].sort((x, y) => x[0] - y[0]).flat();
+              bandMemo.set(key, agg);
             }
-            const agg = bandCores(srcPop, st, srcTiles, by, bx, nbY, nbX, a0, a1, (t) => sendersOf(g, t), g.id);
             for (let k = 0; k < agg.length; k += 2) visit(agg[k]!, dst, agg[k + 1]! * ry * rx, perNeuron, g);
           }
         }
@@ -479,10 +697,7 @@ export function forEachOverlap(net: Network, part: { tilings: Map<Pop, Tiling>; 
               // One-to-one over identical layouts: the overlap of the two tiles.
               n = Math.max(0, Math.min(s.c1, tt.c1) - Math.max(s.c0, tt.c0)) * Math.max(0, Math.min(s.y1, tt.y1) - Math.max(s.y0, tt.y0)) * Math.max(0, Math.min(s.x1, tt.x1) - Math.max(s.x0, tt.x0));
             }
-            if (n > 0) {
-              const rel = relayOf.get(g)?.get(s);
-              visit(rel ? relayFor(rel, n * perNeuron) : part.tileCore.get(s)!, dst, n, perNeuron, g);
-            }
+            if (n > 0) visit(part.tileCore.get(s)!, dst, n, perNeuron, g);
           }
         }
       }
@@ -490,150 +705,204 @@ export function forEachOverlap(net: Network, part: { tilings: Map<Pop, Tiling>; 
   }
 }
 
+/**
+ * The destinations of a relay run: every target tile that reads some of its neurons, with how many.
+ * `visit(targetTile, neurons)`.
+ */
+export function forEachRelayDest(net: Network, r: RelayItem, f: Fanout, tgtTiling: Tiling, tgtTiles: Tile[], visit: (tt: Tile, neurons: number) => void): void {
+  const g = r.group;
+  const boxes = runBoxes(r.tile, r.i0, r.i1);
+  if (f.kind === "all") {
+    const n = r.i1 - r.i0;
+    for (const tt of tgtTiles) visit(tt, n);
+    return;
+  }
+  if (f.kind === "one") {
+    for (const b of boxes) {
+      for (const tt of tgtTiles) {
+        const n = Math.max(0, Math.min(b.c1, tt.c1) - Math.max(b.c0, tt.c0)) * Math.max(0, Math.min(b.y1, tt.y1) - Math.max(b.y0, tt.y0)) * Math.max(0, Math.min(b.x1, tt.x1) - Math.max(b.x0, tt.x0));
+        if (n > 0) visit(tt, n);
+      }
+    }
+    return;
+  }
+  const geo = g.geo!;
+  const [M, OH, OW] = dims(g.target);
+  const nbY = Math.ceil(OH / tgtTiling.hr);
+  const nbX = Math.ceil(OW / tgtTiling.wr);
+  const rowNeeds = bandNeeds(geo.H, OH, tgtTiling.hr, geo.kh, geo.sh, geo.pt, geo.dh);
+  const colNeeds = bandNeeds(geo.W, OW, tgtTiling.wr, geo.kw, geo.sw, geo.pl, geo.dw);
+  const nct = Math.ceil(M / tgtTiling.mc);
+  for (const b of boxes) {
+    for (let ct = 0; ct < nct; ct++) {
+      const [a0, a1] = atomRange(g, ct * tgtTiling.mc, Math.min(M, (ct + 1) * tgtTiling.mc));
+      const ch = Math.min(a1, b.c1) - Math.max(a0, b.c0);
+      if (ch <= 0) continue;
+      for (let by = 0; by < nbY; by++) {
+        const rn = rowNeeds[by]!;
+        if (rn.length === 0 || rn[rn.length - 1]! < b.y0 || rn[0]! >= b.y1) continue;
+        const ry = countIn(rn, b.y0, b.y1);
+        if (ry === 0) continue;
+        for (let bx = 0; bx < nbX; bx++) {
+          const cn = colNeeds[bx]!;
+          if (cn.length === 0 || cn[cn.length - 1]! < b.x0 || cn[0]! >= b.x1) continue;
+          const rx = countIn(cn, b.x0, b.x1);
+          if (rx === 0) continue;
+          visit(tgtTiles[(ct * nbY + by) * nbX + bx]!, ch * ry * rx);
+        }
+      }
+    }
+  }
+}
+
+const needsCache = new Map<string, number[][]>();
+
+/** Sorted needed input coordinates of each band of r outputs. */
+function bandNeeds(n: number, O: number, r: number, k: number, s: number, pad: number, d: number): number[][] {
+  const key = `${n},${O},${r},${k},${s},${pad},${d}`;
+  let v = needsCache.get(key);
+  if (!v) {
+    if (needsCache.size > 10_000) needsCache.clear();
+    v = [];
+    for (let o0 = 0; o0 < O; o0 += r) v.push([...axisNeeds(n, o0, Math.min(O, o0 + r), k, s, pad, d).keys()].sort((a, b) => a - b));
+    needsCache.set(key, v);
+  }
+  return v;
+}
+
 /** Spikes per source compartment per inference when the neuron is active (ON once, OFF once; graded: 2 on one axon). */
 export function spikesPerCompartment(prof: Profile): number {
   return prof.tsc.synapse === "option-a" ? 1 : 2;
-}
-
-export function partitionOnce(net: Network, prof: Profile, gammaOf: (p: Pop) => number, coreExp: boolean, allowRelays = true): Partition {
-  const densePop = densePopGroups(net, prof);
-  const outPer = new Map<Pop, number>();
-  const uo: UsageOptions = { densePop, T: net.T, outPerNeuron: outPer };
-  const tilings = new Map<Pop, Tiling>();
-  const tiles: Tile[] = [];
-  const items: { tile?: Tile; clock?: ClockItem; usage: Usage; cls: string }[] = [];
-  // Consumers first: a layer's out-axons depend on how its consumers are split.
-  const relayed = new Set<Group>();
-  for (const p of [...net.placed].reverse()) {
-    let per = 0;
-    for (const g of net.groups) {
-      if (!tilings.has(g.target)) continue;
-      const pp = g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : polarities(prof);
-      for (const piece of net.resolve(g.source)) {
-        if (piece.pop !== p) continue;
-        const D = destFactor(g, tilings.get(g.target)!);
-        if (allowRelays && prof.out_axons >= 64 && D > relayThreshold(prof)) {
-          relayed.add(g);
-          per += pp * Math.ceil(D / relayFanout(prof));
-        } else per += pp * D;
-      }
-    }
-    outPer.set(p, per);
-    tilings.set(p, chooseTiling(p, net, prof, uo, gammaOf(p)));
-  }
-  for (const p of net.placed) {
-    const t = tilings.get(p)!;
-    for (const tile of tilesOf(p, t)) {
-      tiles.push(tile);
-      const u = tileUsage(tile, net, prof, uo);
-      if (coreExp) for (const g of p.groups) if (g.kind !== "pool") u.formats.add(`g${g.id}:cg${tile.c0}`);
-      items.push({ tile, usage: u, cls: compatClass(p, prof) });
-    }
-  }
-  // Largest dominant share first; ties by population and tile order (deterministic).
-  const order = items.map((it, i) => ({ it, i, d: dominant(it.usage, prof) }));
-  order.sort((a, b) => b.d - a.d || a.i - b.i);
-  const cores: CoreInfo[] = [];
-  const bins = new Map<string, Bin[]>();
-  const tileCore = pack(order.map((o) => o.it), prof, cores, bins);
-  // Layer clocks (Loihi 1): compartments that drive every core of their layer.
-  if (prof.tsc.clock_cx_per_layer > 0) {
-    const coresOf = new Map<Pop, Set<number>>();
-    for (const t of tiles) {
-      let s = coresOf.get(t.pop);
-      if (!s) coresOf.set(t.pop, (s = new Set()));
-      s.add(tileCore.get(t)!);
-    }
-    const clockItems: { clock: ClockItem; usage: Usage; cls: string }[] = [];
-    for (const p of net.placed) {
-      const coresOfPop = [...(coresOf.get(p) ?? [])].sort((a, b) => a - b);
-      const cx = p.kind === "tsc" ? prof.tsc.clock_cx_per_layer : Math.min(2, prof.tsc.clock_cx_per_layer);
-      const perGroup = Math.max(1, Math.floor(prof.out_axons / cx));
-      for (let k = 0; k < coresOfPop.length; k += perGroup) {
-        const clock: ClockItem = { pop: p, cx, cores: coresOfPop.slice(k, k + perGroup) };
-        const u = emptyUsage();
-        u.cx = cx;
-        u.outEst = cx * clock.cores.length;
-        u.cxProfiles.add("clock");
-        u.vthProfiles.add("clock");
-        clockItems.push({ clock, usage: u, cls: compatClass(p, prof) === "impulse" ? "switch" : compatClass(p, prof) });
-      }
-    }
-    pack(clockItems, prof, cores, bins);
-  }
-  const relays: RelayItem[] = [];
-  const totals = relayed.size ? relayTotals(net, prof, { tilings, tiles, tileCore }, relayed) : new Map<Group, Map<Tile, number>>();
-  for (const g of net.groups) if (relayed.has(g)) for (const r of relayItems(g, net, prof, tilings, tiles, totals.get(g) ?? new Map())) relays.push(r);
-  if (relays.length) {
-    pack(relays.map((r) => ({ relay: r, usage: relayUsage(r, prof), cls: relayClass(prof) })), prof, cores, bins, 16);
-  }
-  return { tilings, tiles, tileCore, cores, traffic: [], hostTraffic: new Map(), densePop, granularity: 0, relayed, relays };
 }
 
 /** Count out-axons and worst-case core-to-core traffic of a packed partition (fills part.traffic). */
 export function countTraffic(net: Network, prof: Profile, part: Partition): void {
   const cores = part.cores;
   for (const c of cores) c.outAxons = 0;
-  part.traffic.length = 0;
-  for (let i = 0; i < cores.length; i++) part.traffic.push(new Map());
+  const tb = new TrafficBuilder(cores.length);
   part.hostTraffic.clear();
   const spc = spikesPerCompartment(prof);
+  const acc = new Float64Array(cores.length);
+  const touched: number[] = [];
+  const flush = (src: number): void => {
+    for (const d of touched) {
+      tb.add(src, d, acc[d]!);
+      acc[d] = 0;
+    }
+    touched.length = 0;
+  };
+  const add = (dst: number, m: number): void => {
+    if (acc[dst] === 0) touched.push(dst);
+    acc[dst]! += m;
+  };
   forEachOverlap(net, part, prof, (src, dst, n, perNeuron) => {
     if (src < 0) {
       part.hostTraffic.set(dst, (part.hostTraffic.get(dst) ?? 0) + n * perNeuron * spc);
       return;
     }
     cores[src]!.outAxons += n * perNeuron;
-    const row = part.traffic[src]!;
-    row.set(dst, (row.get(dst) ?? 0) + n * perNeuron * spc);
+    tb.add(src, dst, n * perNeuron * spc);
   });
   for (const c of cores) {
     for (const ck of c.clocks) {
       c.outAxons += ck.cx * ck.cores.length;
-      const row = part.traffic[c.id]!;
-      for (const d of ck.cores) row.set(d, (row.get(d) ?? 0) + ck.cx);
+      for (const d of ck.cores) tb.add(c.id, d, ck.cx);
     }
   }
-  // Source compartments → their relay compartments.
-  for (const r of part.relays) {
-    const src = part.tileCore.get(r.tile)!;
-    cores[src]!.outAxons += r.cx;
-    const row = part.traffic[src]!;
-    row.set(r.core, (row.get(r.core) ?? 0) + r.cx * spc);
+  if (part.relays.length) {
+    const fanOf = new Map<string, Fanout>();
+    for (const f of part.fanouts) fanOf.set(`${f.group.id}:${f.src.id}`, f);
+    const byPop = new Map<Pop, Tile[]>();
+    for (const t of part.tiles) {
+      let l = byPop.get(t.pop);
+      if (!l) byPop.set(t.pop, (l = []));
+      l.push(t);
+    }
+    // Source compartments → their relays, relays → the consumer tiles, per relay core.
+    for (const r of part.relays) {
+      const src = part.tileCore.get(r.tile)!;
+      cores[src]!.outAxons += r.cx;
+      tb.add(src, r.core, r.cx * spc);
+    }
+    const byCore = new Map<number, RelayItem[]>();
+    for (const r of part.relays) {
+      let l = byCore.get(r.core);
+      if (!l) byCore.set(r.core, (l = []));
+      l.push(r);
+    }
+    for (const [core, list] of [...byCore.entries()].sort((a, b) => a[0] - b[0])) {
+      for (const r of list) {
+        const f = fanOf.get(`${r.group.id}:${r.tile.pop.id}`)!;
+        const per = f.per;
+        forEachRelayDest(net, r, f, part.tilings.get(r.group.target)!, byPop.get(r.group.target) ?? [], (tt, n) => {
+          cores[core]!.outAxons += n * per;
+          add(part.tileCore.get(tt)!, n * per * spc);
+        });
+      }
+      flush(core);
+    }
   }
-  for (const c of cores) c.outAxons = Math.ceil(c.outAxons - 1e-9);
+  part.traffic = tb.build();
+  for (const c of cores) c.outAxons = Math.round(c.outAxons);
 }
 
-/** Partition the network; tries several granularities and repairs out-axon overflows. */
+// ---------------------------------------------------------------------------------------------------
+// Driver
+
+function normPrices(x: [number, number, number, number]): Prices {
+  const s = x[0] + x[1] + x[2] + x[3] || 1;
+  return { cx: x[0] / s, bits: x[1] / s, in: x[2] / s, out: x[3] / s };
+}
+
+/** Price rounds: start from the resources' estimated totals, then shift weight to the scarcest one. */
+function priceRounds(net: Network, prof: Profile, densePop: ReadonlySet<Group>, gammaOf: (p: Pop) => number, allowRelays: boolean, rounds: number): { prices: Prices; est: number }[] {
+  const out: { prices: Prices; est: number }[] = [];
+  let w: [number, number, number, number] = [1, 1, 1, 1];
+  for (let it = 0; it < rounds; it++) {
+    const prices = normPrices(w);
+    const ch = chooseTilings(net, prof, densePop, gammaOf, prices, allowRelays);
+    const est = totalsCores(ch.totals);
+    out.push({ prices, est });
+    // Aggregate the resource totals over classes (weighted by each class's share of the estimate).
+    const agg: [number, number, number, number] = [0, 0, 0, 0];
+    for (const a of ch.totals.values()) for (let r = 0; r < 4; r++) agg[r]! += a[r]!;
+    const m = Math.max(...agg) || 1;
+    w = w.map((x, r) => x * Math.exp(4 * (agg[r]! / m - 1))) as [number, number, number, number];
+  }
+  return out;
+}
+
+/** Partition the network; tries granularities and price rounds, keeps the fewest cores. */
 export function partitionNetwork(net: Network, prof: Profile, opts: { coreExp: boolean; granularities?: readonly number[] }): Partition {
+  const densePop = densePopGroups(net, prof);
   let best: Partition | undefined;
+  const debug = !!process.env["TSCC_LOIHI_DEBUG"];
   for (const gamma of opts.granularities ?? [1, 2]) {
     // Finer granularities only pay off for small mappings (their packing is coarse); skip them for big ones.
     if (gamma > 1 && !opts.granularities && best && best.cores.length > 2000) break;
-    const part = partitionOnce(net, prof, () => gamma, opts.coreExp);
-    (part as { granularity: number }).granularity = gamma;
-    if (process.env["TSCC_LOIHI_DEBUG"]) process.stderr.write(`loihi partition: γ=${gamma}: ${part.cores.length} cores, ${part.tiles.length} tiles\n`);
-    if (!best || part.cores.length < best.cores.length) best = part;
+    const rounds = priceRounds(net, prof, densePop, () => gamma, true, 6);
+    // Pack the two best-estimated price vectors (distinct estimates) and keep the better partition.
+    const tried = new Set<string>();
+    const ranked = [...rounds].sort((a, b) => a.est - b.est);
+    let packed = 0;
+    for (const r of ranked) {
+      const k = r.est.toFixed(3);
+      if (tried.has(k)) continue;
+      tried.add(k);
+      const part = partitionOnce(net, prof, () => gamma, opts.coreExp, r.prices);
+      (part as { granularity: number }).granularity = gamma;
+      if (debug) process.stderr.write(`loihi partition: γ=${gamma} prices ${JSON.stringify(r.prices, (_k, v) => (typeof v === "number" ? Number(v.toFixed(3)) : v))} est ${r.est.toFixed(1)}: ${part.cores.length} cores, ${part.tiles.length} tiles, ${part.relays.length} relay runs\n`);
+      if (!best || part.cores.length < best.cores.length) best = part;
+      if (++packed >= 2) break;
+    }
   }
-  const gamma = best!.granularity;
-  const extra = new Map<Pop, number>();
-  let part = best!;
-  countTraffic(net, prof, part);
-  for (let round = 0; round < 4; round++) {
-    const bad = part.cores.filter((c) => c.outAxons > prof.out_axons);
-    if (!bad.length) break;
-    for (const c of bad) for (const t of c.tiles) extra.set(t.pop, (extra.get(t.pop) ?? 1) * 2);
-    const next = partitionOnce(net, prof, (p) => gamma * (extra.get(p) ?? 1), opts.coreExp);
-    if (process.env["TSCC_LOIHI_DEBUG"]) process.stderr.write(`loihi partition: repair ${round}: ${bad.length} cores over out-axons; now ${next.cores.length} cores, ${next.tiles.length} tiles\n`);
-    (next as { granularity: number }).granularity = gamma;
-    countTraffic(net, prof, next);
-    if (next.cores.filter((c) => c.outAxons > prof.out_axons).length > bad.length) break;
-    part = next;
-  }
-  return part;
+  countTraffic(net, prof, best!);
+  return best!;
 }
 
 /** Compartment capacity per core used by the packer (for reports). */
 export function coreCapacity(prof: Profile): { cx: number; bits: number; inSlots: number; outAxons: number } {
   return { cx: cxCapacity(prof), bits: prof.syn_bits_per_core, inSlots: prof.in_axons, outAxons: prof.out_axons };
 }
+
+export { bandCounts, polarities };

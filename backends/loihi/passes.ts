@@ -17,7 +17,7 @@ import { naivePlacement, placeCores, placementCost, type Weights } from "./place
 import { loadProfile, type Profile } from "./profile.js";
 import { layerBias, quantizeLayer, quantizeRows, rowExponents, statsOf, weightRows, channelsOf } from "./quant.js";
 import { routeAll } from "./route.js";
-import { cachePartition, loadState, storePartition, type State } from "./state.js";
+import { cachePartition, loadState, storePartition, type GroupQuant, type State } from "./state.js";
 import { qMax } from "./profile.js";
 
 function cwdOf(ctx: PassContext): string | undefined {
@@ -40,6 +40,47 @@ export function reportDrc(ctx: PassContext, results: readonly RuleResult[], rule
 }
 
 /** Per-layer quantisation facts the DRC needs (worst-case sums from the integer weights). */
+interface GroupSums {
+  readonly w: ArrayLike<number>;
+  readonly key: string;
+  readonly sp: Float64Array;
+  readonly sn: Float64Array;
+  readonly clipped: number;
+}
+
+/**
+ * Per row of a synapse group: Σ positive and Σ negative weights (mantissa × 2^exponent) and how many
+ * mantissas would clip. Cached on the mantissa array: the quantize and partition passes and the report
+ * all ask, and CIFAR VGG-16 has 15 million weights.
+ */
+const groupSumsCache = new WeakMap<object, GroupSums>();
+
+function groupSums(gq: GroupQuant, wr: { w: ArrayLike<number>; rows: number; rowLen: number }, scale: number, shift: number, mantMax: number): GroupSums {
+  const key = `${scale}|${shift}|${mantMax}|${gq.exps.join(",")}`;
+  const hit = groupSumsCache.get(gq.mant);
+  if (hit && hit.w === wr.w && hit.key === key) return hit;
+  const sp = new Float64Array(wr.rows);
+  const sn = new Float64Array(wr.rows);
+  let clipped = 0;
+  for (let r = 0; r < wr.rows; r++) {
+    let p = 0;
+    let n = 0;
+    const unit = 2 ** (shift + gq.exps[r]!);
+    for (let k = 0; k < wr.rowLen; k++) {
+      const mnt = gq.mant[r * wr.rowLen + k]!;
+      if (mnt > 0) p += mnt * unit;
+      else n -= mnt * unit;
+      const exact = Math.round((wr.w[r * wr.rowLen + k]! * scale) / unit);
+      if (Math.abs(exact) > mantMax) clipped++;
+    }
+    sp[r] = p;
+    sn[r] = n;
+  }
+  const out = { w: wr.w, key, sp, sn, clipped };
+  groupSumsCache.set(gq.mant, out);
+  return out;
+}
+
 export function quantInfo(state: State): LayerQuantInfo[] {
   const out: LayerQuantInfo[] = [];
   if (!state.quant) return out;
@@ -58,25 +99,17 @@ export function quantInfo(state: State): LayerQuantInfo[] {
       if (!gq || !wr) continue;
       exps = exps.concat(gq.exps);
       const shift = prof.weight_fixed_shift + (9 - prof.weight_bits);
+      const gi = groupSums(gq, wr, pq.scale, shift, mantMax);
+      clipped += gi.clipped;
       for (let r = 0; r < wr.rows; r++) {
-        let sp = 0;
-        let sn = 0;
-        const unit = 2 ** (shift + gq.exps[r]!);
-        for (let k = 0; k < wr.rowLen; k++) {
-          const mnt = gq.mant[r * wr.rowLen + k]!;
-          if (mnt > 0) sp += mnt * unit;
-          else sn -= mnt * unit;
-          const exact = Math.round((wr.w[r * wr.rowLen + k]! * pq.scale) / unit);
-          if (Math.abs(exact) > mantMax) clipped++;
-        }
         if (g.kind === "scale") {
           for (let c = 0; c < rows.length; c++) {
-            rows[c]! += sp;
-            rowsNeg[c]! += sn;
+            rows[c]! += gi.sp[r]!;
+            rowsNeg[c]! += gi.sn[r]!;
           }
         } else {
-          rows[r]! += sp;
-          rowsNeg[r]! += sn;
+          rows[r]! += gi.sp[r]!;
+          rowsNeg[r]! += gi.sn[r]!;
         }
       }
     }

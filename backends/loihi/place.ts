@@ -81,11 +81,28 @@ const HOST: Slot = { chip: 0, gx: 0, gy: 0, k: 0 };
 
 /** Hop-weighted traffic (Σ messages × weighted hops) of a placement. */
 export function placementCost(part: Partition, slots: readonly Slot[], prof: Profile, w: Weights): number {
+  // Inline over the sparse rows with per-core coordinates in typed arrays (millions of pairs on VGG-16).
+  const n = slots.length;
+  const gx = new Int32Array(n);
+  const gy = new Int32Array(n);
+  const cx = new Int32Array(n);
+  const cy = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = slots[i]!;
+    gx[i] = s.gx;
+    gy[i] = s.gy;
+    cx[i] = Math.floor(s.gx / prof.tiles_x);
+    cy[i] = Math.floor(s.gy / prof.tiles_y);
+  }
+  const { start, dst, msgs } = part.traffic;
   let cost = 0;
-  part.traffic.forEach((row, src) => {
-    for (const [dst, msgs] of row) cost += msgs * hopCost(slots[src]!, slots[dst]!, prof, w);
-  });
-  for (const [dst, msgs] of part.hostTraffic) cost += msgs * hopCost(HOST, slots[dst]!, prof, w);
+  for (let a = 0; a < part.traffic.n; a++) {
+    for (let k = start[a]!; k < start[a + 1]!; k++) {
+      const b = dst[k]!;
+      cost += msgs[k]! * (Math.abs(gx[a]! - gx[b]!) * w.ew + Math.abs(gy[a]! - gy[b]!) * w.ns + (Math.abs(cx[a]! - cx[b]!) + Math.abs(cy[a]! - cy[b]!)) * w.chip);
+    }
+  }
+  for (const [d, m] of part.hostTraffic) cost += m * hopCost(HOST, slots[d]!, prof, w);
   return cost;
 }
 
@@ -110,11 +127,29 @@ function rng(seed: number): () => number {
 export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: number): Placement {
   const n = part.cores.length;
   const chips = chipsFor(n, prof);
-  // Dataflow order: by the first layer (population id) on the core, then its first tile index.
+  // Dataflow order: by the first layer (population id) on the core, then its first tile index. A core of
+  // relays only goes among the cores of the layer its first relay feeds, spread evenly over that
+  // layer's tiles in relay order (a relay sends one message per source spike in and one per consumer
+  // tile out, so it belongs next to its consumers).
+  const tilesOfPop = new Map<number, number>();
+  for (const t of part.tiles) tilesOfPop.set(t.pop.id, (tilesOfPop.get(t.pop.id) ?? 0) + 1);
+  const relaysOfGroup = new Map<number, number>();
+  for (const r of part.relays) relaysOfGroup.set(r.group.id, (relaysOfGroup.get(r.group.id) ?? 0) + 1);
+  const relayRank = new Map<object, number>();
+  const seenOfGroup = new Map<number, number>();
+  for (const r of part.relays) {
+    const k = seenOfGroup.get(r.group.id) ?? 0;
+    relayRank.set(r, k);
+    seenOfGroup.set(r.group.id, k + 1);
+  }
   const key = part.cores.map((c) => {
     const t = c.tiles[0];
     const ck = c.clocks[0];
-    return t ? [t.pop.id, t.index] : ck ? [ck.pop.id, -1] : [1e9, 0];
+    const r = c.relays[0];
+    if (t) return [t.pop.id, t.index];
+    if (ck) return [ck.pop.id, -1];
+    if (r) return [r.group.target.id, ((relayRank.get(r) ?? 0) / (relaysOfGroup.get(r.group.id) ?? 1)) * (tilesOfPop.get(r.group.target.id) ?? 1) - 0.5];
+    return [1e9, 0];
   });
   const order = part.cores.map((_, i) => i).sort((a, b) => key[a]![0]! - key[b]![0]! || key[a]![1]! - key[b]![1]! || a - b);
   const slotOf: number[] = new Array<number>(n);
@@ -123,23 +158,60 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
   const slotTable = Array.from({ length: total }, (_, i) => serpentineSlot(i, prof));
   const coreAt = new Int32Array(total).fill(-1);
   for (let c = 0; c < n; c++) coreAt[slotOf[c]!] = c;
-  // Neighbour lists (both directions) for incremental cost.
-  const adj: Map<number, number>[] = Array.from({ length: n }, () => new Map());
-  part.traffic.forEach((row, src) => {
-    for (const [dst, m] of row) {
-      if (src === dst) continue;
-      adj[src]!.set(dst, (adj[src]!.get(dst) ?? 0) + m);
-      adj[dst]!.set(src, (adj[dst]!.get(src) ?? 0) + m);
+  // Neighbour lists (both directions, compressed rows; a pair with traffic both ways appears twice, which
+  // sums the same) for incremental cost.
+  const tr = part.traffic;
+  const deg = new Int32Array(n + 1);
+  for (let a = 0; a < n; a++) {
+    for (let k = tr.start[a]!; k < tr.start[a + 1]!; k++) {
+      const b = tr.dst[k]!;
+      if (a === b) continue;
+      deg[a + 1]!++;
+      deg[b + 1]!++;
     }
-  });
+  }
+  for (let c = 0; c < n; c++) deg[c + 1]! += deg[c]!;
+  const adjStart = deg.slice();
+  const fill = deg.slice(0, n);
+  const adjTo = new Int32Array(adjStart[n]!);
+  const adjM = new Float64Array(adjStart[n]!);
+  for (let a = 0; a < n; a++) {
+    for (let k = tr.start[a]!; k < tr.start[a + 1]!; k++) {
+      const b = tr.dst[k]!;
+      if (a === b) continue;
+      const m = tr.msgs[k]!;
+      adjTo[fill[a]!] = b;
+      adjM[fill[a]!++] = m;
+      adjTo[fill[b]!] = a;
+      adjM[fill[b]!++] = m;
+    }
+  }
   const host = new Float64Array(n);
   for (const [dst, m] of part.hostTraffic) host[dst] = m;
+  // Slot coordinates in typed arrays: the search visits tens of millions of neighbours on big mappings.
+  const sx = new Int32Array(total);
+  const sy = new Int32Array(total);
+  const scx = new Int32Array(total);
+  const scy = new Int32Array(total);
+  const shost = new Float64Array(total);
+  for (let i = 0; i < total; i++) {
+    const sl = slotTable[i]!;
+    sx[i] = sl.gx;
+    sy[i] = sl.gy;
+    scx[i] = Math.floor(sl.gx / prof.tiles_x);
+    scy[i] = Math.floor(sl.gy / prof.tiles_y);
+    shost[i] = hopCost(HOST, sl, prof, w);
+  }
   const costOf = (c: number, pos: number, other: number, otherPos: number): number => {
-    const s = slotTable[pos]!;
-    let cost = host[c]! * hopCost(HOST, s, prof, w);
-    for (const [d, m] of adj[c]!) {
+    let cost = host[c]! * shost[pos]!;
+    const x = sx[pos]!;
+    const y = sy[pos]!;
+    const ccx = scx[pos]!;
+    const ccy = scy[pos]!;
+    for (let k = adjStart[c]!; k < adjStart[c + 1]!; k++) {
+      const d = adjTo[k]!;
       const dp = d === other ? otherPos : slotOf[d]!;
-      cost += m * hopCost(s, slotTable[dp]!, prof, w);
+      cost += adjM[k]! * (Math.abs(x - sx[dp]!) * w.ew + Math.abs(y - sy[dp]!) * w.ns + (Math.abs(ccx - scx[dp]!) + Math.abs(ccy - scy[dp]!)) * w.chip);
     }
     return cost;
   };
@@ -158,7 +230,7 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
     if (ca < 0 && cb < 0) continue;
     let before = 0;
     let after = 0;
-    work += (ca >= 0 ? adj[ca]!.size : 0) + (cb >= 0 ? adj[cb]!.size : 0);
+    work += (ca >= 0 ? adjStart[ca + 1]! - adjStart[ca]! : 0) + (cb >= 0 ? adjStart[cb + 1]! - adjStart[cb]! : 0);
     if (ca >= 0) {
       before += costOf(ca, a, cb, b);
       after += costOf(ca, b, cb, a);

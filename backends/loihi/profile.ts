@@ -35,6 +35,13 @@ export interface TscRealisation {
   readonly bias: "clock-synapse" | "neuron";
   /** One-shot comparators rely on the refractory delay, so the window must satisfy T + 1 ≤ refract_max. */
   readonly one_shot_by_refractory: boolean;
+  /**
+   * Compatibility class of relay compartments (identity neurons that forward a wide fan-out). Loihi 1:
+   * `switch` (δu = δv = 4095 on a dsOffset = 0 core, see docs/loihi.md) so relays share cores with the
+   * TSC tiles; `impulse` keeps them apart. Loihi 2: `tsc-program` (a relay mode of the TSC microcode,
+   * U) or `or-program`.
+   */
+  readonly relay_class: "switch" | "impulse" | "tsc-program" | "or-program";
 }
 
 export interface EnergySet {
@@ -181,7 +188,7 @@ const LOIHI1_SOURCES: Record<string, { tag: Tag; source: string }> = {
   idx_bits_map: { tag: "C", source: `${NENGO} SynapseConfig.INDEX_BITS_MAP` },
   max_atoms_per_axon: { tag: "C", source: `${NENGO} Synapse.atom_bits_extra (≤ 9 atom bits; assumed for pop32 as well, U)` },
   pop_axon_slots: { tag: "C", source: `${NENGO} Axon.slots_per_axon (pop32 axons take 2 axon_cfg slots)` },
-  tsc: { tag: "D", source: "mapping.md §6.3 Option A and the Loihi 1 design sketch (realised in docs/loihi.md); needs validation on silicon" },
+  tsc: { tag: "D", source: "mapping.md §6.3 Option A and the Loihi 1 design sketch (realised in docs/loihi.md); needs validation on silicon. Relays: δu = δv = 4095 compartments on switch (dsOffset = 0) cores, one input weight ≥ vth, residual ⌊W/4096⌋ below vth (D)" },
   energy: { tag: "P", source: `${DAVIES} Table 2; SANA-FE arch/loihi.yaml` },
   time_update_ns: { tag: "P", source: `${DAVIES} Table 2: neuron update 5.3–8.4 ns (active value)` },
   time_synop_ns: { tag: "P", source: `${DAVIES} Table 2: synaptic op 3.5 ns (max)` },
@@ -236,6 +243,7 @@ export const LOIHI1: Profile = {
     clock_axons_per_core: 6,
     bias: "clock-synapse",
     one_shot_by_refractory: true,
+    relay_class: "switch",
   },
   energy: ENERGY_LOIHI1,
   time_update_ns: 8.4,
@@ -256,7 +264,7 @@ const LOIHI2_SOURCES: Record<string, { tag: Tag; source: string }> = {
   u_bits: { tag: "C", source: "Lava sign_extend_24bit; graded payload up to 24 bits" },
   v_bits: { tag: "C", source: "Lava sign_extend_24bit" },
   q_bits: { tag: "U", source: "not public; 23 assumed (24-bit signed accumulator)" },
-  tsc: { tag: "D", source: "mapping.md §6.3 Option C: graded ±1 payloads, microcode TSC neuron (1 compartment, keeps its own phase and bias)" },
+  tsc: { tag: "D", source: "mapping.md §6.3 Option C: graded ±1 payloads, microcode TSC neuron (1 compartment, keeps its own phase and bias); relays as a forwarding mode of the same program (U)" },
   energy: { tag: "U", source: "not public for Loihi 2: Loihi 1 figures reused as placeholders" },
 };
 
@@ -277,6 +285,7 @@ export const LOIHI2: Profile = {
     clock_axons_per_core: 0,
     bias: "neuron",
     one_shot_by_refractory: false,
+    relay_class: "tsc-program",
   },
   energy: Object.fromEntries(
     Object.entries(ENERGY_LOIHI1).map(([k, e]) => [k, { ...e, tag: "U" as Tag, source: `placeholder: Loihi 1 ${e.name} figures (Loihi 2 energy per op is not public)` }]),
@@ -327,6 +336,7 @@ const tscSchema = z.strictObject({
   clock_axons_per_core: nonnegInt(),
   bias: z.enum(["clock-synapse", "neuron"], { error: 'must be "clock-synapse" or "neuron"' }),
   one_shot_by_refractory: z.boolean({ error: "must be true or false" }),
+  relay_class: z.enum(["switch", "impulse", "tsc-program", "or-program"], { error: 'must be "switch", "impulse", "tsc-program" or "or-program"' }),
 });
 
 /** Every field optional: a user profile starts from `base` (default loihi1) and overrides. */

@@ -10,7 +10,7 @@ import { naivePlacement, placementCost } from "./place.js";
 import { cxCapacity, polarities, qMax, uMax, vMax, type Profile } from "./profile.js";
 import { quantInfo } from "./passes.js";
 import { cxPerNeuron, tileNeurons } from "./resources.js";
-import { routeAll, type Route, type TrafficSummary } from "./route.js";
+import { routeAll, type TrafficSummary } from "./route.js";
 import type { State } from "./state.js";
 
 export interface CoreReport {
@@ -28,7 +28,6 @@ export interface CoreReport {
 
 export interface Report {
   readonly data: Record<string, unknown>;
-  readonly routes: Route[];
   readonly traffic: TrafficSummary;
   readonly drc: RuleResult[];
   readonly bound: Bound;
@@ -65,7 +64,7 @@ export function buildReport(state: State): Report {
   if (!part || !placement) throw new Error("loihi: the module is not partitioned and placed");
   const energyName = (state.m.attrs["loihi.energy"] as string | undefined) ?? Object.keys(prof.energy)[0]!;
   const energy = prof.energy[energyName] ?? Object.values(prof.energy)[0]!;
-  const { routes, summary } = routeAll(part, placement, prof);
+  const { summary } = routeAll(part, placement, prof);
   const quant = quantInfo(state);
   const drc = runDrc({ net, prof, part, quant, chips: placement.chips });
   const bound = capacityBound(net, prof, part.densePop);
@@ -186,7 +185,7 @@ export function buildReport(state: State): Report {
     overflow,
     drc: drc.map((r) => ({ rule: r.rule, description: r.description, severity: r.severity, pass: r.pass, worst_ratio: r.worst_ratio, hint: r.hint, violations: r.violations.map((v) => v.message) })),
   };
-  return { data, routes, traffic: summary, drc, bound, tightened, perCore };
+  return { data, traffic: summary, drc, bound, tightened, perCore };
 }
 
 function fmtN(x: number): string {

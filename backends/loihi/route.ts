@@ -40,39 +40,45 @@ function chipXY(s: Slot, prof: Profile): [number, number] {
   return [Math.floor(s.gx / prof.tiles_x), Math.floor(s.gy / prof.tiles_y)];
 }
 
-export function routeAll(part: Partition, pl: Placement, prof: Profile): { routes: Route[]; summary: TrafficSummary } {
-  const routes: Route[] = [];
+/** Every route in a stable order: host injections by destination, then core pairs by source and destination. */
+export function forEachRoute(part: Partition, pl: Placement, prof: Profile, visit: (r: Route) => void): void {
+  const mk = (src: number, dst: number, a: Slot, b: Slot, m: number): Route => {
+    const [acx, acy] = chipXY(a, prof);
+    const [bcx, bcy] = chipXY(b, prof);
+    return { src, dst, messages: m, hops_ew: Math.abs(a.gx - b.gx), hops_ns: Math.abs(a.gy - b.gy), chip_crossings: Math.abs(acx - bcx) + Math.abs(acy - bcy) };
+  };
+  for (const [dst, m] of [...part.hostTraffic.entries()].sort((a, b) => a[0] - b[0])) visit(mk(-1, dst, HOST, pl.slots[dst]!, m));
+  part.traffic.forEach((src, dst, m) => visit(mk(src, dst, pl.slots[src]!, pl.slots[dst]!, m)));
+}
+
+/** Routes (core pairs plus host injections) of a partition. */
+export function routeCount(part: Partition): number {
+  return part.traffic.pairs + part.hostTraffic.size;
+}
+
+/**
+ * The traffic summary of a placement. Link loads use difference arrays along each mesh row (E-W legs)
+ * and column (N-S legs), so the cost is linear in the core pairs rather than in pairs × hops.
+ */
+export function routeAll(part: Partition, pl: Placement, prof: Profile): { summary: TrafficSummary } {
   let W = 1;
   let H = 1;
   for (const sl of pl.slots) {
     W = Math.max(W, sl.gx + 1);
     H = Math.max(H, sl.gy + 1);
   }
-  // Directed links: 4 per tile (E, W, N, S), indexed by tile and direction.
-  const links = new Float64Array(W * H * 4);
+  // Directed links: E and W legs per row (index y·(W+1) + x), N-S legs per column (x·(H+1) + y).
+  const east = new Float64Array(H * (W + 1));
+  const west = new Float64Array(H * (W + 1));
+  const south = new Float64Array(W * (H + 1));
+  const north = new Float64Array(W * (H + 1));
   const s = { intra_core: 0, intra_tile: 0, inter_tile: 0, inter_chip: 0, host: 0, total: 0, hop_weighted: 0, hops_ew: 0, hops_ns: 0, chip_crossings: 0, max_link_load: 0 };
-  const walk = (a: Slot, b: Slot, m: number): void => {
-    let x = a.gx;
-    const y0 = a.gy;
-    const dx = Math.sign(b.gx - x);
-    while (x !== b.gx) {
-      links[(y0 * W + x) * 4 + (dx > 0 ? 0 : 1)]! += m;
-      x += dx;
-    }
-    let y = y0;
-    const dy = Math.sign(b.gy - y);
-    while (y !== b.gy) {
-      links[(y * W + x) * 4 + (dy > 0 ? 2 : 3)]! += m;
-      y += dy;
-    }
-  };
+  const tx = prof.tiles_x;
+  const ty = prof.tiles_y;
   const add = (src: number, dst: number, a: Slot, b: Slot, m: number): void => {
     const ew = Math.abs(a.gx - b.gx);
     const ns = Math.abs(a.gy - b.gy);
-    const [acx, acy] = chipXY(a, prof);
-    const [bcx, bcy] = chipXY(b, prof);
-    const cc = Math.abs(acx - bcx) + Math.abs(acy - bcy);
-    routes.push({ src, dst, messages: m, hops_ew: ew, hops_ns: ns, chip_crossings: cc });
+    const cc = Math.abs(Math.floor(a.gx / tx) - Math.floor(b.gx / tx)) + Math.abs(Math.floor(a.gy / ty) - Math.floor(b.gy / ty));
     s.total += m;
     if (src < 0) s.host += m;
     else if (src === dst) s.intra_core += m;
@@ -83,12 +89,41 @@ export function routeAll(part: Partition, pl: Placement, prof: Profile): { route
     s.hops_ns += m * ns;
     s.hop_weighted += m * (ew + ns);
     s.chip_crossings += m * cc;
-    if (ew + ns > 0) walk(a, b, m);
+    // X first along row a.gy: links leaving x for x in [a.gx, b.gx) (east) or (b.gx, a.gx] (west).
+    if (b.gx > a.gx) {
+      east[a.gy * (W + 1) + a.gx]! += m;
+      east[a.gy * (W + 1) + b.gx]! -= m;
+    } else if (b.gx < a.gx) {
+      west[a.gy * (W + 1) + b.gx + 1]! += m;
+      west[a.gy * (W + 1) + a.gx + 1]! -= m;
+    }
+    // Then Y along column b.gx.
+    if (b.gy > a.gy) {
+      south[b.gx * (H + 1) + a.gy]! += m;
+      south[b.gx * (H + 1) + b.gy]! -= m;
+    } else if (b.gy < a.gy) {
+      north[b.gx * (H + 1) + b.gy + 1]! += m;
+      north[b.gx * (H + 1) + a.gy + 1]! -= m;
+    }
   };
-  for (const [dst, m] of [...part.hostTraffic.entries()].sort((a, b) => a[0] - b[0])) add(-1, dst, HOST, pl.slots[dst]!, m);
-  part.traffic.forEach((row, src) => {
-    for (const [dst, m] of [...row.entries()].sort((a, b) => a[0] - b[0])) add(src, dst, pl.slots[src]!, pl.slots[dst]!, m);
-  });
-  for (let i = 0; i < links.length; i++) if (links[i]! > s.max_link_load) s.max_link_load = links[i]!;
-  return { routes, summary: s };
+  for (const [dst, m] of part.hostTraffic) add(-1, dst, HOST, pl.slots[dst]!, m);
+  const slots = pl.slots;
+  const { start, dst, msgs } = part.traffic;
+  for (let a = 0; a < part.traffic.n; a++) {
+    const sa = slots[a]!;
+    for (let k = start[a]!; k < start[a + 1]!; k++) add(a, dst[k]!, sa, slots[dst[k]!]!, msgs[k]!);
+  }
+  const maxRun = (d: Float64Array, rows: number, len: number): number => {
+    let best = 0;
+    for (let r = 0; r < rows; r++) {
+      let run = 0;
+      for (let i = 0; i < len; i++) {
+        run += d[r * (len + 1) + i]!;
+        if (run > best) best = run;
+      }
+    }
+    return best;
+  };
+  s.max_link_load = Math.max(maxRun(east, H, W), maxRun(west, H, W), maxRun(south, W, H), maxRun(north, W, H));
+  return { summary: s };
 }

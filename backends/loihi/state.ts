@@ -9,14 +9,18 @@
  *           constant), loihi.bias_exp, loihi.bound_by; with snn.max_pool: loihi.tiling = [mc, hr, wr],
  *           loihi.cores (core of each tile), loihi.clock_cores (core of each clock group)
  * synapse   snn.conv / snn.dense / snn.scale: loihi.weight_mant (a constant of integer mantissas),
- *           loihi.weight_exps (one exponent per output channel)
+ *           loihi.weight_exps (one exponent per output channel); with snn.max_pool: loihi.relays, the
+ *           relay runs of a relayed group as [source layer id, source tile, first neuron, end, core]
+ *           quintuples (their presence gives the group its extra step)
  */
 import type { Module, Op } from "../../ir/index.js";
 import { buildNetwork, type Group, type Network, type Pop } from "./model.js";
-import { compatClass, countTraffic, relayItems, relayTotals, relayUsage, type ClockItem, type CoreInfo, type Partition, type RelayItem } from "./partition.js";
+import { fanoutOf, type Fanout } from "./fanout.js";
+import { canonicalRelays, clockUsage, countTraffic, relayOfRun, relayUsage, tileOut, type ClockItem, type CoreInfo, type Partition, type RelayItem } from "./partition.js";
 import type { Placement, Slot } from "./place.js";
 import { loadProfile, type Profile } from "./profile.js";
-import { addUsage, densePopGroups, emptyUsage, outPerNeuron, tilesOf, tileUsage, type Tile } from "./resources.js";
+import { Traffic } from "./traffic.js";
+import { addUsage, densePopGroups, emptyUsage, tilesOf, tileUsage, type Tile } from "./resources.js";
 
 export interface GroupQuant {
   readonly exps: number[];
@@ -98,7 +102,7 @@ export function loadState(m: Module, cwd?: string): State {
 /** Rebuild tiles, cores, usages and traffic from the partition attributes. */
 export function rebuildPartition(m: Module, net: Network, prof: Profile, numCores: number, coreExp: boolean): Partition {
   const densePop = densePopGroups(net, prof);
-  const uo = { densePop, T: net.T, outPerNeuron: outPerNeuron(net, prof) };
+  const uo = { densePop, T: net.T };
   const classes = (m.attrs["loihi.classes"] as string[] | undefined) ?? [];
   const coreClass = (m.attrs["loihi.core_class"] as number[] | undefined) ?? [];
   const cores: CoreInfo[] = Array.from({ length: numCores }, (_, id) => ({ id, cls: classes[coreClass[id] ?? 0] ?? "switch", tiles: [], clocks: [], relays: [], usage: emptyUsage(), outAxons: 0 }));
@@ -107,11 +111,18 @@ export function rebuildPartition(m: Module, net: Network, prof: Profile, numCore
   const tileCore = new Map<Tile, number>();
   for (const p of net.placed) {
     const t = p.op.attrs["loihi.tiling"] as number[] | undefined;
-    const where = p.op.attrs["loihi.cores"] as number[] | undefined;
-    if (!t || !where) throw new Error(`loihi: layer ${p.name} has no partition attributes (run loihi:partition)`);
-    const tiling = { mc: t[0]!, hr: t[1]!, wr: t[2]! };
-    tilings.set(p, tiling);
-    const list = tilesOf(p, tiling);
+    if (!t || !p.op.attrs["loihi.cores"]) throw new Error(`loihi: layer ${p.name} has no partition attributes (run loihi:partition)`);
+    tilings.set(p, { mc: t[0]!, hr: t[1]!, wr: t[2]! });
+  }
+  const relayed = new Set<Group>();
+  for (const g of net.groups) if (g.op.attrs["loihi.relays"]) relayed.add(g);
+  const fanouts: Fanout[] = [];
+  for (const g of net.groups) fanouts.push(...fanoutOf(net, prof, g, tilings.get(g.target)!));
+  const tilesOfPop = new Map<Pop, Tile[]>();
+  for (const p of net.placed) {
+    const where = p.op.attrs["loihi.cores"] as number[];
+    const list = tilesOf(p, tilings.get(p)!);
+    tilesOfPop.set(p, list);
     if (list.length !== where.length) throw new Error(`loihi: layer ${p.name}: ${where.length} cores for ${list.length} tiles`);
     list.forEach((tile, i) => {
       tiles.push(tile);
@@ -119,6 +130,7 @@ export function rebuildPartition(m: Module, net: Network, prof: Profile, numCore
       tileCore.set(tile, core.id);
       core.tiles.push(tile);
       const u = tileUsage(tile, net, prof, uo);
+      u.outEst = tileOut(tile, fanouts, relayed);
       if (coreExp) for (const g of p.groups) if (g.kind !== "pool") u.formats.add(`g${g.id}:cg${tile.c0}`);
       addUsage(core.usage, u);
     });
@@ -133,34 +145,28 @@ export function rebuildPartition(m: Module, net: Network, prof: Profile, numCore
       const clock: ClockItem = { pop: p, cx, cores: coresOfPop.slice(k * perGroup, (k + 1) * perGroup) };
       const core = cores[coreId]!;
       core.clocks.push(clock);
-      const u = emptyUsage();
-      u.cx = cx;
-      u.outEst = cx * clock.cores.length;
-      u.cxProfiles.add("clock");
-      u.vthProfiles.add("clock");
-      addUsage(core.usage, u);
+      addUsage(core.usage, clockUsage(clock));
     });
   }
-  const relayed = new Set<Group>();
   const relays: RelayItem[] = [];
-  for (const g of net.groups) if (g.op.attrs["loihi.relay_cores"]) relayed.add(g);
-  const totals = relayed.size ? relayTotals(net, prof, { tilings, tiles, tileCore }, relayed) : new Map<Group, Map<Tile, number>>();
   for (const g of net.groups) {
-    const rc = g.op.attrs["loihi.relay_cores"] as number[] | undefined;
-    if (!rc) continue;
-    const items = relayItems(g, net, prof, tilings, tiles, totals.get(g) ?? new Map());
-    if (items.length !== rc.length) throw new Error(`loihi: ${g.op.name} of ${g.target.name}: ${rc.length} relay cores for ${items.length} relay groups`);
-    items.forEach((r, i) => {
-      r.core = rc[i]!;
+    const rs = g.op.attrs["loihi.relays"] as number[] | undefined;
+    if (!rs) continue;
+    for (let k = 0; k + 4 < rs.length; k += 5) {
+      const pop = net.pops[rs[k]!]!;
+      const tile = tilesOfPop.get(pop)?.[rs[k + 1]!];
+      const f = fanouts.find((x) => x.group === g && x.src === pop);
+      if (!tile || !f) throw new Error(`loihi: ${g.op.name} of ${g.target.name}: relay run ${k / 5} names no source tile`);
+      const r = relayOfRun(f, g, tile, rs[k + 2]!, rs[k + 3]!);
+      r.core = rs[k + 4]!;
       const core = cores[r.core]!;
       core.relays.push(r);
       addUsage(core.usage, relayUsage(r, prof));
-    });
-    for (const r of items) relays.push(r);
+      relays.push(r);
+    }
   }
-  const part: Partition = { tilings, tiles, tileCore, cores, traffic: [], hostTraffic: new Map(), densePop, granularity: (m.attrs["loihi.granularity"] as number | undefined) ?? 1, relayed, relays };
+  const part: Partition = { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: (m.attrs["loihi.granularity"] as number | undefined) ?? 1, relayed, relays: canonicalRelays(net, relays), fanouts };
   countTraffic(net, prof, part);
-  void compatClass;
   return part;
 }
 
@@ -181,8 +187,9 @@ export function storePartition(m: Module, net: Network, part: Partition): void {
     if (clockCores.length) p.op.attrs["loihi.clock_cores"] = clockCores.map((x) => x.core);
   }
   for (const g of net.groups) {
-    if (part.relayed.has(g)) g.op.attrs["loihi.relay_cores"] = part.relays.filter((r) => r.group === g).map((r) => r.core);
-    else delete g.op.attrs["loihi.relay_cores"];
+    delete g.op.attrs["loihi.relay_cores"];
+    if (part.relayed.has(g)) g.op.attrs["loihi.relays"] = part.relays.filter((r) => r.group === g).flatMap((r) => [r.tile.pop.id, r.tile.index, r.i0, r.i1, r.core]);
+    else delete g.op.attrs["loihi.relays"];
   }
 }
 
@@ -206,8 +213,8 @@ function partitionSignature(m: Module): string {
   for (const op of m.ops) {
     const t = op.attrs["loihi.tiling"];
     const c = op.attrs["loihi.cores"] as number[] | undefined;
-    const r = op.attrs["loihi.relay_cores"] as number[] | undefined;
-    if (t || c || r) parts.push(`${op.name}:${String(t)}:${c?.length ?? 0}:${c?.[0] ?? ""}:${c?.[c.length - 1] ?? ""}:${r?.length ?? 0}`);
+    const r = op.attrs["loihi.relays"] as number[] | undefined;
+    if (t || c || r) parts.push(`${op.name}:${String(t)}:${c?.length ?? 0}:${c?.[0] ?? ""}:${c?.[c.length - 1] ?? ""}:${r?.length ?? 0}:${r?.[r.length - 1] ?? ""}`);
   }
   return parts.join("|");
 }
@@ -218,7 +225,7 @@ export function cachePartition(m: Module, net: Network, part: Partition): void {
   for (const c of part.cores) {
     c.tiles.sort((a, b) => a.pop.id - b.pop.id || a.index - b.index);
     c.clocks.sort((a, b) => a.pop.id - b.pop.id || (a.cores[0] ?? 0) - (b.cores[0] ?? 0));
-    c.relays.sort((a, b) => a.group.id - b.group.id || a.tile.pop.id - b.tile.pop.id || a.tile.index - b.tile.index);
+    c.relays.sort((a, b) => a.group.id - b.group.id || a.tile.pop.id - b.tile.pop.id || a.tile.index - b.tile.index || a.i0 - b.i0);
   }
   partitionCache.set(m, { sig: partitionSignature(m), part, net });
 }
@@ -249,5 +256,6 @@ function remapPartition(part: Partition, from: Network, to: Network): Partition 
     clocks: c.clocks.map((k) => ({ ...k, pop: popMap.get(k.pop)! })),
     relays: c.relays.map((r) => relayMap.get(r)!),
   }));
-  return { ...part, tilings, tiles, tileCore, cores, relays, relayed: new Set([...part.relayed].map((g) => groupMap.get(g)!)), densePop: new Set([...part.densePop].map((g) => groupMap.get(g)!)) };
+  const fanouts = part.fanouts.map((f) => ({ ...f, group: groupMap.get(f.group)!, src: popMap.get(f.src)! }));
+  return { ...part, tilings, tiles, tileCore, cores, relays, fanouts, relayed: new Set([...part.relayed].map((g) => groupMap.get(g)!)), densePop: new Set([...part.densePop].map((g) => groupMap.get(g)!)) };
 }

@@ -25,7 +25,7 @@ const cases: [rule: string, profile: Record<string, unknown>, expected: string][
   ["delay-slots", { delay_slot_budget: 16, delay_slots: 8 }, "delay-slots 4×8 = 32 > 16 on core 0 (layer /Relu): fewer delay slots (delay_slots) or a larger delay_slot_budget"],
   ["synapse-memory", { syn_bits_per_core: 640 }, "synapse bits 28672 > 640 on core 0 (layer /Relu_2): one neuron's fan-in does not fit a core's synapse memory: split along input channels or use fewer weight bits"],
   ["in-axons", { in_axons: 20 }, "in-axons 42 > 20 on core 0 (layer /Relu): split along input channels"],
-  ["out-axons", { out_axons: 16 }, "out-axons 24 > 16 on core 1 (layer /MaxPool): split the source layer into smaller tiles or lower its fan-out"],
+  ["out-axons", { out_axons: 16 }, "out-axons 36 > 16 on core 0 (layer /MaxPool): split the source layer into smaller tiles or lower its fan-out"],
   ["cx-profiles", { max_cx_profiles: 2 }, "compartment profiles 4 > 2 on core 0 (layer /Relu): put fewer kinds of compartments on a core (one layer per core)"],
   ["vth-profiles", { max_vth_profiles: 2 }, "threshold profiles 4 > 2 on core 0 (layer /Relu): put fewer layers on a core"],
   ["syn-formats", { max_syn_formats: 1 }, "synapse formats 2 > 1 on core 0 (layer /Relu): put fewer synapse groups on a core or share exponents (exponent=layer)"],
