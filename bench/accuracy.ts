@@ -12,6 +12,7 @@
  *   the strongest rate variant; the targets of the issue; a per-layer breakdown of the additions.
  */
 import type { BenchContext } from "./lib/context.js";
+import type { Engine } from "./lib/jobs.js";
 import type { Aggregate } from "./lib/pool.js";
 import { argmaxes, count, makeRow, markdownTable, matchRate, pct, pts, ratio, type Row } from "./lib/report.js";
 
@@ -98,13 +99,13 @@ export function equalPoint<R extends { accuracy: number; annAccuracy: number }>(
 const TSC_DEFAULTS = { coding: "tsc", phi: "0.5", rounding: "round", percentile: "99.9", avgpool: "merge" };
 
 /** Run a TSC configuration in closed form on the first n images and return its row. */
-export async function tscRow(ctx: BenchContext, model: string, opts: Record<string, string>, variant: string, n: number): Promise<{ row: Row; agg: Aggregate }> {
-  const key = JSON.stringify([model, { ...TSC_DEFAULTS, ...opts }, n]);
+export async function tscRow(ctx: BenchContext, model: string, opts: Record<string, string>, variant: string, n: number, engine: Engine = "closed"): Promise<{ row: Row; agg: Aggregate }> {
+  const key = JSON.stringify([model, { ...TSC_DEFAULTS, ...opts }, n, engine]);
   const hit = ctx.rows.get(key) as { row: Row; agg: Aggregate } | undefined;
   if (hit) return { row: { ...hit.row, variant }, agg: hit.agg };
   const T = Number(opts["window"]);
   const c = await ctx.conv.convert(ctx.model(model), { ...TSC_DEFAULTS, ...opts });
-  const agg = await ctx.pool.run(c.network, { engine: "closed", start: 0, end: n, chunk: 250, label: `${model} TSC ${variant} T=${T}` });
+  const agg = await ctx.pool.run(c.network, { engine, start: 0, end: n, chunk: 250, label: `${model} TSC ${variant} T=${T}` });
   const ann = await ctx.annPredictions(model);
   const row = makeRow({ model, coding: "tsc", variant, T, latency: agg.latency, n }, agg.logits, agg.counters, ctx.ds.labels, ann);
   ctx.rows.set(key, { row, agg: { ...agg, checkpoints: undefined } });

@@ -2,14 +2,18 @@
  * One unit of work for a worker (or the main thread): run an emulator network on images [start, end) of
  * the shared test set with one engine, and return logits, counters and wall time.
  */
-import { runClosedForm, runEvent, runRateOnnx, type Counters, type OrtModule, type RunResult } from "../../backends/emulator/runtime/index.js";
+import { closedFormOnnx } from "../../backends/emulator/onnx-export.js";
+import { createOrtSession, runClosedForm, runEvent, runOnnxClosedForm, runRateOnnx, type Counters, type OrtModule, type OrtSession, type RunResult } from "../../backends/emulator/runtime/index.js";
 import type { Network } from "../../backends/emulator/runtime/network.js";
 
 /**
- * closed: TSC closed form (JavaScript, float64); event: the reference event engine; rate-onnx: the
- * rate-coded network with its synapses on onnxruntime (one intra-op thread per worker).
+ * closed: TSC closed form (JavaScript, float64); closed-onnx: the fast engine (closed-form.onnx on
+ * onnxruntime, float32, counts in the graph); event: the reference event engine; rate-onnx: the
+ * rate-coded network with its synapses on onnxruntime. onnxruntime runs one intra-op thread per worker.
  */
-export type Engine = "closed" | "event" | "rate-onnx";
+export type Engine = "closed" | "closed-onnx" | "event" | "rate-onnx";
+
+const closedSessions = new WeakMap<Network, Promise<OrtSession>>();
 
 let ort: Promise<OrtModule> | undefined;
 function loadOrt(): Promise<OrtModule> {
@@ -48,6 +52,13 @@ export async function runJob(net: Network, job: Job, images: Float32Array, per: 
   let r: RunResult;
   if (job.engine === "closed") r = runClosedForm(net, x, n, opts);
   else if (job.engine === "event") r = runEvent(net, x, n, opts);
+  else if (job.engine === "closed-onnx") {
+    const ort = await loadOrt();
+    let session = closedSessions.get(net);
+    if (!session) closedSessions.set(net, (session = createOrtSession(ort, closedFormOnnx(net), 1)));
+    // onnxruntime rejects tensors over a SharedArrayBuffer: hand it a copy of the images.
+    r = await runOnnxClosedForm(net, ort, await session, x.slice(), n);
+  }
   else r = await runRateOnnx(net, await loadOrt(), x, n, opts, 1);
   const seconds = (performance.now() - t0) / 1000;
   return {
