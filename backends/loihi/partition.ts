@@ -707,21 +707,23 @@ export function forEachOverlap(net: Network, part: { tilings: Map<Pop, Tiling>; 
 
 /**
  * The destinations of a relay run: every target tile that reads some of its neurons, with how many.
- * `visit(targetTile, neurons)`.
+ * `visit(i, neurons)` gets the tile's position i in `tgtTiles` (tiling order), in (channel tile, row
+ * band, column band) order.
  */
-export function forEachRelayDest(net: Network, r: RelayItem, f: Fanout, tgtTiling: Tiling, tgtTiles: Tile[], visit: (tt: Tile, neurons: number) => void): void {
+export function forEachRelayDest(net: Network, r: RelayItem, f: Fanout, tgtTiling: Tiling, tgtTiles: readonly Tile[], visit: (i: number, neurons: number) => void): void {
   const g = r.group;
-  const boxes = runBoxes(r.tile, r.i0, r.i1);
   if (f.kind === "all") {
     const n = r.i1 - r.i0;
-    for (const tt of tgtTiles) visit(tt, n);
+    for (let i = 0; i < tgtTiles.length; i++) visit(i, n);
     return;
   }
+  const boxes = runBoxes(r.tile, r.i0, r.i1);
   if (f.kind === "one") {
     for (const b of boxes) {
-      for (const tt of tgtTiles) {
+      for (let i = 0; i < tgtTiles.length; i++) {
+        const tt = tgtTiles[i]!;
         const n = Math.max(0, Math.min(b.c1, tt.c1) - Math.max(b.c0, tt.c0)) * Math.max(0, Math.min(b.y1, tt.y1) - Math.max(b.y0, tt.y0)) * Math.max(0, Math.min(b.x1, tt.x1) - Math.max(b.x0, tt.x0));
-        if (n > 0) visit(tt, n);
+        if (n > 0) visit(i, n);
       }
     }
     return;
@@ -733,23 +735,45 @@ export function forEachRelayDest(net: Network, r: RelayItem, f: Fanout, tgtTilin
   const rowNeeds = bandNeeds(geo.H, OH, tgtTiling.hr, geo.kh, geo.sh, geo.pt, geo.dh);
   const colNeeds = bandNeeds(geo.W, OW, tgtTiling.wr, geo.kw, geo.sw, geo.pl, geo.dw);
   const nct = Math.ceil(M / tgtTiling.mc);
+  const Mg = geo.M / geo.group;
+  const Cg = geo.C / geo.group;
+  // The row and column bands reading a box do not depend on the channel tile: found once per box.
+  const rowBand: number[] = [];
+  const rowCount: number[] = [];
+  const colBand: number[] = [];
+  const colCount: number[] = [];
   for (const b of boxes) {
+    rowBand.length = rowCount.length = colBand.length = colCount.length = 0;
+    for (let by = 0; by < nbY; by++) {
+      const rn = rowNeeds[by]!;
+      if (rn.length === 0 || rn[rn.length - 1]! < b.y0 || rn[0]! >= b.y1) continue;
+      const ry = countIn(rn, b.y0, b.y1);
+      if (ry === 0) continue;
+      rowBand.push(by);
+      rowCount.push(ry);
+    }
+    if (rowBand.length === 0) continue;
+    for (let bx = 0; bx < nbX; bx++) {
+      const cn = colNeeds[bx]!;
+      if (cn.length === 0 || cn[cn.length - 1]! < b.x0 || cn[0]! >= b.x1) continue;
+      const rx = countIn(cn, b.x0, b.x1);
+      if (rx === 0) continue;
+      colBand.push(bx);
+      colCount.push(rx);
+    }
+    if (colBand.length === 0) continue;
     for (let ct = 0; ct < nct; ct++) {
-      const [a0, a1] = atomRange(g, ct * tgtTiling.mc, Math.min(M, (ct + 1) * tgtTiling.mc));
+      // atomRange inlined: the source channels [a0, a1) that target channels of tile ct read.
+      const c0 = ct * tgtTiling.mc;
+      const c1 = Math.min(M, c0 + tgtTiling.mc);
+      const a0 = Math.floor(c0 / Mg) * Cg;
+      const a1 = (Math.floor((c1 - 1) / Mg) + 1) * Cg;
       const ch = Math.min(a1, b.c1) - Math.max(a0, b.c0);
       if (ch <= 0) continue;
-      for (let by = 0; by < nbY; by++) {
-        const rn = rowNeeds[by]!;
-        if (rn.length === 0 || rn[rn.length - 1]! < b.y0 || rn[0]! >= b.y1) continue;
-        const ry = countIn(rn, b.y0, b.y1);
-        if (ry === 0) continue;
-        for (let bx = 0; bx < nbX; bx++) {
-          const cn = colNeeds[bx]!;
-          if (cn.length === 0 || cn[cn.length - 1]! < b.x0 || cn[0]! >= b.x1) continue;
-          const rx = countIn(cn, b.x0, b.x1);
-          if (rx === 0) continue;
-          visit(tgtTiles[(ct * nbY + by) * nbX + bx]!, ch * ry * rx);
-        }
+      for (let i = 0; i < rowBand.length; i++) {
+        const base = (ct * nbY + rowBand[i]!) * nbX;
+        const cr = ch * rowCount[i]!;
+        for (let j = 0; j < colBand.length; j++) visit(base + colBand[j]!, cr * colCount[j]!);
       }
     }
   }
@@ -785,10 +809,8 @@ export function countTraffic(net: Network, prof: Profile, part: Partition): void
   const acc = new Float64Array(cores.length);
   const touched: number[] = [];
   const flush = (src: number): void => {
-    for (const d of touched) {
-      tb.add(src, d, acc[d]!);
-      acc[d] = 0;
-    }
+    tb.addRow(src, touched, acc);
+    for (const d of touched) acc[d] = 0;
     touched.length = 0;
   };
   const add = (dst: number, m: number): void => {
@@ -830,15 +852,21 @@ export function countTraffic(net: Network, prof: Profile, part: Partition): void
       if (!l) byCore.set(r.core, (l = []));
       l.push(r);
     }
+    // Per consumer population: the core of each tile, in tiling order.
+    const coreOfTile = new Map<Pop, Int32Array>();
+    for (const [p, l] of byPop) coreOfTile.set(p, Int32Array.from(l, (t) => part.tileCore.get(t)!));
     for (const [core, list] of [...byCore.entries()].sort((a, b) => a[0] - b[0])) {
+      let out = 0;
       for (const r of list) {
         const f = fanOf.get(`${r.group.id}:${r.tile.pop.id}`)!;
         const per = f.per;
-        forEachRelayDest(net, r, f, part.tilings.get(r.group.target)!, byPop.get(r.group.target) ?? [], (tt, n) => {
-          cores[core]!.outAxons += n * per;
-          add(part.tileCore.get(tt)!, n * per * spc);
+        const tc = coreOfTile.get(r.group.target) ?? new Int32Array(0);
+        forEachRelayDest(net, r, f, part.tilings.get(r.group.target)!, byPop.get(r.group.target) ?? [], (i, n) => {
+          out += n * per;
+          add(tc[i]!, n * per * spc);
         });
       }
+      cores[core]!.outAxons += out;
       flush(core);
     }
   }
