@@ -97,6 +97,29 @@ export function quantizeRows(wr: WeightRows, s: number, exps: readonly number[],
     let sp = 0;
     let sn = 0;
     const i0 = r * rowLen;
+    if (!stats) {
+      // (x·s)/unit = (x·s)·2^-k exactly (unit is a power of two): the same mantissas, no division.
+      const inv = 1 / unit;
+      for (let i = i0; i < i0 + rowLen; i++) {
+        let m = Math.round(w[i]! * s * inv);
+        if (m > mantMax) {
+          m = mantMax;
+          clipped++;
+        } else if (m < -mantMax) {
+          m = -mantMax;
+          clipped++;
+        }
+        const mm = m === 0 ? 0 : m;
+        out[i] = mm;
+        if (mm > 0) sp += mm * unit;
+        else sn -= mm * unit;
+      }
+      if (sums) {
+        sums.sp[r] = sp;
+        sums.sn[r] = sn;
+      }
+      continue;
+    }
     for (let i = i0; i < i0 + rowLen; i++) {
       const x = w[i]!;
       let m = Math.round((x * s) / unit);
@@ -283,7 +306,9 @@ export function quantizeLayer(pop: Pop, p: Profile, phi: number, T: number): Lay
   let wmaxAll = 0;
   for (const g of pop.groups) {
     const wr = weightRows(g);
-    if (wr) for (let i = 0; i < wr.w.length; i++) wmaxAll = Math.max(wmaxAll, Math.abs(wr.w[i]!));
+    if (!wr) continue;
+    const st = rowStats(wr);
+    for (let r = 0; r < wr.rows; r++) wmaxAll = Math.max(wmaxAll, st.max[r]!);
   }
   const sPrec = wmaxAll > 0 ? (mantMax * 2 ** (shift + weightExpMin(p))) / wmaxAll : 0;
   let s = Math.min(sHard, Math.max(sSoft, sPrec));
