@@ -48,7 +48,6 @@ export function capacityBound(net: Network, prof: Profile, densePop: ReadonlySet
     if (!a) acc.set(cls, (a = { cx: 0, bits: 0, in: 0, out: 0 }));
     return a;
   };
-  const pol = polarities(prof);
   for (const p of net.placed) {
     const cls = compatClass(p, prof);
     const [C, H, W] = dims(p);
