@@ -12,10 +12,12 @@
  *   adds list headers, splitting in space adds patterns);
  * - A_in: each unsplit layer's input axon slots (a split layer duplicates its halo positions on every
  *   tile, which the bound does not charge);
- * - A_out: every source compartment needs at least one output axon per synapse group it feeds.
+ * - A_out: every source compartment that some consumer tile reads needs at least one output axon per
+ *   synapse group it feeds, on its own core (a relayed one points at its relay), so it is charged to
+ *   the source's class.
  */
 import type { Network } from "./model.js";
-import { candidates, compatClass, fanTotals } from "./partition.js";
+import { candidates, compatClass, fanTotals, relayClass } from "./partition.js";
 import { cxCapacity, idxBitsFor, polarities, type Profile } from "./profile.js";
 import { atomsOf, axisClasses, cxPerNeuron, dims, tileCount, tileUsage, type Tile, type Tiling } from "./resources.js";
 import type { Group } from "./model.js";
@@ -46,7 +48,6 @@ export function capacityBound(net: Network, prof: Profile, densePop: ReadonlySet
     if (!a) acc.set(cls, (a = { cx: 0, bits: 0, in: 0, out: 0 }));
     return a;
   };
-  const pol = polarities(prof);
   for (const p of net.placed) {
     const cls = compatClass(p, prof);
     const [C, H, W] = dims(p);
@@ -63,12 +64,13 @@ export function capacityBound(net: Network, prof: Profile, densePop: ReadonlySet
       get(clockCls).out += clockCx;
     }
   }
+  // Out-axons: one entry per source compartment that some consumer tile reads (per × reached; a
+  // neuron no output reads, e.g. a row a floor-mode pool drops, needs none). Reached is the same for
+  // every consumer tiling, so the whole-layer tiling counts it. The entry sits on the source's own
+  // core whether the group is direct or relayed (then it drives the relay).
   for (const g of net.groups) {
-    const perNeuron = g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : pol;
-    for (const piece of net.resolve(g.source)) {
-      if (piece.pop.kind === "input") continue;
-      get(compatClass(piece.pop, prof)).out += (g.kind === "scale" && !g.geo ? piece.count : piece.count) * perNeuron;
-    }
+    const [C, H, W] = dims(g.target);
+    for (const s of fanTotals(net, prof, g, { mc: C, hr: H, wr: W }).bySrc) get(compatClass(s.pop, prof)).out += s.reached;
   }
   const classes: ClassBound[] = [...acc.entries()]
     .sort((x, y) => (x[0] < y[0] ? -1 : 1))
@@ -141,7 +143,12 @@ const RES = ["cx", "bits", "in_slots", "out_axons"] as const;
  *   headers or word rounding; population-axon slots of every tile, halo positions included), so a
  *   layer too big for one core pays the boundary patterns and halos of its split;
  * - output axons of its sources: one entry per consumer tile that reads a source compartment, counted
- *   exactly for T (fanout.ts; relays only add entries);
+ *   exactly for T (fanout.ts). Held directly, they sit on the source's class; relayed, the source's
+ *   class holds one pointer per reached compartment and the relay class (profile `tsc.relay_class`)
+ *   holds the entries plus the relay compartments (one input axon and at least one synapse each). When
+ *   the two classes differ (OR-gate sources) both options are priced and the cheaper is charged, since
+ *   whichever the mapping does dominates one of them resource by resource; otherwise relaying only adds
+ *   to the direct usage;
  * - compartments: the realisation's multiplier, one clock set per layer.
  *
  * The tilings trade these resources against each other, so the bound is a Lagrangian dual: for prices
@@ -172,11 +179,21 @@ export function tightenedBound(net: Network, prof: Profile, densePop: ReadonlySe
       fixed[kOf(cls === "impulse" ? "switch" : cls) * 4 + 3] += clockCx / caps[3]!;
     }
   }
-  // Per layer: the feasible tilings as sparse usage vectors (class·4 + resource → cores' worth).
-  const options: { idx: number[]; val: number[] }[][] = [];
+  // Relays sit on cores of the relay class, which differs from the source's class for OR-gate sources.
+  const rcls = relayClass(prof);
+  if (!classes.includes(rcls)) classes.push(rcls);
+  const rk = kOf(rcls);
+  // Per layer: the feasible tilings as sparse usage vectors (class·4 + resource → cores' worth), plus,
+  // per (group, source) pair whose source class is not the relay class, the two ways its fan-out can
+  // be held: direct (the entries on the source's class) or relayed (the relay pointers on the
+  // source's class; the entries, relay compartments, their input axons and one synapse each on the
+  // relay class). Whichever the mapping does dominates one of the two, so each λ charges the cheaper.
+  type Vec = { idx: number[]; val: number[] };
+  type Option = Vec & { pairs: [Vec, Vec][] };
+  const options: Option[][] = [];
   for (const p of net.placed) {
     const k = kOf(compatClass(p, prof));
-    const list: { idx: number[]; val: number[] }[] = [];
+    const list: Option[] = [];
     for (const cand of candidates(p, net, prof, densePop)) {
       if (cand.ownWorst > 1 + 1e-9) continue;
       const lu = leastUsage(p, cand.t, prof, densePop);
@@ -184,12 +201,31 @@ export function tightenedBound(net: Network, prof: Profile, densePop: ReadonlySe
       const put = (i: number, v: number): void => void acc.set(i, (acc.get(i) ?? 0) + v);
       put(k * 4 + 1, lu.bits / caps[1]!);
       put(k * 4 + 2, lu.slots / caps[2]!);
-      for (const g of p.groups) for (const s of fanTotals(net, prof, g, cand.t).bySrc) put(kOf(compatClass(s.pop, prof)) * 4 + 3, s.entries / caps[3]!);
-      list.push({ idx: [...acc.keys()], val: [...acc.values()] });
+      const pairs: [Vec, Vec][] = [];
+      for (const g of p.groups)
+        for (const s of fanTotals(net, prof, g, cand.t).bySrc) {
+          const sk = kOf(compatClass(s.pop, prof));
+          // Same class: relaying only adds (pointers, relay compartments), so direct is the cheaper.
+          if (sk === rk) put(sk * 4 + 3, s.entries / caps[3]!);
+          else
+            pairs.push([
+              { idx: [sk * 4 + 3], val: [s.entries / caps[3]!] },
+              { idx: [sk * 4 + 3, rk * 4 + 3, rk * 4, rk * 4 + 1, rk * 4 + 2], val: [s.reached / caps[3]!, s.entries / caps[3]!, s.reached / caps[0]!, (s.reached * prof.weight_bits) / caps[1]!, s.reached / caps[2]!] },
+            ]);
+        }
+      list.push({ idx: [...acc.keys()], val: [...acc.values()], pairs });
     }
     if (list.length) options.push(list);
   }
   const U = new Float64Array(K * 4);
+  const dot = (lam: Float64Array, v: Vec): number => {
+    let c = 0;
+    for (let j = 0; j < v.idx.length; j++) c += lam[v.idx[j]!]! * v.val[j]!;
+    return c;
+  };
+  const add = (v: Vec): void => {
+    for (let j = 0; j < v.idx.length; j++) U[v.idx[j]!]! += v.val[j]!;
+  };
   const evaluate = (lam: Float64Array): number => {
     U.set(fixed);
     let L = 0;
@@ -198,15 +234,16 @@ export function tightenedBound(net: Network, prof: Profile, densePop: ReadonlySe
       let best = Infinity;
       let arg = list[0]!;
       for (const o of list) {
-        let c = 0;
-        for (let j = 0; j < o.idx.length; j++) c += lam[o.idx[j]!]! * o.val[j]!;
+        let c = dot(lam, o);
+        for (const [d, r] of o.pairs) c += Math.min(dot(lam, d), dot(lam, r));
         if (c < best) {
           best = c;
           arg = o;
         }
       }
       L += best;
-      for (let j = 0; j < arg.idx.length; j++) U[arg.idx[j]!]! += arg.val[j]!;
+      add(arg);
+      for (const [d, r] of arg.pairs) add(dot(lam, d) <= dot(lam, r) ? d : r);
     }
     return L;
   };

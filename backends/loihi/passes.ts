@@ -14,8 +14,8 @@ import { runDrc, STAGE_RULES, type LayerQuantInfo, type RuleResult } from "./drc
 import type { Pop } from "./model.js";
 import { partitionNetwork } from "./partition.js";
 import { naivePlacement, placeCores, placementCost, type Weights } from "./place.js";
-import { loadProfile, type Profile } from "./profile.js";
-import { layerBias, quantizeLayer, quantizeRows, rowExponents, statsOf, weightRows, channelsOf } from "./quant.js";
+import { loadProfile, weightMantMax, weightShift, type Profile } from "./profile.js";
+import { layerBias, quantizeLayer, quantizeRows, rowExponents, weightRows, channelsOf } from "./quant.js";
 import { routeAll } from "./route.js";
 import { cachePartition, loadState, storePartition, type GroupQuant, type State } from "./state.js";
 import { qMax } from "./profile.js";
@@ -55,8 +55,12 @@ interface GroupSums {
  */
 const groupSumsCache = new WeakMap<object, GroupSums>();
 
+function sumsKey(scale: number, shift: number, mantMax: number, exps: readonly number[]): string {
+  return `${scale}|${shift}|${mantMax}|${exps.join(",")}`;
+}
+
 function groupSums(gq: GroupQuant, wr: { w: ArrayLike<number>; rows: number; rowLen: number }, scale: number, shift: number, mantMax: number): GroupSums {
-  const key = `${scale}|${shift}|${mantMax}|${gq.exps.join(",")}`;
+  const key = sumsKey(scale, shift, mantMax, gq.exps);
   const hit = groupSumsCache.get(gq.mant);
   if (hit && hit.w === wr.w && hit.key === key) return hit;
   const sp = new Float64Array(wr.rows);
@@ -156,7 +160,11 @@ export function storeGroupQuant(m: Module, state: { prof: Profile }, p: Pop, sca
     if (!wr) continue;
     const natural = rowExponents(wr, scale, state.prof);
     const exps = expsFor(g.id, wr.rows, natural);
-    const mant = quantizeRows(wr, scale, exps, state.prof, statsOf());
+    const sums = { sp: new Float64Array(wr.rows), sn: new Float64Array(wr.rows), clipped: 0 };
+    const mant = quantizeRows(wr, scale, exps, state.prof, undefined, sums);
+    // The overflow checks' per-row sums come with the mantissas (groupSums would recompute them).
+    const prof = state.prof;
+    groupSumsCache.set(mant, { w: wr.w, key: sumsKey(scale, weightShift(prof), weightMantMax(prof), exps), sp: sums.sp, sn: sums.sn, clipped: sums.clipped });
     const old = g.op.attrs["loihi.weight_mant"];
     if (typeof old === "string") m.consts.delete(old);
     const wname = g.op.operands[1]?.constant?.name ?? `${p.name}.scale`;

@@ -202,18 +202,35 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
     scy[i] = Math.floor(sl.gy / prof.tiles_y);
     shost[i] = hopCost(HOST, sl, prof, w);
   }
-  const costOf = (c: number, pos: number, other: number, otherPos: number): number => {
-    let cost = host[c]! * shost[pos]!;
+  // costOf(c, pos, other, otherPos) and costOf(c, newPos, other, otherNewPos) in one pass over c's
+  // neighbours (each sum accumulates in the same order as costOf's, so the values are identical).
+  let cBefore = 0;
+  let cAfter = 0;
+  const costBoth = (c: number, pos: number, newPos: number, other: number, otherPos: number, otherNewPos: number): void => {
+    let before = host[c]! * shost[pos]!;
+    let after = host[c]! * shost[newPos]!;
     const x = sx[pos]!;
     const y = sy[pos]!;
     const ccx = scx[pos]!;
     const ccy = scy[pos]!;
+    const x2 = sx[newPos]!;
+    const y2 = sy[newPos]!;
+    const ccx2 = scx[newPos]!;
+    const ccy2 = scy[newPos]!;
     for (let k = adjStart[c]!; k < adjStart[c + 1]!; k++) {
       const d = adjTo[k]!;
-      const dp = d === other ? otherPos : slotOf[d]!;
-      cost += adjM[k]! * (Math.abs(x - sx[dp]!) * w.ew + Math.abs(y - sy[dp]!) * w.ns + (Math.abs(ccx - scx[dp]!) + Math.abs(ccy - scy[dp]!)) * w.chip);
+      const m = adjM[k]!;
+      let dp: number;
+      let dp2: number;
+      if (d === other) {
+        dp = otherPos;
+        dp2 = otherNewPos;
+      } else dp = dp2 = slotOf[d]!;
+      before += m * (Math.abs(x - sx[dp]!) * w.ew + Math.abs(y - sy[dp]!) * w.ns + (Math.abs(ccx - scx[dp]!) + Math.abs(ccy - scy[dp]!)) * w.chip);
+      after += m * (Math.abs(x2 - sx[dp2]!) * w.ew + Math.abs(y2 - sy[dp2]!) * w.ns + (Math.abs(ccx2 - scx[dp2]!) + Math.abs(ccy2 - scy[dp2]!)) * w.chip);
     }
-    return cost;
+    cBefore = before;
+    cAfter = after;
   };
   const rand = rng(0x5eed + n);
   const proposals = budget ?? Math.min(400_000, 60 * total);
@@ -232,12 +249,14 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
     let after = 0;
     work += (ca >= 0 ? adjStart[ca + 1]! - adjStart[ca]! : 0) + (cb >= 0 ? adjStart[cb + 1]! - adjStart[cb]! : 0);
     if (ca >= 0) {
-      before += costOf(ca, a, cb, b);
-      after += costOf(ca, b, cb, a);
+      costBoth(ca, a, b, cb, b, a);
+      before += cBefore;
+      after += cAfter;
     }
     if (cb >= 0) {
-      before += costOf(cb, b, ca, a);
-      after += costOf(cb, a, ca, b);
+      costBoth(cb, b, a, ca, a, b);
+      before += cBefore;
+      after += cAfter;
     }
     // The pair's own edge is counted from both ends before and after: the comparison stays exact.
     if (after < before - 1e-9) {

@@ -76,47 +76,130 @@ function emptyStats(): QuantStats {
   return { max_abs_error: 0, max_rel_error: 0, clipped: 0, flushed_to_zero: 0, count: 0, max_abs_value: 0 };
 }
 
-/** Quantise rows of weights with one exponent per row: mantissas (as integers in a Float32Array). */
-export function quantizeRows(wr: WeightRows, s: number, exps: readonly number[], p: Profile, stats?: QuantStats): Float32Array {
+/**
+ * Quantise rows of weights with one exponent per row: mantissas (as integers in a Float32Array).
+ * With `sums`, also the per-row Σ positive and Σ negative quantised weights (mantissa × 2^(shift + e),
+ * summed in weight order) and the clipped count, which the overflow checks need (passes.ts groupSums).
+ */
+export function quantizeRows(wr: WeightRows, s: number, exps: readonly number[], p: Profile, stats?: QuantStats, sums?: { sp: Float64Array; sn: Float64Array; clipped: number }): Float32Array {
   const mantMax = weightMantMax(p);
   const shift = weightShift(p);
-  const out = new Float32Array(wr.w.length);
+  const w = wr.w;
+  const rowLen = wr.rowLen;
+  const out = new Float32Array(w.length);
+  // Statistics in locals (object property updates in the loop cost more than the arithmetic).
   let maxAbs = 0;
+  let maxErr = stats ? stats.max_abs_error : 0;
+  let clipped = 0;
+  let flushed = 0;
   for (let r = 0; r < wr.rows; r++) {
     const unit = 2 ** (shift + exps[r]!);
-    for (let k = 0; k < wr.rowLen; k++) {
-      const i = r * wr.rowLen + k;
-      const x = wr.w[i]!;
+    let sp = 0;
+    let sn = 0;
+    const i0 = r * rowLen;
+    if (!stats) {
+      // (x·s)/unit = (x·s)·2^-k exactly (unit is a power of two): the same mantissas, no division.
+      const inv = 1 / unit;
+      for (let i = i0; i < i0 + rowLen; i++) {
+        let m = Math.round(w[i]! * s * inv);
+        if (m > mantMax) {
+          m = mantMax;
+          clipped++;
+        } else if (m < -mantMax) {
+          m = -mantMax;
+          clipped++;
+        }
+        const mm = m === 0 ? 0 : m;
+        out[i] = mm;
+        if (mm > 0) sp += mm * unit;
+        else sn -= mm * unit;
+      }
+      if (sums) {
+        sums.sp[r] = sp;
+        sums.sn[r] = sn;
+      }
+      continue;
+    }
+    for (let i = i0; i < i0 + rowLen; i++) {
+      const x = w[i]!;
       let m = Math.round((x * s) / unit);
       if (m > mantMax || m < -mantMax) {
         m = Math.sign(m) * mantMax;
-        if (stats) stats.clipped++;
+        clipped++;
       }
-      out[i] = m === 0 ? 0 : m;
-      if (stats) {
-        const err = Math.abs((m * unit) / s - x);
-        if (err > stats.max_abs_error) stats.max_abs_error = err;
-        if (m === 0 && x !== 0) stats.flushed_to_zero++;
-        stats.count++;
-      }
-      if (Math.abs(x) > maxAbs) maxAbs = Math.abs(x);
+      const mm = m === 0 ? 0 : m;
+      out[i] = mm;
+      if (mm > 0) sp += mm * unit;
+      else sn -= mm * unit;
+      const err = Math.abs((m * unit) / s - x);
+      if (err > maxErr) maxErr = err;
+      if (m === 0 && x !== 0) flushed++;
+      const ax = Math.abs(x);
+      if (ax > maxAbs) maxAbs = ax;
+    }
+    if (sums) {
+      sums.sp[r] = sp;
+      sums.sn[r] = sn;
     }
   }
+  if (sums) sums.clipped = clipped;
   if (stats) {
+    stats.clipped += clipped;
+    stats.flushed_to_zero += flushed;
+    stats.count += w.length;
+    stats.max_abs_error = maxErr;
     stats.max_abs_value = Math.max(stats.max_abs_value, maxAbs);
     stats.max_rel_error = stats.max_abs_value > 0 ? stats.max_abs_error / stats.max_abs_value : 0;
   }
   return out;
 }
 
+/**
+ * Per-row Σ positive weights, Σ |negative weights| and max |weight| of a weight array, computed once
+ * (the scale choice and the exponents both need them; CIFAR VGG-16 has 15 million weights).
+ */
+interface RowStats {
+  readonly rows: number;
+  readonly sp: Float64Array;
+  readonly sn: Float64Array;
+  readonly max: Float64Array;
+}
+
+const rowStatsCache = new WeakMap<Float32Array, RowStats>();
+
+function rowStats(wr: WeightRows): RowStats {
+  const hit = rowStatsCache.get(wr.w);
+  if (hit && hit.rows === wr.rows) return hit;
+  const sp = new Float64Array(wr.rows);
+  const sn = new Float64Array(wr.rows);
+  const max = new Float64Array(wr.rows);
+  const w = wr.w;
+  for (let r = 0; r < wr.rows; r++) {
+    let p = 0;
+    let n = 0;
+    let m = 0;
+    const i0 = r * wr.rowLen;
+    for (let i = i0; i < i0 + wr.rowLen; i++) {
+      const x = w[i]!;
+      if (x > 0) p += x;
+      else n -= x;
+      const a = Math.abs(x);
+      if (a > m) m = a;
+    }
+    sp[r] = p;
+    sn[r] = n;
+    max[r] = m;
+  }
+  const out = { rows: wr.rows, sp, sn, max };
+  rowStatsCache.set(w, out);
+  return out;
+}
+
 /** Per-row exponents each row would need on its own. */
 export function rowExponents(wr: WeightRows, s: number, p: Profile): number[] {
   const out: number[] = [];
-  for (let r = 0; r < wr.rows; r++) {
-    let m = 0;
-    for (let k = 0; k < wr.rowLen; k++) m = Math.max(m, Math.abs(wr.w[r * wr.rowLen + k]!));
-    out.push(exponentFor(m, s, weightMantMax(p), weightShift(p), weightExpMin(p), p.weight_exp_max));
-  }
+  const st = rowStats(wr);
+  for (let r = 0; r < wr.rows; r++) out.push(exponentFor(st.max[r]!, s, weightMantMax(p), weightShift(p), weightExpMin(p), p.weight_exp_max));
   return out;
 }
 
@@ -177,15 +260,11 @@ export function quantizeLayer(pop: Pop, p: Profile, phi: number, T: number): Lay
     const wr = weightRows(g);
     if (!wr) continue;
     let gmax = 0;
+    const st = rowStats(wr);
     for (let r = 0; r < wr.rows; r++) {
-      let sp = 0;
-      let sn = 0;
-      for (let k = 0; k < wr.rowLen; k++) {
-        const x = wr.w[r * wr.rowLen + k]!;
-        if (x > 0) sp += x;
-        else sn -= x;
-        if (Math.abs(x) > gmax) gmax = Math.abs(x);
-      }
+      const sp = st.sp[r]!;
+      const sn = st.sn[r]!;
+      if (st.max[r]! > gmax) gmax = st.max[r]!;
       if (g.kind === "scale") {
         for (let c = 0; c < pos.length; c++) {
           pos[c]! += sp;
@@ -227,7 +306,9 @@ export function quantizeLayer(pop: Pop, p: Profile, phi: number, T: number): Lay
   let wmaxAll = 0;
   for (const g of pop.groups) {
     const wr = weightRows(g);
-    if (wr) for (let i = 0; i < wr.w.length; i++) wmaxAll = Math.max(wmaxAll, Math.abs(wr.w[i]!));
+    if (!wr) continue;
+    const st = rowStats(wr);
+    for (let r = 0; r < wr.rows; r++) wmaxAll = Math.max(wmaxAll, st.max[r]!);
   }
   const sPrec = wmaxAll > 0 ? (mantMax * 2 ** (shift + weightExpMin(p))) / wmaxAll : 0;
   let s = Math.min(sHard, Math.max(sSoft, sPrec));

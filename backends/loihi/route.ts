@@ -107,12 +107,77 @@ export function routeAll(part: Partition, pl: Placement, prof: Profile): { summa
     }
   };
   for (const [dst, m] of part.hostTraffic) add(-1, dst, HOST, pl.slots[dst]!, m);
+  // Core pairs (millions on big mappings): coordinates in typed arrays, sums in locals. Every term is an
+  // integer far below 2^53, so the sums equal add()'s.
   const slots = pl.slots;
-  const { start, dst, msgs } = part.traffic;
-  for (let a = 0; a < part.traffic.n; a++) {
-    const sa = slots[a]!;
-    for (let k = start[a]!; k < start[a + 1]!; k++) add(a, dst[k]!, sa, slots[dst[k]!]!, msgs[k]!);
+  const n = slots.length;
+  const X = new Int32Array(n);
+  const Y = new Int32Array(n);
+  const CX = new Int32Array(n);
+  const CY = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    X[i] = slots[i]!.gx;
+    Y[i] = slots[i]!.gy;
+    CX[i] = Math.floor(slots[i]!.gx / tx);
+    CY[i] = Math.floor(slots[i]!.gy / ty);
   }
+  let total = 0;
+  let intraCore = 0;
+  let interChip = 0;
+  let intraTile = 0;
+  let interTile = 0;
+  let hopsEw = 0;
+  let hopsNs = 0;
+  let crossings = 0;
+  const { start, dst, msgs } = part.traffic;
+  const W1 = W + 1;
+  const H1 = H + 1;
+  for (let a = 0; a < part.traffic.n; a++) {
+    const ax = X[a]!;
+    const ay = Y[a]!;
+    const acx = CX[a]!;
+    const acy = CY[a]!;
+    for (let k = start[a]!; k < start[a + 1]!; k++) {
+      const b = dst[k]!;
+      const m = msgs[k]!;
+      const bx = X[b]!;
+      const by = Y[b]!;
+      const ew = Math.abs(ax - bx);
+      const ns = Math.abs(ay - by);
+      const cc = Math.abs(acx - CX[b]!) + Math.abs(acy - CY[b]!);
+      total += m;
+      if (a === b) intraCore += m;
+      else if (cc > 0) interChip += m;
+      else if (ew + ns === 0) intraTile += m;
+      else interTile += m;
+      hopsEw += m * ew;
+      hopsNs += m * ns;
+      crossings += m * cc;
+      if (bx > ax) {
+        east[ay * W1 + ax]! += m;
+        east[ay * W1 + bx]! -= m;
+      } else if (bx < ax) {
+        west[ay * W1 + bx + 1]! += m;
+        west[ay * W1 + ax + 1]! -= m;
+      }
+      if (by > ay) {
+        south[bx * H1 + ay]! += m;
+        south[bx * H1 + by]! -= m;
+      } else if (by < ay) {
+        north[bx * H1 + by + 1]! += m;
+        north[bx * H1 + ay + 1]! -= m;
+      }
+    }
+  }
+  s.total += total;
+  s.intra_core += intraCore;
+  s.inter_chip += interChip;
+  s.intra_tile += intraTile;
+  s.inter_tile += interTile;
+  s.hops_ew += hopsEw;
+  s.hops_ns += hopsNs;
+  s.hop_weighted += hopsEw + hopsNs;
+  s.chip_crossings += crossings;
   const maxRun = (d: Float64Array, rows: number, len: number): number => {
     let best = 0;
     for (let r = 0; r < rows; r++) {

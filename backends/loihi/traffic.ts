@@ -51,7 +51,37 @@ export class TrafficBuilder {
   private msgs = new Float64Array(1 << 16);
   private len = 0;
 
+  // Whole rows (a source's destinations at once, e.g. a relay core's): appended as they come, no
+  // per-triple source and no sorting pass. build() adds them after the triples of the same source.
+  private rowSrc: number[] = [];
+  private rowStart: number[] = [0];
+  private rowDst = new Int32Array(1 << 16);
+  private rowMsgs = new Float64Array(1 << 16);
+
   constructor(readonly n: number) {}
+
+  /** Add messages from src to each dsts[i] (i < len) of msgsOf(dsts[i]). */
+  addRow(src: number, dsts: readonly number[], msgsOf: ArrayLike<number>): void {
+    const len = dsts.length;
+    let end = this.rowStart[this.rowStart.length - 1]!;
+    if (end + len > this.rowDst.length) {
+      let cap = this.rowDst.length;
+      while (end + len > cap) cap *= 2;
+      const d = new Int32Array(cap);
+      d.set(this.rowDst.subarray(0, end));
+      this.rowDst = d;
+      const m = new Float64Array(cap);
+      m.set(this.rowMsgs.subarray(0, end));
+      this.rowMsgs = m;
+    }
+    for (let i = 0; i < len; i++) {
+      const d = dsts[i]!;
+      this.rowDst[end] = d;
+      this.rowMsgs[end++] = msgsOf[d]!;
+    }
+    this.rowSrc.push(src);
+    this.rowStart.push(end);
+  }
 
   add(src: number, dst: number, msgs: number): void {
     if (this.len === this.src.length) {
@@ -82,12 +112,22 @@ export class TrafficBuilder {
     const pos = count.slice(0, n);
     const order = new Int32Array(len);
     for (let i = 0; i < len; i++) order[pos[this.src[i]!]!++] = i;
-    // Per source: sum repeats with a dense accumulator, destinations ascending.
+    // Rows by source (in the order added).
+    const nRows = this.rowSrc.length;
+    const rcount = new Int32Array(n + 1);
+    for (let i = 0; i < nRows; i++) rcount[this.rowSrc[i]! + 1]!++;
+    for (let s = 0; s < n; s++) rcount[s + 1]! += rcount[s]!;
+    const rpos = rcount.slice(0, n);
+    const rorder = new Int32Array(nRows);
+    for (let i = 0; i < nRows; i++) rorder[rpos[this.rowSrc[i]!]!++] = i;
+    const total = len + this.rowStart[nRows]!;
+    // Per source: sum repeats with a dense accumulator (triples first, then rows, each in the order
+    // added), destinations ascending.
     const acc = new Float64Array(n);
     const seen = new Uint8Array(n);
     const start = new Int32Array(n + 1);
-    const outDst = new Int32Array(len);
-    const outMsgs = new Float64Array(len);
+    const outDst = new Int32Array(total);
+    const outMsgs = new Float64Array(total);
     let k = 0;
     for (let s = 0; s < n; s++) {
       const k0 = k;
@@ -99,6 +139,17 @@ export class TrafficBuilder {
           outDst[k++] = d;
         }
         acc[d]! += this.msgs[i]!;
+      }
+      for (let j = rcount[s]!; j < rcount[s + 1]!; j++) {
+        const row = rorder[j]!;
+        for (let q = this.rowStart[row]!; q < this.rowStart[row + 1]!; q++) {
+          const d = this.rowDst[q]!;
+          if (!seen[d]) {
+            seen[d] = 1;
+            outDst[k++] = d;
+          }
+          acc[d]! += this.rowMsgs[q]!;
+        }
       }
       const row = outDst.subarray(k0, k);
       row.sort();
