@@ -119,10 +119,13 @@ export function closedFormOnnx(net: Network): Uint8Array {
         const [m] = n.wShape;
         const bias = new Float32Array(m).fill(phiOf.get(n.out) ?? 0);
         if (n.b) for (let i = 0; i < m; i++) bias[i]! += n.b[i]! * T;
-        names[n.out] = op("Conv", [names[n.in]!, tensor("w", [...n.wShape], n.w), tensor("b", [m], bias)], [
-          attrInts("kernel_shape", [n.wShape[2], n.wShape[3]]),
-          attrInts("strides", n.strides),
-          attrInts("pads", [n.pads[0], n.pads[1], n.pads[2], n.pads[3]]),
+        const f = pooledFactor(n, net.values[n.in]!.shape, net.values[n.out]!.shape);
+        const src = f ? op("AveragePool", [names[n.in]!], [attrInts("kernel_shape", [f.s, f.s]), attrInts("strides", [f.s, f.s])]) : names[n.in]!;
+        const c = f ?? { w: n.w, wShape: n.wShape, strides: n.strides, pads: n.pads };
+        names[n.out] = op("Conv", [src, tensor("w", [...c.wShape], c.w), tensor("b", [m], bias)], [
+          attrInts("kernel_shape", [c.wShape[2], c.wShape[3]]),
+          attrInts("strides", c.strides),
+          attrInts("pads", [c.pads[0], c.pads[1], c.pads[2], c.pads[3]]),
           attrInts("dilations", n.dilations),
           attrInt("group", n.group),
         ]);
@@ -244,4 +247,43 @@ export function closedFormOnnx(net: Network): Uint8Array {
     graph: { name: "tsc_closed_form", node: nodes, initializer: inits, input: inputs, output: outputs },
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+}
+
+
+/**
+ * An average pool merged into the convolution after it (the conversion's default) leaves a kernel of
+ * s×s constant blocks with stride s: conv(W', stride s, pads p·s) = conv(s²·W'[::s, ::s], stride 1, pads p)
+ * ∘ AveragePool(s×s, stride s), exactly in real arithmetic. Found back from the weights, so onnxruntime
+ * runs the factorised form (s² fewer multiply-adds in that layer) while every engine and every count
+ * keeps the merged network. Undefined when the kernel is not of that form.
+ */
+export function pooledFactor(
+  n: Extract<Node, { kind: "conv" }>,
+  inShape: readonly number[],
+  outShape: readonly number[],
+): { s: number; w: Float32Array; wShape: [number, number, number, number]; strides: [number, number]; pads: [number, number, number, number] } | undefined {
+  const [M, Cg, KH, KW] = n.wShape;
+  const s = n.strides[0];
+  if (s < 2 || n.strides[1] !== s || n.dilations[0] !== 1 || n.dilations[1] !== 1) return undefined;
+  if (KH % s !== 0 || KW % s !== 0 || n.pads.some((p) => p % s !== 0)) return undefined;
+  const [, H, W] = inShape as [number, number, number];
+  // A remainder row or column would be read by the merged kernel but dropped by the pool.
+  if (H % s !== 0 || W % s !== 0) return undefined;
+  const kh = KH / s;
+  const kw = KW / s;
+  const [pt, pl, pb, pr] = n.pads.map((p) => p / s) as [number, number, number, number];
+  const ph = H / s;
+  const pw = W / s;
+  if (ph + pt + pb - kh + 1 !== outShape[1] || pw + pl + pr - kw + 1 !== outShape[2]) return undefined;
+  const w = new Float32Array(M * Cg * kh * kw);
+  for (let mc = 0; mc < M * Cg; mc++) {
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const v = n.w[(mc * KH + a * s) * KW + b * s]!;
+        for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) if (n.w[(mc * KH + a * s + i) * KW + b * s + j] !== v) return undefined;
+        w[(mc * kh + a) * kw + b] = v * s * s;
+      }
+    }
+  }
+  return { s, w, wShape: [M, Cg, kh, kw], strides: [1, 1], pads: [pt, pl, pb, pr] };
 }
