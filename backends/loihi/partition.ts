@@ -446,30 +446,71 @@ function unionSize(a: Set<string>, key: string): number {
 }
 
 /**
- * Allocate the relays of every relayed group: runs of each source tile's neurons, first into the free
- * capacity of open cores of the relay class (largest free out-axons first), then into new cores, each
- * run as long as the core's free out-axons, compartments, input axons and synapse memory allow.
+ * Allocate the relays of every relayed group: runs of each source tile's neurons, best fit. Every core
+ * of the relay class with room (open tile cores with at least out_axons/8 free out-axons, and every
+ * relay core once opened) waits in buckets by free out-axons; a run starts on the core with the least
+ * free out-axons that still holds its first neuron (ties: the core that entered its bucket last) and
+ * grows as long as that core's free out-axons, compartments, input axons and synapse memory allow. A
+ * new core opens only when no waiting core holds the neuron. A relay holds all destinations of its
+ * source compartment, so with dense fan-out (hundreds of destinations per neuron) a core's last relay
+ * that does not fit leaves a gap; best fit lets later neurons with fewer destinations (other groups,
+ * tile borders) fill those gaps instead of opening cores.
  */
 function packRelays(net: Network, prof: Profile, part: { tiles: Tile[]; fanouts: Fanout[]; relayed: Set<Group> }, cores: CoreInfo[]): RelayItem[] {
   const cls = relayClass(prof);
   const cap = cxCapacity(prof);
   const rlb = relayListBits(prof);
   const minGap = Math.max(1, Math.floor(prof.out_axons / 8));
+  const pol = polarities(prof);
   const free = (c: CoreInfo): { out: number; cx: number } => {
     const u = c.usage;
     const okTables = unionSize(u.cxProfiles, "relay") <= prof.max_cx_profiles && unionSize(u.vthProfiles, "relay") <= prof.max_vth_profiles && unionSize(u.formats, "relay") <= prof.max_syn_formats;
     if (!okTables) return { out: 0, cx: 0 };
     return { out: prof.out_axons - u.outEst, cx: Math.max(0, Math.min(cap - u.cx, prof.in_axons - u.inSlots, Math.floor((prof.syn_bits_per_core - u.bits) / rlb))) };
   };
-  // Open cores of the relay class with room, most free out-axons first.
-  const open = cores
+  // Waiting cores by free out-axons (bucket per value, 64-value blocks counted for a fast scan).
+  const B = 64;
+  const buckets: CoreInfo[][] = Array.from({ length: prof.out_axons + 1 }, () => []);
+  const blockCount = new Int32Array(Math.ceil((prof.out_axons + 1) / B));
+  const bucketOf = new Map<CoreInfo, number>();
+  const wait = (c: CoreInfo): void => {
+    const fr = free(c);
+    if (fr.out <= 0 || fr.cx < pol) return;
+    const o = Math.min(fr.out, prof.out_axons);
+    buckets[o]!.push(c);
+    blockCount[Math.floor(o / B)]!++;
+    bucketOf.set(c, o);
+  };
+  const unwait = (c: CoreInfo): void => {
+    const o = bucketOf.get(c);
+    if (o === undefined) return;
+    const l = buckets[o]!;
+    l.splice(l.lastIndexOf(c), 1);
+    blockCount[Math.floor(o / B)]!--;
+    bucketOf.delete(c);
+  };
+  /** The waiting core with the least free out-axons ≥ e and ≥ x free relay compartments. */
+  const bestFit = (e: number, x: number): CoreInfo | undefined => {
+    let o = Math.max(0, e);
+    while (o <= prof.out_axons) {
+      const blk = Math.floor(o / B);
+      if (blockCount[blk] === 0) {
+        o = (blk + 1) * B;
+        continue;
+      }
+      const l = buckets[o]!;
+      for (let k = l.length - 1; k >= 0; k--) if (free(l[k]!).cx >= x) return l[k];
+      o++;
+    }
+    return undefined;
+  };
+  // Open cores of the relay class with room, most free out-axons first (their order in the buckets).
+  cores
     .filter((c) => c.cls === cls)
     .map((c) => ({ c, f: free(c) }))
-    .filter((x) => x.f.out >= minGap && x.f.cx >= polarities(prof))
-    .sort((a, b) => b.f.out - a.f.out || a.c.id - b.c.id)
-    .map((x) => x.c);
-  let k = 0;
-  let cur: CoreInfo | undefined;
+    .filter((x) => x.f.out >= minGap && x.f.cx >= pol)
+    .sort((a, b) => a.f.out - b.f.out || b.c.id - a.c.id)
+    .forEach((x) => wait(x.c));
   const items: RelayItem[] = [];
   const tilesOfPop = new Map<Pop, Tile[]>();
   for (const t of part.tiles) {
@@ -477,6 +518,12 @@ function packRelays(net: Network, prof: Profile, part: { tiles: Tile[]; fanouts:
     if (!l) tilesOfPop.set(t.pop, (l = []));
     l.push(t);
   }
+  const place = (c: CoreInfo, r: RelayItem): void => {
+    r.core = c.id;
+    c.relays.push(r);
+    addUsage(c.usage, relayUsage(r, prof));
+    items.push(r);
+  };
   for (const g of net.groups) {
     if (!part.relayed.has(g)) continue;
     for (const f of part.fanouts) {
@@ -485,29 +532,29 @@ function packRelays(net: Network, prof: Profile, part: { tiles: Tile[]; fanouts:
         const n = (t.c1 - t.c0) * (t.y1 - t.y0) * (t.x1 - t.x0);
         let i = 0;
         while (i < n) {
-          if (!cur) cur = k < open.length ? open[k++]! : newCore(cores, cls);
-          const fr = free(cur);
-          const j = longestRun(f, t, i, fr.out, fr.cx);
+          const one = relayOfRun(f, g, t, i, i + 1);
+          let c = bestFit(one.fanout, one.cx);
+          if (c) unwait(c);
+          else c = newCore(cores, cls);
+          let fr = free(c);
+          let j = longestRun(f, t, i, fr.out, fr.cx);
+          if (j === i && (c.tiles.length > 0 || c.clocks.length > 0 || c.relays.length > 0)) {
+            // Not expected (bestFit checked the neuron); fall back to a new core.
+            wait(c);
+            c = newCore(cores, cls);
+            fr = free(c);
+            j = longestRun(f, t, i, fr.out, fr.cx);
+          }
           if (j === i) {
-            if (cur.tiles.length === 0 && cur.clocks.length === 0 && cur.relays.length === 0) {
-              // One neuron's relays do not fit an empty core: place it anyway (the DRC names the limit).
-              const r = relayOfRun(f, g, t, i, i + 1);
-              r.core = cur.id;
-              cur.relays.push(r);
-              addUsage(cur.usage, relayUsage(r, prof));
-              items.push(r);
-              i++;
-            }
-            cur = undefined;
+            // One neuron's relays do not fit an empty core: place it anyway (the DRC names the limit).
+            place(c, one);
+            i++;
             continue;
           }
           const r = relayOfRun(f, g, t, i, j);
           i = j;
-          if (r.cx === 0) continue;
-          r.core = cur.id;
-          cur.relays.push(r);
-          addUsage(cur.usage, relayUsage(r, prof));
-          items.push(r);
+          if (r.cx > 0) place(c, r);
+          wait(c);
         }
       }
     }
