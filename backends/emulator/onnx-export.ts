@@ -182,35 +182,54 @@ export function closedFormOnnx(net: Network): Uint8Array {
     }
   }
   for (const o of net.outputs) outputs.push(valueInfo(o.name, net.values[o.value]!.shape));
-  // Operation counts, reduced over the whole batch to scalars.
+  // Operation counts, as float64 scalars summed over the batch. Full-size tensors are only reduced over
+  // the channel axis (at most C·T per entry: exact in float32), then cast to float64 and summed there,
+  // so the counts stay exact integers for any batch; per value, min(d, 1) and [d = T] are reduced once
+  // to per-position sums A and S, and every synapse count is a small float64 product on them.
+  const DOUBLE = 11;
+  const dscalar = (value: number): string => {
+    const name = fresh("c");
+    inits.push({ name, dataType: DOUBLE, dims: [], doubleData: [value] });
+    return name;
+  };
   const scalarOut = (name: string, x: string): void => {
     op("ReduceSum", [x], [attrInt("keepdims", 0)], name);
-    outputs.push({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: [] } } } });
+    outputs.push({ name, type: { tensorType: { elemType: DOUBLE, shape: { dim: [] } } } });
   };
-  const active = new Map<number, string>();
+  const channelAxis = ints("axes", [1]);
+  const batchAxis = ints("axes", [0]);
+  /** Σ over batch and channels of x (a [B, C, H, W] or [B, K] tensor) in float64: [H, W], or [1]. */
+  const partialSum = (x: string, rank: number): string => {
+    const perSample = op("Cast", [op("ReduceSum", [x, channelAxis], [attrInt("keepdims", 0)])], [attrInt("to", DOUBLE)]);
+    return op("ReduceSum", [perSample, batchAxis], [attrInt("keepdims", rank === 3 ? 0 : 1)]);
+  };
+  /** Reshapes do not change totals: count on the value they reshape. */
+  const producer = new Map(net.nodes.map((n) => [n.out, n]));
+  const base = (v: number): number => {
+    for (let p = producer.get(v); p?.kind === "reshape"; p = producer.get(v)) v = p.in;
+    return v;
+  };
+  const activeSums = new Map<number, string>();
   const activeOf = (v: number): string => {
-    let a = active.get(v);
-    if (!a) {
-      a = op("Min", [names[v]!, scalar(1)]);
-      active.set(v, a);
-    }
+    let a = activeSums.get(v);
+    if (!a) activeSums.set(v, (a = partialSum(op("Min", [names[v]!, scalar(1)]), net.values[v]!.shape.length)));
     return a;
   };
   const events = new Map<number, string>();
-  /** Per source neuron: switch events delivered (2 if 0 < d < T, 1 if d = T: spike 2 at s + T is dropped). */
+  /** Per position: switch events delivered, 2·A − S (2 if 0 < d < T, 1 if d = T: spike 2 at s + T is dropped). */
   const eventsOf = (v: number): string => {
     let e = events.get(v);
     if (!e) {
-      e = op("Sub", [op("Mul", [activeOf(v), scalar(2)]), op("Relu", [op("Sub", [names[v]!, scalar(T - 1)])])]);
-      events.set(v, e);
+      const sat = partialSum(op("Relu", [op("Sub", [names[v]!, scalar(T - 1)])]), net.values[v]!.shape.length);
+      events.set(v, (e = op("Sub", [op("Mul", [activeOf(v), dscalar(2)]), sat])));
     }
     return e;
   };
   net.nodes.forEach((n, i) => {
     if (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool") scalarOut(`active.${n.out}`, activeOf(n.out));
-    if (n.kind === "tsc") scalarOut(`dsum.${n.out}`, names[n.out]!);
+    if (n.kind === "tsc") scalarOut(`dsum.${n.out}`, partialSum(names[n.out]!, net.values[n.out]!.shape.length));
     if (n.kind === "conv") {
-      const [c, h, w] = net.values[n.in]!.shape as [number, number, number];
+      const [h, w] = net.values[n.in]!.shape.slice(1) as [number, number];
       const [oh, ow] = net.values[n.out]!.shape.slice(1) as [number, number];
       const count = (size: number, k: number, s: number, p: number, d: number, o: number): number[] =>
         Array.from({ length: size }, (_, y) => {
@@ -224,15 +243,16 @@ export function closedFormOnnx(net: Network): Uint8Array {
       const cy = count(h, n.wShape[2], n.strides[0], n.pads[0], n.dilations[0], oh);
       const cx = count(w, n.wShape[3], n.strides[1], n.pads[1], n.dilations[1], ow);
       const mg = n.wShape[0] / n.group;
-      const fan = new Float32Array(h * w);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) fan[y * w + x] = mg * cy[y]! * cx[x]!;
-      void c;
-      scalarOut(`syn.${i}`, op("Mul", [eventsOf(n.in), tensor("fanout", [1, 1, h, w], fan)]));
+      const fan: number[] = [];
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) fan.push(mg * cy[y]! * cx[x]!);
+      const fanName = fresh("fanout");
+      inits.push({ name: fanName, dataType: DOUBLE, dims: [h, w], doubleData: fan });
+      scalarOut(`syn.${i}`, op("Mul", [eventsOf(n.in), fanName]));
     } else if (n.kind === "dense") {
       const nOut = net.values[n.out]!.shape[0]!;
-      scalarOut(`syn.${i}`, op("Mul", [eventsOf(n.in), scalar(nOut)]));
+      scalarOut(`syn.${i}`, op("Mul", [eventsOf(base(n.in)), dscalar(nOut)]));
     } else if (n.kind === "scale") {
-      scalarOut(`syn.${i}`, eventsOf(n.in));
+      scalarOut(`syn.${i}`, eventsOf(base(n.in)));
     }
   });
   // Intervals of every population (for comparing engines): the tensors themselves carry the names d<v>

@@ -58,7 +58,7 @@ export async function runOnnxClosedForm(net: Network, ort: OrtModule, session: O
   const recorded = opts.recordIntervals ? net.nodes.filter((n) => n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool" || n.kind === "concat").map((n) => n.out) : [];
   for (const v of recorded) fetches.push(`d${v}`);
   const res = await (session.run as (f: Record<string, unknown>, fetches: string[]) => ReturnType<OrtSession["run"]>)(feeds, fetches);
-  const num = (name: string): number => Number((res[name]!.data as Float32Array)[0]);
+  const num = (name: string): number => Number((res[name]!.data as ArrayLike<number>)[0]);
   const T = net.window;
   const tally = new Tally(net.nodes.length);
   if (counting) {
