@@ -13,7 +13,7 @@ import { definePass, fmt, M, tensorType, type Module, type PassContext } from ".
 import { runDrc, STAGE_RULES, type LayerQuantInfo, type RuleResult } from "./drc.js";
 import type { Pop } from "./model.js";
 import { partitionNetwork } from "./partition.js";
-import { naivePlacement, placeCores, placementCost, type Weights } from "./place.js";
+import { naivePlacement, placeCores, placementCost2, type Weights } from "./place.js";
 import { loadProfile, weightMantMax, weightShift, type Profile } from "./profile.js";
 import { layerBias, quantizeLayer, quantizeRows, rowExponents, weightRows, channelsOf } from "./quant.js";
 import { routeAll } from "./route.js";
@@ -282,8 +282,9 @@ export const placePass = definePass({
     const naive = naivePlacement(part, prof);
     m.attrs["loihi.placement"] = pl.slots.flatMap((s) => [s.chip, s.gx, s.gy, s.k]);
     m.attrs["loihi.chips"] = pl.chips;
-    m.attrs["loihi.placement_cost"] = placementCost(part, pl.slots, prof, w);
-    m.attrs["loihi.naive_placement_cost"] = placementCost(part, naive.slots, prof, w);
+    const [cost, naiveCost] = placementCost2(part, pl.slots, naive.slots, prof, w);
+    m.attrs["loihi.placement_cost"] = cost;
+    m.attrs["loihi.naive_placement_cost"] = naiveCost;
     reportDrc(ctx, runDrc({ net: state.net, prof, chips: pl.chips, part }), STAGE_RULES["place"]!, state);
     return { changed: true };
   },

@@ -100,19 +100,43 @@ export function quantizeRows(wr: WeightRows, s: number, exps: readonly number[],
     if (!stats) {
       // (x·s)/unit = (x·s)·2^-k exactly (unit is a power of two): the same mantissas, no division.
       const inv = 1 / unit;
+      // Integer mantissa sums: every partial sum of mm·unit is an integer multiple of the power of two
+      // unit below 2^53, so Σ (mm·unit) in weight order equals unit · Σ mm exactly; Σ positive and
+      // Σ |negative| come from Σ mm and Σ |mm| (no branch on the sign). Math.round(v) is
+      // floor(v + 0.5), less one where v + 0.5 rounded up across an integer (v = 0.49999999999999994;
+      // r − 0.5 is exact while |r| ≤ mantMax): V8's Math.round costs several times more. Values out of
+      // the mantissa range (or huge, or NaN) take the original path.
+      let tot = 0;
+      let abs = 0;
       for (let i = i0; i < i0 + rowLen; i++) {
-        let m = Math.round(w[i]! * s * inv);
-        if (m > mantMax) {
-          m = mantMax;
-          clipped++;
-        } else if (m < -mantMax) {
-          m = -mantMax;
-          clipped++;
+        const v = w[i]! * s * inv;
+        let m = Math.floor(v + 0.5);
+        if (m - 0.5 > v) m -= 1;
+        if (m > mantMax || m < -mantMax || !(v < 1073741824 && v > -1073741824)) {
+          m = Math.round(v);
+          if (m > mantMax) {
+            m = mantMax;
+            clipped++;
+          } else if (m < -mantMax) {
+            m = -mantMax;
+            clipped++;
+          }
         }
-        const mm = m === 0 ? 0 : m;
+        const mm = m + 0; // −0 → 0
         out[i] = mm;
-        if (mm > 0) sp += mm * unit;
-        else sn -= mm * unit;
+        tot += mm;
+        abs += Math.abs(mm);
+      }
+      if (Number.isNaN(tot)) {
+        // NaN weights: the original sums (NaN only where it was added).
+        for (let i = i0; i < i0 + rowLen; i++) {
+          const mm = out[i]!;
+          if (mm > 0) sp += mm * unit;
+          else sn -= mm * unit;
+        }
+      } else {
+        sp = ((abs + tot) / 2) * unit;
+        sn = ((abs - tot) / 2) * unit;
       }
       if (sums) {
         sums.sp[r] = sp;
@@ -180,11 +204,12 @@ function rowStats(wr: WeightRows): RowStats {
     let m = 0;
     const i0 = r * wr.rowLen;
     for (let i = i0; i < i0 + wr.rowLen; i++) {
+      // Selects instead of branches (random signs mispredict); adding or subtracting 0 changes nothing.
       const x = w[i]!;
-      if (x > 0) p += x;
-      else n -= x;
+      p += x > 0 ? x : 0;
+      n -= x > 0 ? 0 : x;
       const a = Math.abs(x);
-      if (a > m) m = a;
+      m = a > m ? a : m;
     }
     sp[r] = p;
     sn[r] = n;

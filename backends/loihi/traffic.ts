@@ -53,34 +53,103 @@ export class TrafficBuilder {
 
   // Whole rows (a source's destinations at once, e.g. a relay core's): appended as they come, no
   // per-triple source and no sorting pass. build() adds them after the triples of the same source.
+  // They live in fixed-size chunks, so growing never copies what is stored (tens of millions of pairs
+  // on CIFAR VGG-16).
   private rowSrc: number[] = [];
-  private rowStart: number[] = [0];
-  private rowDst = new Int32Array(1 << 16);
-  private rowMsgs = new Float64Array(1 << 16);
+  private rowChunk: number[] = [];
+  private rowOff: number[] = [];
+  private rowLen: number[] = [];
+  private rowsTotal = 0;
+  private chunkDst: Int32Array[] = [];
+  private chunkMsgs: Float64Array[] = [];
+  private chunkPos = 0;
 
-  constructor(readonly n: number) {}
+  private sortBuf = new Int32Array(1024);
+  /** Bitmap over the cores (all clear between calls) that sorts dense rows without comparisons. */
+  private bits: Int32Array;
+  /** Per row: whether a destination repeats (such rows take build()'s summing path). */
+  private rowDup: number[] = [];
 
-  /** Add messages from src to each dsts[i] (i < len) of msgsOf(dsts[i]). */
+  constructor(readonly n: number) {
+    this.bits = new Int32Array((n >> 5) + 1);
+  }
+
+  /**
+   * Add messages from src to each dsts[i] of msgsOf(dsts[i]). The row is stored with its destinations
+   * ascending, so build() copies a source's only row as it is when its destinations are distinct.
+   */
   addRow(src: number, dsts: readonly number[], msgsOf: ArrayLike<number>): void {
     const len = dsts.length;
-    let end = this.rowStart[this.rowStart.length - 1]!;
-    if (end + len > this.rowDst.length) {
-      let cap = this.rowDst.length;
-      while (end + len > cap) cap *= 2;
-      const d = new Int32Array(cap);
-      d.set(this.rowDst.subarray(0, end));
-      this.rowDst = d;
-      const m = new Float64Array(cap);
-      m.set(this.rowMsgs.subarray(0, end));
-      this.rowMsgs = m;
+    let cur = this.chunkDst.length - 1;
+    if (cur < 0 || this.chunkPos + len > this.chunkDst[cur]!.length) {
+      const size = Math.max(1 << 20, len);
+      this.chunkDst.push(new Int32Array(size));
+      this.chunkMsgs.push(new Float64Array(size));
+      cur++;
+      this.chunkPos = 0;
     }
+    const end = this.chunkPos;
+    const rd = this.chunkDst[cur]!;
+    const rm = this.chunkMsgs[cur]!;
+    let lo = 0x7fffffff;
+    let hi = -1;
     for (let i = 0; i < len; i++) {
       const d = dsts[i]!;
-      this.rowDst[end] = d;
-      this.rowMsgs[end++] = msgsOf[d]!;
+      if (d < lo) lo = d;
+      if (d > hi) hi = d;
     }
+    let dup = 0;
+    let done = false;
+    if (len > 0 && (hi >> 5) - (lo >> 5) <= 4 * len) {
+      // Dense row (relay cores reach hundreds of consumer cores): mark the destinations in the bitmap
+      // and read them back in ascending order.
+      const bits = this.bits;
+      for (let i = 0; i < len; i++) {
+        const d = dsts[i]!;
+        const w = d >> 5;
+        const b = 1 << (d & 31);
+        if (bits[w]! & b) dup = 1;
+        bits[w]! |= b;
+      }
+      if (!dup) {
+        let e = end;
+        for (let w = lo >> 5; w <= hi >> 5; w++) {
+          let x = bits[w]!;
+          if (x === 0) continue;
+          bits[w] = 0;
+          const base = w << 5;
+          while (x !== 0) {
+            const t = x & -x;
+            const d = base + 31 - Math.clz32(t);
+            rd[e] = d;
+            rm[e++] = msgsOf[d]!;
+            x ^= t;
+          }
+        }
+        done = true;
+      } else for (let w = lo >> 5; w <= hi >> 5; w++) bits[w] = 0;
+    }
+    if (!done) {
+      if (this.sortBuf.length < len) this.sortBuf = new Int32Array(Math.max(len, 2 * this.sortBuf.length));
+      const sorted = this.sortBuf.subarray(0, len);
+      for (let i = 0; i < len; i++) sorted[i] = dsts[i]!;
+      sorted.sort();
+      dup = 0;
+      for (let i = 1; i < len; i++) if (sorted[i] === sorted[i - 1]) dup = 1;
+      let e = end;
+      for (let i = 0; i < len; i++) {
+        const d = sorted[i]!;
+        rd[e] = d;
+        rm[e++] = msgsOf[d]!;
+      }
+    }
+    this.chunkPos = end + len;
+    this.rowsTotal += len;
+    this.rowDup.push(dup);
     this.rowSrc.push(src);
-    this.rowStart.push(end);
+    this.rowChunk.push(cur);
+    this.rowOff.push(end);
+    this.rowLen.push(len);
   }
 
   add(src: number, dst: number, msgs: number): void {
@@ -120,7 +189,7 @@ export class TrafficBuilder {
     const rpos = rcount.slice(0, n);
     const rorder = new Int32Array(nRows);
     for (let i = 0; i < nRows; i++) rorder[rpos[this.rowSrc[i]!]!++] = i;
-    const total = len + this.rowStart[nRows]!;
+    const total = len + this.rowsTotal;
     // Per source: sum repeats with a dense accumulator (triples first, then rows, each in the order
     // added), destinations ascending.
     const acc = new Float64Array(n);
@@ -131,6 +200,17 @@ export class TrafficBuilder {
     let k = 0;
     for (let s = 0; s < n; s++) {
       const k0 = k;
+      if (count[s] === count[s + 1] && rcount[s + 1]! - rcount[s]! === 1 && !this.rowDup[rorder[rcount[s]!]!]) {
+        // One row (distinct destinations, sorted) and no triples: the row as it is.
+        const row = rorder[rcount[s]!]!;
+        const q0 = this.rowOff[row]!;
+        const q1 = q0 + this.rowLen[row]!;
+        outDst.set(this.chunkDst[this.rowChunk[row]!]!.subarray(q0, q1), k);
+        outMsgs.set(this.chunkMsgs[this.rowChunk[row]!]!.subarray(q0, q1), k);
+        k += q1 - q0;
+        start[s + 1] = k;
+        continue;
+      }
       for (let j = count[s]!; j < count[s + 1]!; j++) {
         const i = order[j]!;
         const d = this.dst[i]!;
@@ -142,13 +222,16 @@ export class TrafficBuilder {
       }
       for (let j = rcount[s]!; j < rcount[s + 1]!; j++) {
         const row = rorder[j]!;
-        for (let q = this.rowStart[row]!; q < this.rowStart[row + 1]!; q++) {
-          const d = this.rowDst[q]!;
+        const rd = this.chunkDst[this.rowChunk[row]!]!;
+        const rm = this.chunkMsgs[this.rowChunk[row]!]!;
+        const q1 = this.rowOff[row]! + this.rowLen[row]!;
+        for (let q = this.rowOff[row]!; q < q1; q++) {
+          const d = rd[q]!;
           if (!seen[d]) {
             seen[d] = 1;
             outDst[k++] = d;
           }
-          acc[d]! += this.rowMsgs[q]!;
+          acc[d]! += rm[q]!;
         }
       }
       const row = outDst.subarray(k0, k);
@@ -161,6 +244,7 @@ export class TrafficBuilder {
       }
       start[s + 1] = k;
     }
-    return new Traffic(n, start, outDst.slice(0, k), outMsgs.slice(0, k));
+    // Few repeats (the usual case): views of the arrays, without copying hundreds of megabytes.
+    return total - k <= total / 16 ? new Traffic(n, start, outDst.subarray(0, k), outMsgs.subarray(0, k)) : new Traffic(n, start, outDst.slice(0, k), outMsgs.slice(0, k));
   }
 }
