@@ -778,40 +778,44 @@ export function forEachRelayDest(net: Network, r: RelayItem, f: Fanout, tgtTilin
   for (const b of boxes) convBoxDest(g, tgtTiling, b, visit);
 }
 
-/** The target tiles of a conv group that read a box of source neurons, with how many (channels × rows × columns read). */
-function convBoxDest(g: Group, tgtTiling: Tiling, b: Box, visit: (i: number, neurons: number) => void): void {
+/**
+ * The row and column bands of a conv group's target tiling that read a box of source neurons, with how
+ * many of the box's rows / columns each reads (they do not depend on the channel tile).
+ */
+function boxBands(g: Group, tgtTiling: Tiling, b: Box): { nbY: number; nbX: number; nct: number; rowBand: number[]; rowCount: number[]; colBand: number[]; colCount: number[] } {
   const geo = g.geo!;
   const [M, OH, OW] = dims(g.target);
   const nbY = Math.ceil(OH / tgtTiling.hr);
   const nbX = Math.ceil(OW / tgtTiling.wr);
   const rowNeeds = bandNeeds(geo.H, OH, tgtTiling.hr, geo.kh, geo.sh, geo.pt, geo.dh);
   const colNeeds = bandNeeds(geo.W, OW, tgtTiling.wr, geo.kw, geo.sw, geo.pl, geo.dw);
-  const nct = Math.ceil(M / tgtTiling.mc);
-  const Mg = geo.M / geo.group;
-  const Cg = geo.C / geo.group;
-  // The row and column bands reading the box do not depend on the channel tile: found once.
+  const bands = (needs: number[][], n: number, lo: number, hi: number, band: number[], count: number[]): void => {
+    for (let k = 0; k < n; k++) {
+      const nd = needs[k]!;
+      if (nd.length === 0 || nd[nd.length - 1]! < lo || nd[0]! >= hi) continue;
+      const c = countIn(nd, lo, hi);
+      if (c === 0) continue;
+      band.push(k);
+      count.push(c);
+    }
+  };
   const rowBand: number[] = [];
   const rowCount: number[] = [];
   const colBand: number[] = [];
   const colCount: number[] = [];
-  for (let by = 0; by < nbY; by++) {
-    const rn = rowNeeds[by]!;
-    if (rn.length === 0 || rn[rn.length - 1]! < b.y0 || rn[0]! >= b.y1) continue;
-    const ry = countIn(rn, b.y0, b.y1);
-    if (ry === 0) continue;
-    rowBand.push(by);
-    rowCount.push(ry);
-  }
-  if (rowBand.length === 0) return;
-  for (let bx = 0; bx < nbX; bx++) {
-    const cn = colNeeds[bx]!;
-    if (cn.length === 0 || cn[cn.length - 1]! < b.x0 || cn[0]! >= b.x1) continue;
-    const rx = countIn(cn, b.x0, b.x1);
-    if (rx === 0) continue;
-    colBand.push(bx);
-    colCount.push(rx);
-  }
-  if (colBand.length === 0) return;
+  bands(rowNeeds, nbY, b.y0, b.y1, rowBand, rowCount);
+  if (rowBand.length > 0) bands(colNeeds, nbX, b.x0, b.x1, colBand, colCount);
+  return { nbY, nbX, nct: Math.ceil(M / tgtTiling.mc), rowBand, rowCount, colBand, colCount };
+}
+
+/** The target tiles of a conv group that read a box of source neurons, with how many (channels × rows × columns read). */
+function convBoxDest(g: Group, tgtTiling: Tiling, b: Box, visit: (i: number, neurons: number) => void): void {
+  const geo = g.geo!;
+  const M = dims(g.target)[0];
+  const Mg = geo.M / geo.group;
+  const Cg = geo.C / geo.group;
+  const { nbY, nbX, nct, rowBand, rowCount, colBand, colCount } = boxBands(g, tgtTiling, b);
+  if (rowBand.length === 0 || colBand.length === 0) return;
   for (let ct = 0; ct < nct; ct++) {
     // atomRange inlined: the source channels [a0, a1) that target channels of tile ct read.
     const c0 = ct * tgtTiling.mc;
@@ -835,33 +839,7 @@ function convBoxDest(g: Group, tgtTiling: Tiling, b: Box, visit: (i: number, neu
  * add): tens of millions of visits on CIFAR VGG-16, so no callback. Returns Σ neurons.
  */
 function convBoxAccumulate(g: Group, tgtTiling: Tiling, b: Box, chAll: number, coreOf: Int32Array, mult: number, acc: Float64Array, touched: number[]): number {
-  const geo = g.geo!;
-  const [M, OH, OW] = dims(g.target);
-  const nbY = Math.ceil(OH / tgtTiling.hr);
-  const nbX = Math.ceil(OW / tgtTiling.wr);
-  const rowNeeds = bandNeeds(geo.H, OH, tgtTiling.hr, geo.kh, geo.sh, geo.pt, geo.dh);
-  const colNeeds = bandNeeds(geo.W, OW, tgtTiling.wr, geo.kw, geo.sw, geo.pl, geo.dw);
-  const nct = Math.ceil(M / tgtTiling.mc);
-  const rowBand: number[] = [];
-  const rowCount: number[] = [];
-  const colBand: number[] = [];
-  const colCount: number[] = [];
-  for (let by = 0; by < nbY; by++) {
-    const rn = rowNeeds[by]!;
-    if (rn.length === 0 || rn[rn.length - 1]! < b.y0 || rn[0]! >= b.y1) continue;
-    const ry = countIn(rn, b.y0, b.y1);
-    if (ry === 0) continue;
-    rowBand.push(by);
-    rowCount.push(ry);
-  }
-  for (let bx = 0; bx < nbX; bx++) {
-    const cn = colNeeds[bx]!;
-    if (cn.length === 0 || cn[cn.length - 1]! < b.x0 || cn[0]! >= b.x1) continue;
-    const rx = countIn(cn, b.x0, b.x1);
-    if (rx === 0) continue;
-    colBand.push(bx);
-    colCount.push(rx);
-  }
+  const { nbY, nbX, nct, rowBand, rowCount, colBand, colCount } = boxBands(g, tgtTiling, b);
   if (rowBand.length === 0 || colBand.length === 0 || chAll <= 0) return 0;
   let total = 0;
   for (let ct = 0; ct < nct; ct++) {
