@@ -29,7 +29,7 @@ interface ArtifactModule {
 }
 
 /** onnxruntime-node, when installed (an optional dependency of tscc). */
-async function loadOrt(): Promise<OrtModule | undefined> {
+export async function loadOrt(): Promise<OrtModule | undefined> {
   try {
     const mod = (await import("onnxruntime-node")) as unknown as OrtModule & { default?: OrtModule };
     return mod.InferenceSession ? mod : mod.default;
@@ -94,13 +94,15 @@ function checkInput(dir: string, man: Manifest, x: RTensor): { data: Float32Arra
   return { data: d, batch: x.shape[0]! };
 }
 
-function argmax(d: Float32Array, row: number, k: number): number {
+/** Index of the largest of the k logits of sample `row`. */
+export function argmax(d: Float32Array, row: number, k: number): number {
   let best = 0;
   for (let j = 1; j < k; j++) if (d[row * k + j]! > d[row * k + best]!) best = j;
   return best;
 }
 
-function labelsOf(labels: RTensor, n: number): number[] {
+/** Integer class labels of n samples (a user error for float labels or a count mismatch). */
+export function labelsOf(labels: RTensor, n: number): number[] {
   if (labels.dtype === "f32" || labels.dtype === "f64") throw new TsccError(fmt(M.InputMismatch, [`labels are ${labels.dtype}; integer class indices expected`]));
   const y = Array.from(labels.data as ArrayLike<number | bigint>, Number);
   if (y.length !== n) throw new TsccError(fmt(M.InputMismatch, [`${y.length} labels for ${n} samples`]));

@@ -7,9 +7,10 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fmt, M, TsccError, type RTensor } from "../../ir/index.js";
+import { fmt, M, TsccError } from "../../ir/index.js";
 import { parseWeights } from "../emulator/runtime/weights-file.js";
 import type { RunReport, RunRequest } from "../api.js";
+import { argmax, labelsOf } from "../emulator/run.js";
 import { runClosedForm } from "../emulator/runtime/closed-form.js";
 import type { Network, Node } from "../emulator/runtime/network.js";
 import { schedule } from "../emulator/runtime/schedule.js";
@@ -113,19 +114,6 @@ export function loadNetworks(dir: string): { float: Network; int: Network; file:
   });
   const int: Network = { ...float, nodes: intNodes as unknown as Node[] };
   return { float, int, file };
-}
-
-function argmax(d: Float32Array, row: number, k: number): number {
-  let best = 0;
-  for (let j = 1; j < k; j++) if (d[row * k + j]! > d[row * k + best]!) best = j;
-  return best;
-}
-
-function labelsOf(labels: RTensor, n: number): number[] {
-  if (labels.dtype === "f32" || labels.dtype === "f64") throw new TsccError(fmt(M.InputMismatch, [`labels are ${labels.dtype}; integer class indices expected`]));
-  const y = Array.from(labels.data as ArrayLike<number | bigint>, Number);
-  if (y.length !== n) throw new TsccError(fmt(M.InputMismatch, [`${y.length} labels for ${n} samples`]));
-  return y;
 }
 
 export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<RunReport> {

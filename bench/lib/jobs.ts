@@ -5,6 +5,7 @@
 import { closedFormOnnx } from "../../backends/emulator/onnx-export.js";
 import { createOrtSession, runClosedForm, runEvent, runOnnxClosedForm, runRateOnnx, type Counters, type OrtModule, type OrtSession, type RunResult } from "../../backends/emulator/runtime/index.js";
 import type { Network } from "../../backends/emulator/runtime/network.js";
+import { loadOrt } from "../../backends/emulator/run.js";
 
 /**
  * closed: TSC closed form (JavaScript, float64); closed-onnx: the fast engine (closed-form.onnx on
@@ -15,12 +16,12 @@ export type Engine = "closed" | "closed-onnx" | "event" | "rate-onnx";
 
 const closedSessions = new WeakMap<Network, Promise<OrtSession>>();
 
-let ort: Promise<OrtModule> | undefined;
-function loadOrt(): Promise<OrtModule> {
-  return (ort ??= import("onnxruntime-node").then((m) => {
-    const mod = m as unknown as OrtModule & { default?: OrtModule };
-    return mod.InferenceSession ? mod : mod.default!;
-  }));
+let ort: Promise<OrtModule | undefined> | undefined;
+/** onnxruntime-node as `tscc run` loads it; the onnxruntime engines need it installed. */
+async function needOrt(): Promise<OrtModule> {
+  const mod = await (ort ??= loadOrt());
+  if (!mod) throw new Error("the onnxruntime engines need onnxruntime-node (npm ci installs it)");
+  return mod;
 }
 
 export interface Job {
@@ -53,13 +54,13 @@ export async function runJob(net: Network, job: Job, images: Float32Array, per: 
   if (job.engine === "closed") r = runClosedForm(net, x, n, opts);
   else if (job.engine === "event") r = runEvent(net, x, n, opts);
   else if (job.engine === "closed-onnx") {
-    const ort = await loadOrt();
+    const ort = await needOrt();
     let session = closedSessions.get(net);
     if (!session) closedSessions.set(net, (session = createOrtSession(ort, closedFormOnnx(net), 1)));
     // onnxruntime rejects tensors over a SharedArrayBuffer: hand it a copy of the images.
     r = await runOnnxClosedForm(net, ort, await session, x.slice(), n);
   }
-  else r = await runRateOnnx(net, await loadOrt(), x, n, opts, 1);
+  else r = await runRateOnnx(net, await needOrt(), x, n, opts, 1);
   const seconds = (performance.now() - t0) / 1000;
   return {
     start: job.start,
