@@ -20,17 +20,8 @@
  */
 import type { Group, Network, Pop } from "./model.js";
 import { polarities, type Profile } from "./profile.js";
-import { axisNeeds, dims, tileCount, type Tile, type Tiling } from "./resources.js";
+import { axisNeeds, dims, tileCount, type Box, type Tile, type Tiling } from "./resources.js";
 
-/** A box of source coordinates: channels [c0, c1) × rows [y0, y1) × columns [x0, x1). */
-export interface Box {
-  readonly c0: number;
-  readonly c1: number;
-  readonly y0: number;
-  readonly y1: number;
-  readonly x0: number;
-  readonly x1: number;
-}
 
 /** Per-axis destination counts of one (group, source population) pair under a consumer tiling. */
 export interface Fanout {

@@ -19,26 +19,14 @@
  * gate relays with one step of delay (E = E_src + 1); the output is read at R = max E_src + 1.
  */
 import type { Module, Op, Value } from "../../ir/index.js";
+import type { Window2d } from "../emulator/runtime/plan.js";
 
 export type PopKind = "input" | "tsc" | "or" | "readout";
 
-export interface Geometry2d {
-  /** Input (source value) channels and spatial size. */
+export interface Geometry2d extends Window2d {
+  /** Input (source value) channels and output channels; H, W and OH, OW are the spatial sizes. */
   readonly C: number;
-  readonly H: number;
-  readonly W: number;
-  /** Output channels and spatial size. */
   readonly M: number;
-  readonly OH: number;
-  readonly OW: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly pt: number;
-  readonly pl: number;
-  readonly dh: number;
-  readonly dw: number;
   readonly group: number;
 }
 

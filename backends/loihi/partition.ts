@@ -24,11 +24,11 @@
  * Several granularities and price rounds are tried; the partition with the fewest cores wins (ties:
  * fewer estimated out-axon entries).
  */
-import { boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv, longestRun, runBoxes, runDest, bandCounts, type Box, type Fanout } from "./fanout.js";
+import { boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv, longestRun, runBoxes, runDest, bandCounts, type Fanout } from "./fanout.js";
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 import { Traffic, TrafficBuilder } from "./traffic.js";
-import { addUsage, axisNeeds, densePopGroups, dims, emptyUsage, fits, shares, tileCount, tilesOf, tileUsage, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
+import { addUsage, axisNeeds, densePopGroups, dims, emptyUsage, fits, shares, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
 
 export interface ClockItem {
   readonly pop: Pop;

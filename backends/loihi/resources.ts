@@ -24,16 +24,21 @@
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 
-export interface Tile {
-  readonly pop: Pop;
-  /** Index of the tile within its population (tiling order: channel group, row band, column band). */
-  readonly index: number;
+/** A box of neuron coordinates: channels [c0, c1) × rows [y0, y1) × columns [x0, x1). */
+export interface Box {
   readonly c0: number;
   readonly c1: number;
   readonly y0: number;
   readonly y1: number;
   readonly x0: number;
   readonly x1: number;
+}
+
+/** A tile: the box of one population's neurons that one core holds. */
+export interface Tile extends Box {
+  readonly pop: Pop;
+  /** Index of the tile within its population (tiling order: channel group, row band, column band). */
+  readonly index: number;
 }
 
 export interface Tiling {
