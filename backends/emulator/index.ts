@@ -3,6 +3,7 @@
  * baseline) and writes a self-contained artifact that `tscc run` executes spike by spike (event
  * engine) or in closed form (fast engine), counting what a chip would spend.
  */
+import type { OptionSchema } from "../../ir/index.js";
 import { defineBackend, type BackendOptions } from "../api.js";
 import { manifestFor } from "./manifest.js";
 import { ENERGY_SETS } from "./energy.js";
@@ -36,6 +37,23 @@ export function emulatorPipeline(o: BackendOptions): string {
   return parts.join(",");
 }
 
+/**
+ * Options of the conversion pipeline that emulatorPipeline reads besides coding and window: every
+ * backend whose pipeline builds on it (the Loihi backend) declares the same schema.
+ */
+export const CONVERSION_OPTIONS = {
+  calibration: { kind: "str", default: "", doc: "calibration inputs (.npy, image folder, or example:<name>) for threshold normalisation" },
+  percentile: { kind: "float", default: 99.9, doc: "activation percentile that sets each layer's λ (100 = max)" },
+  "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
+  "per-channel": { kind: "bool", default: true, doc: "one activation scale λ per channel (off residual paths); false for one λ per layer" },
+  phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
+  rounding: { kind: "enum", choices: ["round", "floor"], default: "round", doc: "TSC input encoder rounding" },
+  avgpool: { kind: "enum", choices: ["merge", "spike"], default: "merge", doc: "average pooling merged into the next layer, or a spiking layer" },
+  "input-scale": { kind: "float", default: 1, doc: "raw input range [0, scale]" },
+  mean: { kind: "str", default: "", doc: "per-channel input mean(s) the model expects subtracted (comma-separated)" },
+  std: { kind: "str", default: "", doc: "per-channel input std(s) the model expects divided by (comma-separated)" },
+} satisfies OptionSchema;
+
 export const emulatorBackend = defineBackend({
   name: "emulator",
   apiVersion: 1,
@@ -43,16 +61,7 @@ export const emulatorBackend = defineBackend({
   options: {
     coding: { kind: "enum", choices: ["tsc", "rate"], default: "tsc", doc: "spike coding: Temporal-Switch Coding, or the rate-coded baseline" },
     window: { kind: "int", doc: "TSC: steps per layer window T (default 32); rate: steps of the run (default 256)" },
-    calibration: { kind: "str", default: "", doc: "calibration inputs (.npy, image folder, or example:<name>) for threshold normalisation" },
-    percentile: { kind: "float", default: 99.9, doc: "activation percentile that sets each layer's λ (100 = max)" },
-    "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
-    "per-channel": { kind: "bool", default: true, doc: "one activation scale λ per channel (off residual paths); false for one λ per layer" },
-    phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
-    rounding: { kind: "enum", choices: ["round", "floor"], default: "round", doc: "TSC input encoder rounding" },
-    avgpool: { kind: "enum", choices: ["merge", "spike"], default: "merge", doc: "average pooling merged into the next layer, or a spiking layer" },
-    "input-scale": { kind: "float", default: 1, doc: "raw input range [0, scale]" },
-    mean: { kind: "str", default: "", doc: "per-channel input mean(s) the model expects subtracted (comma-separated)" },
-    std: { kind: "str", default: "", doc: "per-channel input std(s) the model expects divided by (comma-separated)" },
+    ...CONVERSION_OPTIONS,
     "rate-input": { kind: "enum", choices: ["current", "poisson"], default: "current", doc: "rate coding: constant-current or Poisson input" },
     reset: { kind: "enum", choices: ["subtract", "zero"], default: "subtract", doc: "rate coding: reset by subtraction or to zero" },
     "v-init": { kind: "float", default: 0.5, doc: "rate coding: initial membrane potential (units of θ)" },

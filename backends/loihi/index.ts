@@ -7,7 +7,7 @@
  */
 import { isTsccError, fmt, M } from "../../ir/index.js";
 import { defineBackend, type BackendOptions } from "../api.js";
-import { emulatorPipeline } from "../emulator/index.js";
+import { CONVERSION_OPTIONS, emulatorPipeline } from "../emulator/index.js";
 import { legalizeForSnn } from "../emulator/legalize.js";
 import { emitLoihi } from "./emit.js";
 import { LOIHI_PASSES } from "./passes.js";
@@ -34,16 +34,7 @@ export const loihiBackend = defineBackend({
     energy: { kind: "str", default: "davies2018", doc: "energy parameter set of the profile (davies2018, sana-fe)" },
     coding: { kind: "enum", choices: ["tsc", "rate"], default: "tsc", doc: "spike coding: only tsc maps (rate is refused)" },
     window: { kind: "int", doc: "TSC steps per layer window T (default 32)" },
-    calibration: { kind: "str", default: "", doc: "calibration inputs (.npy, image folder, or example:<name>) for threshold normalisation" },
-    percentile: { kind: "float", default: 99.9, doc: "activation percentile that sets each layer's λ (100 = max)" },
-    "per-channel": { kind: "bool", default: true, doc: "one activation scale λ per channel (as the emulator); false for one λ per layer" },
-    "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
-    phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
-    rounding: { kind: "enum", choices: ["round", "floor"], default: "round", doc: "TSC input encoder rounding" },
-    avgpool: { kind: "enum", choices: ["merge", "spike"], default: "merge", doc: "average pooling merged into the next layer, or a spiking layer" },
-    "input-scale": { kind: "float", default: 1, doc: "raw input range [0, scale]" },
-    mean: { kind: "str", default: "", doc: "per-channel input mean(s) the model expects subtracted (comma-separated)" },
-    std: { kind: "str", default: "", doc: "per-channel input std(s) the model expects divided by (comma-separated)" },
+    ...CONVERSION_OPTIONS,
   },
   passes: () => LOIHI_PASSES,
   pipeline: loihiPipeline,
