@@ -14,8 +14,8 @@ import { Tally } from "./counters.js";
 import type { Network } from "./network.js";
 import { writeModel } from "./onnx-writer.js";
 import { createOrtSession, type OrtModule, type OrtSession } from "./onnx-engine.js";
-import { decodeValue, encodedValue, fanout, planOf, splitInputs, type Plan, type SynapsePlan } from "./plan.js";
-import { mulberry32, poissonSeed } from "./rate.js";
+import { decodeValue, encodedValue, fanout, planOf, splitInputs, type MaxPoolPlan, type Plan, type SynapsePlan } from "./plan.js";
+import { mulberry32, poissonSeed, poolWinner } from "./rate.js";
 import type { Checkpoint, RunOptions, RunResult } from "./types.js";
 
 /** Steps per onnxruntime call (bounds the memory of one call). */
@@ -261,7 +261,7 @@ export async function runRateOnnx(net: Network, ort: OrtModule, input: Float32Ar
         }
         case "maxpool": {
           // SNN-Toolbox rule, step by step: pass the spike of the input with the highest count so far.
-          const mp = p as { win: { H: number; W: number; OH: number; OW: number }; C: number; fwd: { start: Int32Array; pos: Int32Array } };
+          const mp = p as MaxPoolPlan;
           const src = trains.get(n.in)!;
           const P = mp.win.H * mp.win.W;
           const OP = mp.win.OH * mp.win.OW;
@@ -270,22 +270,12 @@ export async function runRateOnnx(net: Network, ort: OrtModule, input: Float32Ar
           const tr = new Float32Array(T * size);
           const counts = new Int32Array(size);
           const snap: Int32Array[] = [];
-          const fs = mp.fwd.start;
-          const fp = mp.fwd.pos;
           for (let t = 0; t < T; t++) {
             const ib = t * inSize;
             for (let j = 0; j < inSize; j++) cum[j]! += src[ib + j]!;
             for (let ch = 0; ch < mp.C; ch++) {
               for (let o = 0; o < OP; o++) {
-                let best = -1;
-                let bestCount = -1;
-                for (let f = fs[o]!; f < fs[o + 1]!; f++) {
-                  const ii = ch * P + fp[f]!;
-                  if (cum[ii]! > bestCount) {
-                    bestCount = cum[ii]!;
-                    best = ii;
-                  }
-                }
+                const best = poolWinner(mp.fwd, cum, o, ch * P);
                 if (best >= 0 && src[ib + best] !== 0) {
                   tr[t * size + ch * OP + o] = 1;
                   counts[ch * OP + o]!++;

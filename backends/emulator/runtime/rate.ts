@@ -18,7 +18,7 @@
  */
 import { Tally } from "./counters.js";
 import { addColumn, deliverList } from "./kernels.js";
-import { decodeValue, encodedValue, type EncodePlan, type MaxPoolPlan, type NeuronPlan, type Plan, type SynapsePlan } from "./plan.js";
+import { decodeValue, encodedValue, type EncodePlan, type MaxPoolPlan, type NeuronPlan, type Plan, type SynapsePlan, type TapTable } from "./plan.js";
 import type { Checkpoint, RunOptions, RunResult } from "./types.js";
 
 /** mulberry32: the runtime's own seeded generator (floats in [0, 1)). */
@@ -295,6 +295,24 @@ function ifStep(V: Float64Array, I: Float64Array, theta: number, zero: boolean, 
   return c;
 }
 
+/**
+ * The max-pool rule of rate coding (SNN Toolbox): output position `op` of a channel (its inputs start at
+ * `base`) passes the spikes of the input with the highest spike count so far (`cum`; the first such input
+ * on ties). Returns that input's index, −1 for a window with no input.
+ */
+export function poolWinner(fwd: TapTable, cum: Int32Array, op: number, base: number): number {
+  let best = -1;
+  let bestCount = -1;
+  for (let f = fwd.start[op]!; f < fwd.start[op + 1]!; f++) {
+    const ii = base + fwd.pos[f]!;
+    if (cum[ii]! > bestCount) {
+      bestCount = cum[ii]!;
+      best = ii;
+    }
+  }
+  return best;
+}
+
 function poolStep(mp: MaxPoolPlan, input: SpikeList, out: SpikeList, st: { cum: Int32Array; last: Int32Array; seen: Int32Array }, t: number): number {
   const P = mp.win.H * mp.win.W;
   const OP = mp.win.OH * mp.win.OW;
@@ -306,8 +324,6 @@ function poolStep(mp: MaxPoolPlan, input: SpikeList, out: SpikeList, st: { cum: 
   }
   let c = 0;
   const rs = mp.rev.start;
-  const fs = mp.fwd.start;
-  const fp = mp.fwd.pos;
   for (let e = 0; e < input.count; e++) {
     const i = input.idx[e]!;
     const ch = (i / P) | 0;
@@ -317,16 +333,7 @@ function poolStep(mp: MaxPoolPlan, input: SpikeList, out: SpikeList, st: { cum: 
       const o = ch * OP + op;
       if (seen[o] === t) continue;
       seen[o] = t;
-      let best = -1;
-      let bestCount = -1;
-      for (let f = fs[op]!; f < fs[op + 1]!; f++) {
-        const ii = ch * P + fp[f]!;
-        if (cum[ii]! > bestCount) {
-          bestCount = cum[ii]!;
-          best = ii;
-        }
-      }
-      if (last[best] === t) out.idx[c++] = o;
+      if (last[poolWinner(mp.fwd, cum, op, ch * P)] === t) out.idx[c++] = o;
     }
   }
   out.count = c;
