@@ -79,36 +79,9 @@ export function hopCost(a: Slot, b: Slot, prof: Profile, w: Weights): number {
 
 const HOST: Slot = { chip: 0, gx: 0, gy: 0, k: 0 };
 
-/** Hop-weighted traffic (Σ messages × weighted hops) of a placement. */
-export function placementCost(part: Partition, slots: readonly Slot[], prof: Profile, w: Weights): number {
-  // Inline over the sparse rows with per-core coordinates in typed arrays (millions of pairs on VGG-16).
-  const n = slots.length;
-  const gx = new Int32Array(n);
-  const gy = new Int32Array(n);
-  const cx = new Int32Array(n);
-  const cy = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = slots[i]!;
-    gx[i] = s.gx;
-    gy[i] = s.gy;
-    cx[i] = Math.floor(s.gx / prof.tiles_x);
-    cy[i] = Math.floor(s.gy / prof.tiles_y);
-  }
-  const { start, dst, msgs } = part.traffic;
-  let cost = 0;
-  for (let a = 0; a < part.traffic.n; a++) {
-    for (let k = start[a]!; k < start[a + 1]!; k++) {
-      const b = dst[k]!;
-      cost += msgs[k]! * (Math.abs(gx[a]! - gx[b]!) * w.ew + Math.abs(gy[a]! - gy[b]!) * w.ns + (Math.abs(cx[a]! - cx[b]!) + Math.abs(cy[a]! - cy[b]!)) * w.chip);
-    }
-  }
-  for (const [d, m] of part.hostTraffic) cost += m * hopCost(HOST, slots[d]!, prof, w);
-  return cost;
-}
-
 /**
- * placementCost of two placements in one pass over the core pairs (each sum accumulates in the same
- * order as placementCost's, so the values are identical).
+ * Hop-weighted traffic (Σ messages × weighted hops) of two placements of one partition (the mapping and
+ * naive sequential placement), in one pass over the core pairs.
  */
 export function placementCost2(part: Partition, slotsA: readonly Slot[], slotsB: readonly Slot[], prof: Profile, w: Weights): [number, number] {
   const n = slotsA.length;

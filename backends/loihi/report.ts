@@ -6,7 +6,7 @@ import { capacityBound, tightenedBound, type Bound } from "./bound.js";
 import { runDrc, type RuleResult } from "./drc.js";
 import type { Pop } from "./model.js";
 import { CLASS_WHY, classConfig, spikesPerCompartment } from "./partition.js";
-import { naivePlacement, placementCost } from "./place.js";
+import { naivePlacement, placementCost2 } from "./place.js";
 import { cxCapacity, polarities, qMax, uMax, vMax, type Profile } from "./profile.js";
 import { quantInfo } from "./passes.js";
 import { cxPerNeuron, tileNeurons } from "./resources.js";
@@ -99,6 +99,7 @@ export function buildReport(state: State): Report {
   const naive = naivePlacement(part, prof);
   const naiveRoutes = routeAll(part, naive, prof).summary;
   const w = { ew: energy.hop_ew_pj, ns: energy.hop_ns_pj, chip: energy.chip_crossing_pj };
+  const [placedEnergy, naiveEnergy] = placementCost2(part, placement.slots, naive.slots, prof, w);
   const perLayer = net.placed.map((p) => {
     const tiles = part.tiles.filter((t) => t.pop === p);
     const cores = [...new Set(tiles.map((t) => part.tileCore.get(t)!))].sort((a, b) => a - b);
@@ -164,8 +165,8 @@ export function buildReport(state: State): Report {
       hops_ns: summary.hops_ns,
       chip_crossings: summary.chip_crossings,
       max_link_load: summary.max_link_load,
-      naive_sequential: { hop_weighted: naiveRoutes.hop_weighted, hops_ew: naiveRoutes.hops_ew, hops_ns: naiveRoutes.hops_ns, chip_crossings: naiveRoutes.chip_crossings, energy_weighted: placementCost(part, naive.slots, prof, w) },
-      energy_weighted: placementCost(part, placement.slots, prof, w),
+      naive_sequential: { hop_weighted: naiveRoutes.hop_weighted, hops_ew: naiveRoutes.hops_ew, hops_ns: naiveRoutes.hops_ns, chip_crossings: naiveRoutes.chip_crossings, energy_weighted: naiveEnergy },
+      energy_weighted: placedEnergy,
       vs_naive: naiveRoutes.hop_weighted > 0 ? summary.hop_weighted / naiveRoutes.hop_weighted : 1,
       spikes_per_source_compartment: spikesPerCompartment(prof),
     },
