@@ -95,10 +95,32 @@ function checkInput(dir: string, man: Manifest, x: RTensor): { data: Float32Arra
 }
 
 /** Index of the largest of the k logits of sample `row`. */
-export function argmax(d: Float32Array, row: number, k: number): number {
+function argmax(d: Float32Array, row: number, k: number): number {
   let best = 0;
   for (let j = 1; j < k; j++) if (d[row * k + j]! > d[row * k + best]!) best = j;
   return best;
+}
+
+/**
+ * Top-1 hits of `logits` and of a reference against the labels, top-1 agreement with the reference and
+ * the largest absolute logit difference, over `batch` samples of `k` logits.
+ */
+export function compareLogits(logits: Float32Array, ref: Float32Array | undefined, labels: readonly number[] | undefined, batch: number, k: number): { correct: number; refCorrect: number; agree: number; errMax: number } {
+  let correct = 0;
+  let refCorrect = 0;
+  let agree = 0;
+  let errMax = 0;
+  for (let i = 0; i < batch; i++) {
+    const p = argmax(logits, i, k);
+    if (labels && p === labels[i]) correct++;
+    if (ref) {
+      const q = argmax(ref, i, k);
+      if (p === q) agree++;
+      if (labels && q === labels[i]) refCorrect++;
+      for (let j = 0; j < k; j++) errMax = Math.max(errMax, Math.abs(logits[i * k + j]! - ref[i * k + j]!));
+    }
+  }
+  return { correct, refCorrect, agree, errMax };
 }
 
 /** Integer class labels of n samples (a user error for float labels or a count mismatch). */
@@ -315,20 +337,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   const ref = refRun?.logits;
   if (refRun) metrics["reference"] = refRun.by;
   const labels = req.labels ? labelsOf(req.labels, batch) : undefined;
-  let correct = 0;
-  let annCorrect = 0;
-  let agree = 0;
-  let errMax = 0;
-  for (let i = 0; i < batch; i++) {
-    const p = argmax(logits, i, outSize);
-    if (labels && p === labels[i]) correct++;
-    if (ref) {
-      const q = argmax(ref, i, outSize);
-      if (p === q) agree++;
-      if (labels && q === labels[i]) annCorrect++;
-      for (let j = 0; j < outSize; j++) errMax = Math.max(errMax, Math.abs(logits[i * outSize + j]! - ref[i * outSize + j]!));
-    }
-  }
+  const { correct, refCorrect: annCorrect, agree, errMax } = compareLogits(logits, ref, labels, batch, outSize);
   if (labels) metrics["accuracy"] = correct / batch;
   if (ref) {
     if (labels) metrics["ann_accuracy"] = annCorrect / batch;

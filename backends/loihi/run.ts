@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fmt, M, TsccError } from "../../ir/index.js";
 import { parseWeights } from "../emulator/runtime/weights-file.js";
 import type { RunReport, RunRequest } from "../api.js";
-import { argmax, labelsOf } from "../emulator/run.js";
+import { compareLogits, labelsOf } from "../emulator/run.js";
 import { runClosedForm } from "../emulator/runtime/closed-form.js";
 import type { Network, Node } from "../emulator/runtime/network.js";
 import { schedule } from "../emulator/runtime/schedule.js";
@@ -156,18 +156,7 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
   const fl = runClosedForm(float, x, batch);
   const flogits = fl.outputs[0]!;
   const labels = req.labels ? labelsOf(req.labels, batch) : undefined;
-  let correct = 0;
-  let fcorrect = 0;
-  let agree = 0;
-  let errMax = 0;
-  for (let i = 0; i < batch; i++) {
-    const p = argmax(logits, i, outSize);
-    const q = argmax(flogits, i, outSize);
-    if (p === q) agree++;
-    if (labels && p === labels[i]) correct++;
-    if (labels && q === labels[i]) fcorrect++;
-    for (let j = 0; j < outSize; j++) errMax = Math.max(errMax, Math.abs(logits[i * outSize + j]! - flogits[i * outSize + j]!));
-  }
+  const { correct, refCorrect: fcorrect, agree, errMax } = compareLogits(logits, flogits, labels, batch, outSize);
   const metrics: Record<string, unknown> = { target: "loihi", profile: man.profile, engine: engine === "event" ? "bit-accurate (registers)" : "integer closed form", samples: batch, window: man.window, latency_steps: man.latency_steps, cores: man.cores, chips: man.chips };
   if (labels) {
     metrics["accuracy"] = correct / batch;
