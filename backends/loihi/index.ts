@@ -21,7 +21,7 @@ function q(v: string): string {
 
 export function loihiPipeline(o: BackendOptions): string {
   const conv = emulatorPipeline({ ...o, coding: "tsc" });
-  return `${conv},loihi:quantize{exponent=${o["exponent"] ?? "layer"},profile=${q(String(o["profile"] ?? "loihi1"))}},loihi:partition,loihi:place{energy=${q(String(o["energy"] ?? "davies2018"))}},loihi:route`;
+  return `${conv},loihi:quantize{exponent=${o["exponent"] ?? "layer"},profile=${q(String(o["profile"] ?? "loihi1"))}},loihi:partition{granularity=${o["granularity"] ?? 0},cx-granularity=${o["cx-granularity"] ?? 0}},loihi:place{energy=${q(String(o["energy"] ?? "davies2018"))}},loihi:route`;
 }
 
 export const loihiBackend = defineBackend({
@@ -34,6 +34,8 @@ export const loihiBackend = defineBackend({
     energy: { kind: "str", default: "davies2018", doc: "energy parameter set of the profile (davies2018, sana-fe)" },
     coding: { kind: "enum", choices: ["tsc", "rate"], default: "tsc", doc: "spike coding: only tsc maps (rate is refused)" },
     window: { kind: "int", doc: "TSC steps per layer window T (default 32)" },
+    granularity: { kind: "int", default: 0, doc: "tile granularity γ: tiles use ≤ 1/γ of every core resource (0: try 1 and 2, keep the fewest cores)" },
+    "cx-granularity": { kind: "int", default: 0, doc: "compartment granularity γ_cx: tiles use ≤ 1/γ_cx of a core's compartments, so compartment-heavy tiles can share cores with out-axon- or memory-heavy ones (0: try 1 and 2)" },
     ...CONVERSION_OPTIONS,
   },
   passes: () => LOIHI_PASSES,

@@ -8,7 +8,9 @@
  *    the relays that fan-out needs, each resource weighted by a price λ_r per core of that resource.
  *    The prices come from a few rounds of multiplicative updates on the estimated totals (the scarcest
  *    resource gets dearer), so memory-bound consumers trade their own cores against their sources'
- *    out-axons. Tiles must fit a core: each uses at most 1/γ of every resource (γ = 1, 2 tried).
+ *    out-axons. Tiles must fit a core: each uses at most 1/γ of every resource and 1/γ_cx of the
+ *    compartments ((γ, γ_cx) = (1, 1), (1, 2), (2, 2) tried: half-core compartment tiles let the packer
+ *    pair compartment-heavy tiles with out-axon- or memory-heavy ones).
  * 2. Relays. A group whose consumer makes a source compartment reach more than out_axons/256 tiles
  *    sends through relay compartments (one extra step for both spikes, intervals unchanged): each source
  *    compartment drives one relay, which holds the out-axon entries of that source's destinations. Relays
@@ -48,6 +50,17 @@ export interface CoreInfo {
   outAxons: number;
 }
 
+/**
+ * Tile granularity: every tile uses at most 1/all of each core resource and at most 1/cx of its
+ * compartments. γ_cx = 2 with γ = 1 makes compartment-bound tiles half a core while tiles bound by
+ * memory or axons stay whole, so the packer can pair a compartment-light, out-axon-heavy tile with a
+ * compartment-heavy, out-axon-light one (docs/loihi.md "Partitioning").
+ */
+export interface Granularity {
+  readonly all: number;
+  readonly cx: number;
+}
+
 export interface Partition {
   readonly tilings: Map<Pop, Tiling>;
   readonly tiles: Tile[];
@@ -58,7 +71,7 @@ export interface Partition {
   /** Per core: host-injected input messages (worst case). */
   readonly hostTraffic: Map<number, number>;
   readonly densePop: Set<Group>;
-  readonly granularity: number;
+  readonly granularity: Granularity;
   /** Groups whose fan-out goes through relay compartments (one extra step). */
   readonly relayed: Set<Group>;
   /** Relay runs, in canonical order (group, source population, source tile, first neuron). */
@@ -165,6 +178,8 @@ export interface Candidate {
   readonly samples: Tile[];
   /** Worst sampled tile's share of compartments, synapse memory and input-axon slots. */
   readonly ownWorst: number;
+  /** The largest tile's share of a core's compartments. */
+  readonly cxShare: number;
   /** Estimated totals over all tiles (mean of the samples × tiles), in bits and slots. */
   readonly bits: number;
   readonly inSlots: number;
@@ -196,7 +211,8 @@ export function candidates(p: Pop, net: Network, prof: Profile, densePop: Readon
           ins += u.inSlots;
         }
         const n = tileCount(p, t);
-        list.push({ t, n, samples, ownWorst: worst, bits: (bits / us.length) * n, inSlots: (ins / us.length) * n });
+        const cxShare = (Math.min(C, mc) * Math.min(H, hr) * Math.min(W, wr) * cxPerNeuronOf(p, prof)) / cxCapacity(prof);
+        list.push({ t, n, samples, ownWorst: worst, cxShare, bits: (bits / us.length) * n, inSlots: (ins / us.length) * n });
       }
     }
   }
@@ -315,7 +331,7 @@ interface Choice {
  * Choose every layer's tiling, consumers first, minimising the priced cost of the layer's own
  * resources plus the fan-out its split imposes on its sources.
  */
-export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet<Group>, gammaOf: (p: Pop) => number, prices: Prices, allowRelays = true): Choice {
+export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet<Group>, gran: Granularity, prices: Prices, allowRelays = true): Choice {
   const tilings = new Map<Pop, Tiling>();
   const relayed = new Set<Group>();
   const fanouts: Fanout[] = [];
@@ -326,7 +342,6 @@ export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet
   const rcls = relayClass(prof);
   for (const p of [...net.placed].reverse()) {
     const cls = compatClass(p, prof);
-    const gamma = gammaOf(p);
     const cxTotal = p.size * cxPerNeuronOf(p, prof);
     const list = candidates(p, net, prof, densePop);
     const myFans = fansBySrc.get(p);
@@ -337,7 +352,7 @@ export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet
       const outWorst = maxTileOut(p, c.t, myFans, relayed) / cap.out;
       const worst = Math.max(c.ownWorst, outWorst);
       if (!fallback || worst < fallback.worst) fallback = { c, worst };
-      if (worst > 1 / gamma + 1e-9) continue;
+      if (worst > 1 / gran.all + 1e-9 || c.cxShare > 1 / gran.cx + 1e-9) continue;
       // What this split makes the sources pay: direct entries, or relays (compartments, axons, lists).
       let out = 0;
       let rcx = 0;
@@ -388,6 +403,12 @@ function cxPerNeuronOf(p: Pop, prof: Profile): number {
 
 function dominant(u: Usage, prof: Profile): number {
   return Math.max(...shares(u, prof));
+}
+
+/** Whether compartments are (one of) the scarcest resource of a core's usage. */
+function cxBound(u: Usage, prof: Profile): boolean {
+  const sh = shares(u, prof);
+  return sh[0] >= Math.max(sh[1], sh[2], sh[3]);
 }
 
 interface Bin {
@@ -562,10 +583,10 @@ function packRelays(net: Network, prof: Profile, part: { tiles: Tile[]; fanouts:
   return items;
 }
 
-export function partitionOnce(net: Network, prof: Profile, gammaOf: (p: Pop) => number, coreExp: boolean, prices: Prices, allowRelays = true): Partition {
+export function partitionOnce(net: Network, prof: Profile, gran: Granularity, coreExp: boolean, prices: Prices, allowRelays = true): Partition {
   const densePop = densePopGroups(net, prof);
   const uo: UsageOptions = { densePop, T: net.T };
-  const choice = chooseTilings(net, prof, densePop, gammaOf, prices, allowRelays);
+  const choice = chooseTilings(net, prof, densePop, gran, prices, allowRelays);
   const { tilings, relayed, fanouts } = choice;
   const tiles: Tile[] = [];
   const items: { tile?: Tile; clock?: ClockItem; usage: Usage; cls: string }[] = [];
@@ -592,7 +613,7 @@ export function partitionOnce(net: Network, prof: Profile, gammaOf: (p: Pop) => 
     pack(clockItems, prof, cores, bins, tileCore);
   }
   const relays = relayed.size ? packRelays(net, prof, { tiles, fanouts, relayed }, cores) : [];
-  return { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: 0, relayed, relays: canonicalRelays(net, relays), fanouts };
+  return { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: gran, relayed, relays: canonicalRelays(net, relays), fanouts };
 }
 
 /** Relay runs in canonical order: group, source population, source tile, first neuron. */
@@ -994,12 +1015,12 @@ function normPrices(x: [number, number, number, number]): Prices {
 }
 
 /** Price rounds: start from the resources' estimated totals, then shift weight to the scarcest one. */
-function priceRounds(net: Network, prof: Profile, densePop: ReadonlySet<Group>, gammaOf: (p: Pop) => number, allowRelays: boolean, rounds: number): { prices: Prices; est: number }[] {
+function priceRounds(net: Network, prof: Profile, densePop: ReadonlySet<Group>, gran: Granularity, allowRelays: boolean, rounds: number): { prices: Prices; est: number }[] {
   const out: { prices: Prices; est: number }[] = [];
   let w: [number, number, number, number] = [1, 1, 1, 1];
   for (let it = 0; it < rounds; it++) {
     const prices = normPrices(w);
-    const ch = chooseTilings(net, prof, densePop, gammaOf, prices, allowRelays);
+    const ch = chooseTilings(net, prof, densePop, gran, prices, allowRelays);
     const est = totalsCores(ch.totals);
     out.push({ prices, est });
     // Aggregate the resource totals over classes (weighted by each class's share of the estimate).
@@ -1011,15 +1032,30 @@ function priceRounds(net: Network, prof: Profile, densePop: ReadonlySet<Group>, 
   return out;
 }
 
+/**
+ * The granularities tried, finest last: every combination of the requested ones (γ, γ_cx), with γ_cx
+ * raised to γ (a tile within 1/γ of every resource is within 1/γ of the compartments), duplicates
+ * dropped. By default (1, 1), (1, 2) and (2, 2).
+ */
+export function granularities(all: readonly number[] = [1, 2], cx: readonly number[] = [1, 2]): Granularity[] {
+  const out: Granularity[] = [];
+  for (const a of all) for (const c of cx) if (!out.some((g) => g.all === a && g.cx === Math.max(a, c))) out.push({ all: a, cx: Math.max(a, c) });
+  return out.sort((x, y) => x.all - y.all || x.cx - y.cx);
+}
+
 /** Partition the network; tries granularities and price rounds, keeps the fewest cores. */
-export function partitionNetwork(net: Network, prof: Profile, opts: { coreExp: boolean; granularities?: readonly number[] }): Partition {
+export function partitionNetwork(net: Network, prof: Profile, opts: { coreExp: boolean; granularities?: readonly Granularity[] }): Partition {
   const densePop = densePopGroups(net, prof);
   let best: Partition | undefined;
   const debug = !!process.env["TSCC_LOIHI_DEBUG"];
-  for (const gamma of opts.granularities ?? [1, 2]) {
-    // Finer granularities only pay off for small mappings (their packing is coarse); skip them for big ones.
-    if (gamma > 1 && !opts.granularities && best && best.cores.length > 2000) break;
-    const rounds = priceRounds(net, prof, densePop, () => gamma, true, 6);
+  for (const gran of opts.granularities ?? granularities()) {
+    // Finer granularities only pay off for small mappings (their packing is coarse, and every one is
+    // a full partition); skip them for big ones.
+    if ((gran.all > 1 || gran.cx > 1) && !opts.granularities && best && best.cores.length > 2000) break;
+    // Half-core compartment tiles pair compartment-bound tiles with others; without compartment-bound
+    // cores there is nothing to pair.
+    if (gran.cx > gran.all && !opts.granularities && best && !best.cores.some((c) => cxBound(c.usage, prof))) continue;
+    const rounds = priceRounds(net, prof, densePop, gran, true, 6);
     // Pack the two best-estimated price vectors (distinct estimates) and keep the better partition.
     const tried = new Set<string>();
     const ranked = [...rounds].sort((a, b) => a.est - b.est);
@@ -1028,9 +1064,8 @@ export function partitionNetwork(net: Network, prof: Profile, opts: { coreExp: b
       const k = r.est.toFixed(3);
       if (tried.has(k)) continue;
       tried.add(k);
-      const part = partitionOnce(net, prof, () => gamma, opts.coreExp, r.prices);
-      (part as { granularity: number }).granularity = gamma;
-      if (debug) process.stderr.write(`loihi partition: γ=${gamma} prices ${JSON.stringify(r.prices, (_k, v) => (typeof v === "number" ? Number(v.toFixed(3)) : v))} est ${r.est.toFixed(1)}: ${part.cores.length} cores, ${part.tiles.length} tiles, ${part.relays.length} relay runs\n`);
+      const part = partitionOnce(net, prof, gran, opts.coreExp, r.prices);
+      if (debug) process.stderr.write(`loihi partition: γ=${gran.all} γ_cx=${gran.cx} prices ${JSON.stringify(r.prices, (_k, v) => (typeof v === "number" ? Number(v.toFixed(3)) : v))} est ${r.est.toFixed(1)}: ${part.cores.length} cores, ${part.tiles.length} tiles, ${part.relays.length} relay runs\n`);
       if (!best || part.cores.length < best.cores.length) best = part;
       if (++packed >= 2) break;
     }

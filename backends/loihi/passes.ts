@@ -12,7 +12,7 @@ import { resolve as resolvePath } from "node:path";
 import { definePass, fmt, M, tensorType, type Module, type PassContext } from "../../ir/index.js";
 import { runDrc, STAGE_RULES, type LayerQuantInfo, type RuleResult } from "./drc.js";
 import type { Pop } from "./model.js";
-import { partitionNetwork } from "./partition.js";
+import { granularities, partitionNetwork } from "./partition.js";
 import { naivePlacement, placeCores, placementCost2, type Weights } from "./place.js";
 import { loadProfile, weightMantMax, weightShift, type Profile } from "./profile.js";
 import { layerBias, quantizeLayer, quantizeRows, rowExponents, weightRows, channelsOf } from "./quant.js";
@@ -229,7 +229,8 @@ export const partitionPass = definePass({
   name: "loihi:partition",
   summary: "split layers into tiles and pack them into cores under every per-core limit (compartments, synapse memory, axons, profile tables), per compatibility class",
   options: {
-    granularity: { kind: "int", default: 0, doc: "tile granularity γ (tiles use ≤ 1/γ of a core); 0 tries 1 and 2" },
+    granularity: { kind: "int", default: 0, doc: "tile granularity γ (tiles use ≤ 1/γ of every core resource); 0 tries 1 and 2" },
+    "cx-granularity": { kind: "int", default: 0, doc: "compartment granularity γ_cx (tiles use ≤ 1/γ_cx of a core's compartments, so compartment-heavy tiles can share cores with out-axon- or memory-heavy ones); 0 tries 1 and 2" },
   },
   requires: ["loihi-quantized"],
   provides: ["loihi-partitioned"],
@@ -237,7 +238,8 @@ export const partitionPass = definePass({
     const state0 = loadState(m, cwdOf(ctx));
     const { net, prof } = state0;
     const g = ctx.options["granularity"] as number;
-    const part = partitionNetwork(net, prof, { coreExp: state0.exponent === "core", ...(g > 0 ? { granularities: [g] } : {}) });
+    const gc = ctx.options["cx-granularity"] as number;
+    const part = partitionNetwork(net, prof, { coreExp: state0.exponent === "core", ...(g > 0 || gc > 0 ? { granularities: granularities(g > 0 ? [g] : undefined, gc > 0 ? [gc] : undefined) } : {}) });
     storePartition(m, net, part);
     cachePartition(m, net, part);
     if (state0.exponent === "core" && state0.quant) {

@@ -2,7 +2,7 @@
  * The loihi passes keep their results in the IR (so `--dump-ir-after loihi:partition` shows them) and
  * every later stage rebuilds what it needs from there:
  *
- * module    loihi.profile (spec), loihi.profile_name, loihi.exponent, loihi.num_cores, loihi.granularity,
+ * module    loihi.profile (spec), loihi.profile_name, loihi.exponent, loihi.num_cores, loihi.granularity ([γ, γ_cx]),
  *           loihi.core_class (per core), loihi.classes, loihi.placement (chip, x, y, slot per core),
  *           loihi.chips, loihi.traffic_* (route summary)
  * neuron    snn.tsc / snn.decode: loihi.scale (Θ), loihi.vth_mant, loihi.phi (Φ), loihi.bias_mant (a
@@ -16,7 +16,7 @@
 import type { Module, Op } from "../../ir/index.js";
 import { buildNetwork, type Group, type Network, type Pop } from "./model.js";
 import { fanoutOf, type Fanout } from "./fanout.js";
-import { canonicalRelays, clockUsage, countTraffic, relayOfRun, relayUsage, tileOut, type ClockItem, type CoreInfo, type Partition, type RelayItem } from "./partition.js";
+import { canonicalRelays, clockUsage, countTraffic, relayOfRun, relayUsage, tileOut, type ClockItem, type CoreInfo, type Granularity, type Partition, type RelayItem } from "./partition.js";
 import type { Placement, Slot } from "./place.js";
 import { loadProfile, type Profile } from "./profile.js";
 import { Traffic } from "./traffic.js";
@@ -165,16 +165,22 @@ export function rebuildPartition(m: Module, net: Network, prof: Profile, numCore
       relays.push(r);
     }
   }
-  const part: Partition = { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: (m.attrs["loihi.granularity"] as number | undefined) ?? 1, relayed, relays: canonicalRelays(net, relays), fanouts };
+  const part: Partition = { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: granularityOf(m), relayed, relays: canonicalRelays(net, relays), fanouts };
   countTraffic(net, prof, part);
   return part;
+}
+
+/** The partition's tile granularity [γ, γ_cx] as stored by storePartition. */
+function granularityOf(m: Module): Granularity {
+  const g = m.attrs["loihi.granularity"] as number[] | undefined;
+  return { all: g?.[0] ?? 1, cx: g?.[1] ?? 1 };
 }
 
 /** Write a partition into the IR. */
 export function storePartition(m: Module, net: Network, part: Partition): void {
   const classes = [...new Set(part.cores.map((c) => c.cls))].sort();
   m.attrs["loihi.num_cores"] = part.cores.length;
-  m.attrs["loihi.granularity"] = part.granularity;
+  m.attrs["loihi.granularity"] = [part.granularity.all, part.granularity.cx];
   m.attrs["loihi.classes"] = classes;
   m.attrs["loihi.core_class"] = part.cores.map((c) => classes.indexOf(c.cls));
   for (const p of net.placed) {

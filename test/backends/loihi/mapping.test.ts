@@ -74,7 +74,7 @@ test("pass results live in the IR (--dump-ir-after loihi:partition)", async () =
   const r = await compileLoihi(CNN_SMALL, undefined, {});
   const text = printModule(r.module);
   for (const k of ['"loihi.cores"', '"loihi.tiling"', '"loihi.weight_exps"', '"loihi.scale"', '"loihi.vth_mant"', '"loihi.num_cores"', '"loihi.placement"']) expect(text).toContain(k);
-  expect(r.pipeline).toContain("loihi:quantize{exponent=layer,profile=loihi1},loihi:partition,loihi:place{energy=davies2018},loihi:route");
+  expect(r.pipeline).toContain("loihi:quantize{exponent=layer,profile=loihi1},loihi:partition{cx-granularity=0,granularity=0},loihi:place{energy=davies2018},loihi:route");
 });
 
 test("tscc backends --json lists the profiles and their limits", async () => {
