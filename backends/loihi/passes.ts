@@ -13,7 +13,7 @@ import { definePass, fmt, M, tensorType, type Module, type PassContext } from ".
 import { runDrc, STAGE_RULES, type LayerQuantInfo, type RuleResult } from "./drc.js";
 import type { Pop } from "./model.js";
 import { granularities, partitionNetwork } from "./partition.js";
-import { naivePlacement, placeCores, placementCost2, type Weights } from "./place.js";
+import { placeCores, type Weights } from "./place.js";
 import { loadProfile, weightMantMax, weightShift, type Profile } from "./profile.js";
 import { layerBias, quantizeLayer, quantizeRows, rowExponents, weightRows, channelsOf } from "./quant.js";
 import { routeAll } from "./route.js";
@@ -281,12 +281,8 @@ export const placePass = definePass({
     const w = weightsOf(prof, ctx.options["energy"] as string);
     const proposals = ctx.options["proposals"] as number;
     const pl = placeCores(part, prof, w, proposals > 0 ? proposals : undefined);
-    const naive = naivePlacement(part, prof);
     m.attrs["loihi.placement"] = pl.slots.flatMap((s) => [s.chip, s.gx, s.gy, s.k]);
     m.attrs["loihi.chips"] = pl.chips;
-    const [cost, naiveCost] = placementCost2(part, pl.slots, naive.slots, prof, w);
-    m.attrs["loihi.placement_cost"] = cost;
-    m.attrs["loihi.naive_placement_cost"] = naiveCost;
     reportDrc(ctx, runDrc({ net: state.net, prof, chips: pl.chips, part }), STAGE_RULES["place"]!, state);
     return { changed: true };
   },

@@ -7,7 +7,7 @@ import { runDrc, type RuleResult } from "./drc.js";
 import type { Pop } from "./model.js";
 import { CLASS_WHY, classConfig, spikesPerCompartment } from "./partition.js";
 import { naivePlacement, placementCost2 } from "./place.js";
-import { cxCapacity, polarities, qMax, uMax, vMax, type Profile } from "./profile.js";
+import { cxCapacity, polarities, qMax, uMax, vMax } from "./profile.js";
 import { quantInfo } from "./passes.js";
 import { cxPerNeuron, tileNeurons } from "./resources.js";
 import { routeAll, type TrafficSummary } from "./route.js";
