@@ -195,7 +195,12 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
   const adjStart = deg.slice();
   const fill = deg.slice(0, n);
   const adjTo = new Int32Array(adjStart[n]!);
-  const adjM = new Float64Array(adjStart[n]!);
+  // Messages per pair are integer counts, far below 2^24 on any mapping that fits its cores (at most
+  // out-axons × 2 spikes per source core), so float32 holds them exactly in a third less memory
+  // (VGG-16 on Loihi 1: 34 million entries); float64 otherwise.
+  let exact32 = true;
+  for (let k = 0; k < tr.pairs && exact32; k++) exact32 = Number.isInteger(tr.msgs[k]!) && tr.msgs[k]! < 2 ** 24;
+  const adjM = exact32 ? new Float32Array(adjStart[n]!) : new Float64Array(adjStart[n]!);
   for (let a = 0; a < n; a++) {
     for (let k = tr.start[a]!; k < tr.start[a + 1]!; k++) {
       const b = tr.dst[k]!;
@@ -258,7 +263,7 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
   const window = Math.max(8, Math.min(total, 4 * prof.cores_per_chip));
   // A deterministic work budget (neighbour visits), so big mappings stay fast.
   let work = 0;
-  const maxWork = 40_000_000;
+  const maxWork = 20_000_000;
   for (let it = 0; it < proposals && work < maxWork; it++) {
     const a = Math.floor(rand() * total);
     const b = Math.min(total - 1, Math.max(0, a + Math.floor((rand() * 2 - 1) * window)));
