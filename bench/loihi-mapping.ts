@@ -4,7 +4,11 @@
  * not counted) for the Fashion-MNIST examples and the CIFAR VGG-16 and ResNet-20 stand-ins.
  *
  *   npx tsx bench/loihi-mapping.ts [--vgg16 vgg16.onnx] [--resnet20 resnet20.onnx] [--calib calib.npy]
- *                                  [--profiles loihi1,loihi2] [--json]
+ *                                  [--profiles loihi1,loihi2] [--repeat N] [--json]
+ *
+ * Every compile runs in a fresh Node process, as `tscc compile` does (in one process the heap left by
+ * earlier compiles slows the later ones' garbage collection); with --repeat N each mapping is compiled
+ * N times and the median mapping time is shown with its range (the mapping itself is deterministic).
  *
  * Without --vgg16/--resnet20/--calib the CIFAR models and stand-in calibration images are exported with
  * examples/*-cifar/export.py into a temporary folder (Debian's /usr/bin/python3 with torch). The
@@ -71,31 +75,52 @@ interface Row {
   ms: number;
   binding: string;
 }
-const rows: Row[] = [];
+/** One compile (in this process): the row, mapping time included. */
+async function measure(name: string, model: string, cal: string, extra: Record<string, string>, profile: string, out: string): Promise<Row> {
+  const r = await compile({ model, target: "loihi", outDir: out, backendOptions: { calibration: cal, "calibration-limit": "16", profile, ...extra }, cwd: ROOT });
+  const ms = r.timings.filter((t) => t.pass.startsWith("loihi:")).reduce((s, t) => s + t.ms, 0);
+  const rep = JSON.parse(readFileSync(join(out, "resource-report.json"), "utf8"));
+  const bind = new Map<string, number>();
+  for (const c of rep.per_core) bind.set(c.binding, (bind.get(c.binding) ?? 0) + 1);
+  rmSync(out, { recursive: true, force: true });
+  return {
+    model: name,
+    profile,
+    cores: rep.cores,
+    bound: rep.lower_bound.cores,
+    gap: rep.lower_bound.gap,
+    tight: rep.lower_bound.tightened.cores,
+    tgap: rep.lower_bound.tightened.gap,
+    chips: rep.chips,
+    traffic: rep.traffic.hop_weighted,
+    naive: rep.traffic.naive_sequential.hop_weighted,
+    ms,
+    binding: [...bind.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", "),
+  };
+}
+
+const one = args.indexOf("--one");
+if (one >= 0) {
+  // Child: one compile, its row as JSON on stdout.
+  const [name, model, cal, extra, profile, out] = args.slice(one + 1, one + 7) as [string, string, string, string, string, string];
+  process.stdout.write(JSON.stringify(await measure(name, model, cal, JSON.parse(extra) as Record<string, string>, profile, out)));
+  process.exit(0);
+}
+
+const repeat = Math.max(1, Number(arg("--repeat") ?? 1));
+const rows: (Row & { msAll: number[] })[] = [];
 for (const [name, model, cal, extra] of models) {
   if (!existsSync(model)) continue;
   for (const profile of profiles) {
     const out = join(temp(), `${name.replace(/\W+/g, "-")}-${profile}`);
-    const r = await compile({ model, target: "loihi", outDir: out, backendOptions: { calibration: cal, "calibration-limit": "16", profile, ...extra }, cwd: ROOT });
-    const ms = r.timings.filter((t) => t.pass.startsWith("loihi:")).reduce((s, t) => s + t.ms, 0);
-    const rep = JSON.parse(readFileSync(join(out, "resource-report.json"), "utf8"));
-    const bind = new Map<string, number>();
-    for (const c of rep.per_core) bind.set(c.binding, (bind.get(c.binding) ?? 0) + 1);
-    rows.push({
-      model: name,
-      profile,
-      cores: rep.cores,
-      bound: rep.lower_bound.cores,
-      gap: rep.lower_bound.gap,
-      tight: rep.lower_bound.tightened.cores,
-      tgap: rep.lower_bound.tightened.gap,
-      chips: rep.chips,
-      traffic: rep.traffic.hop_weighted,
-      naive: rep.traffic.naive_sequential.hop_weighted,
-      ms,
-      binding: [...bind.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", "),
-    });
-    rmSync(out, { recursive: true, force: true });
+    const runs: Row[] = [];
+    for (let k = 0; k < repeat; k++) {
+      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--one", name, model, cal, JSON.stringify(extra), profile, out], { encoding: "utf8", maxBuffer: 1 << 24 });
+      if (child.status !== 0) throw new Error(`${name} ${profile}: ${child.stderr}`);
+      runs.push(JSON.parse(child.stdout) as Row);
+    }
+    const msAll = runs.map((r) => r.ms).sort((a, b) => a - b);
+    rows.push({ ...runs[0]!, ms: msAll[Math.floor((msAll.length - 1) / 2)]!, msAll });
   }
 }
 if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -105,6 +130,6 @@ else {
   console.log("| model | profile | cores | bound (§3.3) | gap | tightened bound | gap | chips | hop-weighted traffic | naive placement | ratio | mapping time | cores by binding resource |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of rows) {
-    console.log(`| ${r.model} | ${r.profile} | ${r.cores} | ${r.bound} | ${pct(r.gap)} | ${r.tight} | ${pct(r.tgap)} | ${r.chips} | ${r.traffic.toExponential(3)} | ${r.naive.toExponential(3)} | ${(r.traffic / r.naive).toFixed(3)} | ${(r.ms / 1000).toFixed(2)} s | ${r.binding} |`);
+    console.log(`| ${r.model} | ${r.profile} | ${r.cores} | ${r.bound} | ${pct(r.gap)} | ${r.tight} | ${pct(r.tgap)} | ${r.chips} | ${r.traffic.toExponential(3)} | ${r.naive.toExponential(3)} | ${(r.traffic / r.naive).toFixed(3)} | ${(r.ms / 1000).toFixed(2)} s${r.msAll.length > 1 ? ` (${(r.msAll[0]! / 1000).toFixed(2)}–${(r.msAll[r.msAll.length - 1]! / 1000).toFixed(2)})` : ""} | ${r.binding} |`);
   }
 }
