@@ -40,27 +40,6 @@ function exportModel(script: string, out: string, calib?: string): void {
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
 }
 
-let calib = arg("--calib");
-let vgg = arg("--vgg16");
-let resnet = arg("--resnet20");
-if (!vgg) exportModel("examples/vgg16-cifar/export.py", (vgg = join(temp(), "vgg16.onnx")), calib ? undefined : (calib = join(temp(), "calib.npy")));
-if (!resnet) exportModel("examples/resnet20-cifar/export.py", (resnet = join(temp(), "resnet20.onnx")));
-if (!calib) {
-  calib = join(temp(), "calib.npy");
-  exportModel("examples/vgg16-cifar/export.py", join(temp(), "unused.onnx"), calib);
-}
-
-// The CIFAR stand-ins have random weights: per-channel λ gives some channels of ResNet-20 huge
-// normalised weights whose worst-case per-step input overflows q (the DRC says so), so they use one λ
-// per layer.
-const models: [string, string, string, Record<string, string>][] = [
-  ["Fashion-MNIST cnn-small", join(ROOT, "examples/fashion-mnist/cnn-small.onnx"), "example:fashion-mnist", {}],
-  ["Fashion-MNIST vgg-bn", join(ROOT, "examples/fashion-mnist/vgg-bn.onnx"), "example:fashion-mnist", {}],
-  ["CIFAR ResNet-20", resnet, calib, { "per-channel": "false" }],
-  ["CIFAR VGG-16", vgg, calib, { "per-channel": "false" }],
-];
-const profiles = (arg("--profiles") ?? "loihi1,loihi2").split(",");
-
 interface Row {
   model: string;
   profile: string;
@@ -75,6 +54,9 @@ interface Row {
   ms: number;
   binding: string;
 }
+
+const ROW_MARK = "loihi-mapping row: ";
+
 /** One compile (in this process): the row, mapping time included. */
 async function measure(name: string, model: string, cal: string, extra: Record<string, string>, profile: string, out: string): Promise<Row> {
   const r = await compile({ model, target: "loihi", outDir: out, backendOptions: { calibration: cal, "calibration-limit": "16", profile, ...extra }, cwd: ROOT });
@@ -101,13 +83,43 @@ async function measure(name: string, model: string, cal: string, extra: Record<s
 
 const one = args.indexOf("--one");
 if (one >= 0) {
-  // Child: one compile, its row as JSON on stdout.
+  // Child: one compile (the parent passes every path, so nothing is exported here); its row is the
+  // last stdout line, after a marker.
   const [name, model, cal, extra, profile, out] = args.slice(one + 1, one + 7) as [string, string, string, string, string, string];
-  process.stdout.write(JSON.stringify(await measure(name, model, cal, JSON.parse(extra) as Record<string, string>, profile, out)));
+  const row = await measure(name, model, cal, JSON.parse(extra) as Record<string, string>, profile, out);
+  process.stdout.write(`\n${ROW_MARK}${JSON.stringify(row)}\n`);
   process.exit(0);
 }
 
-const repeat = Math.max(1, Number(arg("--repeat") ?? 1));
+const repeat = Number(arg("--repeat") ?? 1);
+if (!Number.isInteger(repeat) || repeat < 1) {
+  process.stderr.write(`bench/loihi-mapping: --repeat must be a positive integer, not '${arg("--repeat")}'\n`);
+  process.exit(2);
+}
+
+let calib = arg("--calib");
+let vgg = arg("--vgg16");
+let resnet = arg("--resnet20");
+if (!vgg) exportModel("examples/vgg16-cifar/export.py", (vgg = join(temp(), "vgg16.onnx")), calib ? undefined : (calib = join(temp(), "calib.npy")));
+if (!resnet) exportModel("examples/resnet20-cifar/export.py", (resnet = join(temp(), "resnet20.onnx")));
+if (!calib) {
+  calib = join(temp(), "calib.npy");
+  exportModel("examples/vgg16-cifar/export.py", join(temp(), "unused.onnx"), calib);
+}
+
+// The CIFAR stand-ins have random weights: per-channel λ gives some channels of ResNet-20 huge
+// normalised weights whose worst-case per-step input overflows q (the DRC says so), so they use one λ
+// per layer.
+const models: [string, string, string, Record<string, string>][] = [
+  ["Fashion-MNIST cnn-small", join(ROOT, "examples/fashion-mnist/cnn-small.onnx"), "example:fashion-mnist", {}],
+  ["Fashion-MNIST vgg-bn", join(ROOT, "examples/fashion-mnist/vgg-bn.onnx"), "example:fashion-mnist", {}],
+  ["CIFAR ResNet-20", resnet, calib, { "per-channel": "false" }],
+  ["CIFAR VGG-16", vgg, calib, { "per-channel": "false" }],
+];
+const profiles = (arg("--profiles") ?? "loihi1,loihi2").split(",");
+
+// The child runs this script under the same loader (tsx), without debugger flags (their port is taken).
+const nodeArgs = process.execArgv.filter((a) => !a.startsWith("--inspect"));
 const rows: (Row & { msAll: number[] })[] = [];
 for (const [name, model, cal, extra] of models) {
   if (!existsSync(model)) continue;
@@ -115,10 +127,13 @@ for (const [name, model, cal, extra] of models) {
     const out = join(temp(), `${name.replace(/\W+/g, "-")}-${profile}`);
     const runs: Row[] = [];
     for (let k = 0; k < repeat; k++) {
-      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--one", name, model, cal, JSON.stringify(extra), profile, out], { encoding: "utf8", maxBuffer: 1 << 24 });
-      if (child.status !== 0) throw new Error(`${name} ${profile}: ${child.stderr}`);
-      runs.push(JSON.parse(child.stdout) as Row);
+      const child = spawnSync(process.execPath, [...nodeArgs, fileURLToPath(import.meta.url), "--one", name, model, cal, JSON.stringify(extra), profile, out], { encoding: "utf8", maxBuffer: 1 << 26 });
+      const line = child.stdout?.split("\n").reverse().find((l) => l.startsWith(ROW_MARK));
+      if (child.error || child.status !== 0 || !line) throw new Error(`${name} ${profile}: ${child.error?.message ?? (child.signal ? `killed by ${child.signal}` : `exit ${child.status}`)}\n${child.stderr}`);
+      runs.push(JSON.parse(line.slice(ROW_MARK.length)) as Row);
     }
+    // The mapping is deterministic: every repeat must give the same cores and traffic.
+    for (const r of runs) if (r.cores !== runs[0]!.cores || r.traffic !== runs[0]!.traffic || r.naive !== runs[0]!.naive) throw new Error(`${name} ${profile}: repeats differ (${r.cores} vs ${runs[0]!.cores} cores)`);
     const msAll = runs.map((r) => r.ms).sort((a, b) => a - b);
     rows.push({ ...runs[0]!, ms: msAll[Math.floor((msAll.length - 1) / 2)]!, msAll });
   }

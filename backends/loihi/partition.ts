@@ -30,7 +30,7 @@ import { boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv, longestRun
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 import { Traffic, TrafficBuilder } from "./traffic.js";
-import { addUsage, axisNeeds, densePopGroups, dims, emptyUsage, fits, shares, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
+import { addUsage, axisNeeds, cxPerNeuron, densePopGroups, dims, emptyUsage, fits, shares, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
 
 export interface ClockItem {
   readonly pop: Pop;
@@ -211,7 +211,7 @@ export function candidates(p: Pop, net: Network, prof: Profile, densePop: Readon
           ins += u.inSlots;
         }
         const n = tileCount(p, t);
-        const cxShare = (Math.min(C, mc) * Math.min(H, hr) * Math.min(W, wr) * cxPerNeuronOf(p, prof)) / cxCapacity(prof);
+        const cxShare = (Math.min(C, mc) * Math.min(H, hr) * Math.min(W, wr) * cxPerNeuron(p, prof)) / cxCapacity(prof);
         list.push({ t, n, samples, ownWorst: worst, cxShare, bits: (bits / us.length) * n, inSlots: (ins / us.length) * n });
       }
     }
@@ -342,7 +342,7 @@ export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet
   const rcls = relayClass(prof);
   for (const p of [...net.placed].reverse()) {
     const cls = compatClass(p, prof);
-    const cxTotal = p.size * cxPerNeuronOf(p, prof);
+    const cxTotal = p.size * cxPerNeuron(p, prof);
     const list = candidates(p, net, prof, densePop);
     const myFans = fansBySrc.get(p);
     let best: { c: Candidate; cost: number; worst: number } | undefined;
@@ -393,10 +393,6 @@ export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet
 
 /** Weight of "cores if this layer's tiles were packed only with each other" in the tiling cost. */
 const FRAGMENTATION = 0.05;
-
-function cxPerNeuronOf(p: Pop, prof: Profile): number {
-  return p.kind === "tsc" ? prof.tsc.neuron_cx : p.kind === "or" ? prof.tsc.or_cx : prof.tsc.readout_cx;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Packing

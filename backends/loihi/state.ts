@@ -172,7 +172,9 @@ export function rebuildPartition(m: Module, net: Network, prof: Profile, numCore
 
 /** The partition's tile granularity [γ, γ_cx] as stored by storePartition. */
 function granularityOf(m: Module): Granularity {
-  const g = m.attrs["loihi.granularity"] as number[] | undefined;
+  const g = m.attrs["loihi.granularity"] as number[] | number | undefined;
+  // Modules written before γ_cx existed hold one γ for every resource.
+  if (typeof g === "number") return { all: g, cx: g };
   return { all: g?.[0] ?? 1, cx: g?.[1] ?? 1 };
 }
 
