@@ -364,11 +364,11 @@ function printTargets(ctx: BenchContext, results: readonly ModelAccuracy[]): voi
     const ts = synapses(q.tsc);
     const rs = synapses(q.rate);
     const rows: string[][] = [];
-    for (let i = 0; i < Math.max(ts.length, rs.length); i++) {
-      const a = ts[i];
-      const b = rs[i];
+    // Rows pair layers of the same ONNX node; a layer only one side has (the rate variant's spiking
+    // average pools) gets a row of its own.
+    for (const [k, [a, b]] of alignByName(ts, rs).entries()) {
       rows.push([
-        String(i + 1),
+        String(k + 1),
         a ? `${a.name} (${a.kind})` : "",
         a ? count(a.synaptic_additions) : "",
         a ? pct(a.synaptic_additions / q.tsc.ops.synaptic_additions, 1) : "",
@@ -379,4 +379,27 @@ function printTargets(ctx: BenchContext, results: readonly ModelAccuracy[]): voi
     }
     out.print(markdownTable(["#", "TSC synapse layer", "additions", "share", "rate synapse layer", "additions", "share"], rows, ["r", "l", "r", "r", "l", "r", "r"]));
   }
+}
+
+/** Pairs two layer sequences in order by name: equal names share a pair, the others pair with undefined. */
+export function alignByName<T extends { name: string }>(xs: readonly T[], ys: readonly T[]): [T | undefined, T | undefined][] {
+  const out: [T | undefined, T | undefined][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < xs.length || j < ys.length) {
+    const x = xs[i];
+    const y = ys[j];
+    if (x && y && x.name === y.name) {
+      out.push([x, y]);
+      i++;
+      j++;
+    } else if (y && (!x || !xs.slice(i).some((z) => z.name === y.name))) {
+      out.push([undefined, y]);
+      j++;
+    } else {
+      out.push([x, undefined]);
+      i++;
+    }
+  }
+  return out;
 }
