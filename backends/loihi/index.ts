@@ -35,7 +35,7 @@ export const loihiBackend = defineBackend({
     coding: { kind: "enum", choices: ["tsc", "rate"], default: "tsc", doc: "spike coding: only tsc maps (rate is refused)" },
     window: { kind: "int", doc: "TSC steps per layer window T (default 32)" },
     granularity: { kind: "int", default: 0, doc: "tile granularity γ: tiles use ≤ 1/γ of every core resource (0: try 1 and 2, keep the fewest cores)" },
-    "cx-granularity": { kind: "int", default: 0, doc: "compartment granularity γ_cx: tiles use ≤ 1/γ_cx of a core's compartments, so compartment-heavy tiles can share cores with out-axon- or memory-heavy ones (0: try 1 and 2)" },
+    "cx-granularity": { kind: "int", default: 0, doc: "compartment granularity γ_cx: tiles use ≤ 1/γ_cx of a core's compartments, so compartment-heavy tiles can share cores with out-axon- or memory-heavy ones (0: try 1, 2 and 4)" },
     ...CONVERSION_OPTIONS,
   },
   passes: () => LOIHI_PASSES,

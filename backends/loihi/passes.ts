@@ -230,7 +230,7 @@ export const partitionPass = definePass({
   summary: "split layers into tiles and pack them into cores under every per-core limit (compartments, synapse memory, axons, profile tables), per compatibility class",
   options: {
     granularity: { kind: "int", default: 0, doc: "tile granularity γ (tiles use ≤ 1/γ of every core resource); 0 tries 1 and 2" },
-    "cx-granularity": { kind: "int", default: 0, doc: "compartment granularity γ_cx (tiles use ≤ 1/γ_cx of a core's compartments, so compartment-heavy tiles can share cores with out-axon- or memory-heavy ones); 0 tries 1 and 2" },
+    "cx-granularity": { kind: "int", default: 0, doc: "compartment granularity γ_cx (tiles use ≤ 1/γ_cx of a core's compartments, so compartment-heavy tiles can share cores with out-axon- or memory-heavy ones); 0 tries 1, 2 and 4" },
   },
   requires: ["loihi-quantized"],
   provides: ["loihi-partitioned"],

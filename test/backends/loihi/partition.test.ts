@@ -17,9 +17,14 @@ test("granularities: every requested (γ, γ_cx) with γ_cx raised to γ, coarse
   expect(granularities()).toEqual([
     { all: 1, cx: 1 },
     { all: 1, cx: 2 },
+    { all: 1, cx: 4 },
     { all: 2, cx: 2 },
+    { all: 2, cx: 4 },
   ]);
-  expect(granularities([2], undefined)).toEqual([{ all: 2, cx: 2 }]);
+  expect(granularities([2], undefined)).toEqual([
+    { all: 2, cx: 2 },
+    { all: 2, cx: 4 },
+  ]);
   expect(granularities(undefined, [1])).toEqual([
     { all: 1, cx: 1 },
     { all: 2, cx: 2 },
@@ -83,7 +88,7 @@ test("half-core compartment tiles pair compartment-bound with out-axon-bound til
   // Tried by default: the partition at the bound, with cores holding tiles of two layers.
   expect(auto.cores).toBe(bound);
   expect(auto.per_core.some((c: Core) => new Set(c.layers.filter((l) => !l.endsWith("(clock)"))).size === 2)).toBe(true);
-  expect(module.attrs["loihi.granularity"]).toEqual([1, 2]);
+  expect((module.attrs["loihi.granularity"] as number[])[1]).toBeGreaterThan(1);
   // A module written before γ_cx existed holds one γ for every resource; it reloads as (γ, γ).
   module.attrs["loihi.granularity"] = 2;
   expect(loadState(module).part!.granularity).toEqual({ all: 2, cx: 2 });
