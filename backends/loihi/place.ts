@@ -261,9 +261,10 @@ export function placeCores(part: Partition, prof: Profile, w: Weights, budget?: 
   const rand = rng(0x5eed + n);
   const proposals = budget ?? Math.min(400_000, 60 * total);
   const window = Math.max(8, Math.min(total, 4 * prof.cores_per_chip));
-  // A deterministic work budget (neighbour visits), so big mappings stay fast.
+  // A deterministic work budget, so big mappings stay fast: the neighbour lists (2 entries per core
+  // pair) plus the search's neighbour visits stay within 50 million, with 20 to 40 million visits.
   let work = 0;
-  const maxWork = 20_000_000;
+  const maxWork = Math.min(40_000_000, Math.max(20_000_000, 50_000_000 - adjStart[n]!));
   for (let it = 0; it < proposals && work < maxWork; it++) {
     const a = Math.floor(rand() * total);
     const b = Math.min(total - 1, Math.max(0, a + Math.floor((rand() * 2 - 1) * window)));
