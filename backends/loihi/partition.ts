@@ -54,7 +54,7 @@ export interface CoreInfo {
  * Tile granularity: every tile uses at most 1/all of each core resource and at most 1/cx of its
  * compartments. γ_cx = 2 with γ = 1 makes compartment-bound tiles half a core while tiles bound by
  * memory or axons stay whole, so the packer can pair a compartment-light, out-axon-heavy tile with a
- * compartment-heavy, out-axon-light one (docs/loihi.md "Partitioning").
+ * compartment-heavy, out-axon-light one (docs/loihi.md "Storage model and partitioning").
  */
 export interface Granularity {
   readonly all: number;
