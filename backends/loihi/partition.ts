@@ -529,12 +529,7 @@ function packRelays(net: Network, prof: Profile, part: { tiles: Tile[]; fanouts:
     .sort((a, b) => a.f.out - b.f.out || b.c.id - a.c.id)
     .forEach((x) => wait(x.c));
   const items: RelayItem[] = [];
-  const tilesOfPop = new Map<Pop, Tile[]>();
-  for (const t of part.tiles) {
-    let l = tilesOfPop.get(t.pop);
-    if (!l) tilesOfPop.set(t.pop, (l = []));
-    l.push(t);
-  }
+  const tilesOfPop = tilesByPop(part.tiles);
   const place = (c: CoreInfo, r: RelayItem): void => {
     r.core = c.id;
     c.relays.push(r);
@@ -610,6 +605,17 @@ export function partitionOnce(net: Network, prof: Profile, gran: Granularity, co
   }
   const relays = relayed.size ? packRelays(net, prof, { tiles, fanouts, relayed }, cores) : [];
   return { tilings, tiles, tileCore, cores, traffic: Traffic.empty(), hostTraffic: new Map(), densePop, granularity: gran, relayed, relays: canonicalRelays(net, relays), fanouts };
+}
+
+/** Tiles grouped by population, each list in the order given (tiling order for a partition's tiles). */
+export function tilesByPop(tiles: readonly Tile[]): Map<Pop, Tile[]> {
+  const byPop = new Map<Pop, Tile[]>();
+  for (const t of tiles) {
+    let l = byPop.get(t.pop);
+    if (!l) byPop.set(t.pop, (l = []));
+    l.push(t);
+  }
+  return byPop;
 }
 
 /** Relay runs in canonical order: group, source population, source tile, first neuron. */
@@ -692,12 +698,7 @@ function atomRange(g: Group, c0: number, c1: number): [number, number] {
  * out-axon entries per neuron. Source tiles of one band are aggregated per core.
  */
 export function forEachOverlap(net: Network, part: { tilings: Map<Pop, Tiling>; tiles: Tile[]; tileCore: Map<Tile, number>; relayed?: ReadonlySet<Group> }, prof: Profile, visit: (srcCore: number, dstCore: number, neurons: number, perNeuron: number, g: Group) => void): void {
-  const byPop = new Map<Pop, Tile[]>();
-  for (const t of part.tiles) {
-    let l = byPop.get(t.pop);
-    if (!l) byPop.set(t.pop, (l = []));
-    l.push(t);
-  }
+  const byPop = tilesByPop(part.tiles);
   for (const g of net.groups) {
     if (part.relayed?.has(g)) continue;
     const perNeuron = entriesPerDest(g, prof);
@@ -930,12 +931,7 @@ export function countTraffic(net: Network, prof: Profile, part: Partition): void
   if (part.relays.length) {
     const fanOf = new Map<string, Fanout>();
     for (const f of part.fanouts) fanOf.set(`${f.group.id}:${f.src.id}`, f);
-    const byPop = new Map<Pop, Tile[]>();
-    for (const t of part.tiles) {
-      let l = byPop.get(t.pop);
-      if (!l) byPop.set(t.pop, (l = []));
-      l.push(t);
-    }
+    const byPop = tilesByPop(part.tiles);
     // Source compartments → their relays, relays → the consumer tiles, per relay core.
     for (const r of part.relays) {
       const src = part.tileCore.get(r.tile)!;
