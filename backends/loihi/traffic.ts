@@ -174,21 +174,9 @@ export class TrafficBuilder {
   build(): Traffic {
     const n = this.n;
     const len = this.len;
-    // Counting sort by source.
-    const count = new Int32Array(n + 1);
-    for (let i = 0; i < len; i++) count[this.src[i]! + 1]!++;
-    for (let s = 0; s < n; s++) count[s + 1]! += count[s]!;
-    const pos = count.slice(0, n);
-    const order = new Int32Array(len);
-    for (let i = 0; i < len; i++) order[pos[this.src[i]!]!++] = i;
-    // Rows by source (in the order added).
-    const nRows = this.rowSrc.length;
-    const rcount = new Int32Array(n + 1);
-    for (let i = 0; i < nRows; i++) rcount[this.rowSrc[i]! + 1]!++;
-    for (let s = 0; s < n; s++) rcount[s + 1]! += rcount[s]!;
-    const rpos = rcount.slice(0, n);
-    const rorder = new Int32Array(nRows);
-    for (let i = 0; i < nRows; i++) rorder[rpos[this.rowSrc[i]!]!++] = i;
+    // Triples and rows by source, each in the order added.
+    const { start: count, order } = bySource(this.src, len, n);
+    const { start: rcount, order: rorder } = bySource(Int32Array.from(this.rowSrc), this.rowSrc.length, n);
     const total = len + this.rowsTotal;
     // Per source: sum repeats with a dense accumulator (triples first, then rows, each in the order
     // added), destinations ascending.
@@ -247,4 +235,18 @@ export class TrafficBuilder {
     // Few repeats (the usual case): views of the arrays, without copying hundreds of megabytes.
     return total - k <= total / 16 ? new Traffic(n, start, outDst.subarray(0, k), outMsgs.subarray(0, k)) : new Traffic(n, start, outDst.slice(0, k), outMsgs.slice(0, k));
   }
+}
+
+/**
+ * Counting sort of the first len entries by their source key (0 ≤ key < n): the entries of source s are
+ * order[start[s] .. start[s + 1]), in their original order.
+ */
+function bySource(keys: Int32Array, len: number, n: number): { start: Int32Array; order: Int32Array } {
+  const start = new Int32Array(n + 1);
+  for (let i = 0; i < len; i++) start[keys[i]! + 1]!++;
+  for (let s = 0; s < n; s++) start[s + 1]! += start[s]!;
+  const pos = start.slice(0, n);
+  const order = new Int32Array(len);
+  for (let i = 0; i < len; i++) order[pos[keys[i]!]!++] = i;
+  return { start, order };
 }
