@@ -72,43 +72,11 @@ export function routeAll(part: Partition, pl: Placement, prof: Profile): { summa
   const west = new Float64Array(H * (W + 1));
   const south = new Float64Array(W * (H + 1));
   const north = new Float64Array(W * (H + 1));
-  const s = { intra_core: 0, intra_tile: 0, inter_tile: 0, inter_chip: 0, host: 0, total: 0, hop_weighted: 0, hops_ew: 0, hops_ns: 0, chip_crossings: 0, max_link_load: 0 };
   const tx = prof.tiles_x;
   const ty = prof.tiles_y;
-  const add = (src: number, dst: number, a: Slot, b: Slot, m: number): void => {
-    const ew = Math.abs(a.gx - b.gx);
-    const ns = Math.abs(a.gy - b.gy);
-    const cc = Math.abs(Math.floor(a.gx / tx) - Math.floor(b.gx / tx)) + Math.abs(Math.floor(a.gy / ty) - Math.floor(b.gy / ty));
-    s.total += m;
-    if (src < 0) s.host += m;
-    else if (src === dst) s.intra_core += m;
-    else if (cc > 0) s.inter_chip += m;
-    else if (ew + ns === 0) s.intra_tile += m;
-    else s.inter_tile += m;
-    s.hops_ew += m * ew;
-    s.hops_ns += m * ns;
-    s.hop_weighted += m * (ew + ns);
-    s.chip_crossings += m * cc;
-    // X first along row a.gy: links leaving x for x in [a.gx, b.gx) (east) or (b.gx, a.gx] (west).
-    if (b.gx > a.gx) {
-      east[a.gy * (W + 1) + a.gx]! += m;
-      east[a.gy * (W + 1) + b.gx]! -= m;
-    } else if (b.gx < a.gx) {
-      west[a.gy * (W + 1) + b.gx + 1]! += m;
-      west[a.gy * (W + 1) + a.gx + 1]! -= m;
-    }
-    // Then Y along column b.gx.
-    if (b.gy > a.gy) {
-      south[b.gx * (H + 1) + a.gy]! += m;
-      south[b.gx * (H + 1) + b.gy]! -= m;
-    } else if (b.gy < a.gy) {
-      north[b.gx * (H + 1) + b.gy + 1]! += m;
-      north[b.gx * (H + 1) + a.gy + 1]! -= m;
-    }
-  };
-  for (const [dst, m] of part.hostTraffic) add(-1, dst, HOST, pl.slots[dst]!, m);
-  // Core pairs (millions on big mappings): coordinates in typed arrays, sums in locals. Every term is an
-  // integer far below 2^53, so the sums equal add()'s.
+  // Core pairs (millions on big mappings): coordinates in typed arrays, sums in locals. Host injections
+  // are source −1, at HOST's tile, with their own row. Every term is an integer far below 2^53, so the
+  // sums do not depend on the order.
   const slots = pl.slots;
   const n = slots.length;
   const X = new Int32Array(n);
@@ -121,7 +89,11 @@ export function routeAll(part: Partition, pl: Placement, prof: Profile): { summa
     CX[i] = Math.floor(slots[i]!.gx / tx);
     CY[i] = Math.floor(slots[i]!.gy / ty);
   }
+  const host = [...part.hostTraffic.entries()].sort((a, b) => a[0] - b[0]);
+  const hostDst = Int32Array.from(host, (e) => e[0]);
+  const hostMsgs = Float64Array.from(host, (e) => e[1]);
   let total = 0;
+  let hostTotal = 0;
   let intraCore = 0;
   let interChip = 0;
   let intraTile = 0;
@@ -129,15 +101,19 @@ export function routeAll(part: Partition, pl: Placement, prof: Profile): { summa
   let hopsEw = 0;
   let hopsNs = 0;
   let crossings = 0;
-  const { start, dst, msgs } = part.traffic;
   const W1 = W + 1;
   const H1 = H + 1;
-  for (let a = 0; a < part.traffic.n; a++) {
-    const ax = X[a]!;
-    const ay = Y[a]!;
-    const acx = CX[a]!;
-    const acy = CY[a]!;
-    for (let k = start[a]!; k < start[a + 1]!; k++) {
+  for (let a = -1; a < part.traffic.n; a++) {
+    const fromHost = a < 0;
+    const dst = fromHost ? hostDst : part.traffic.dst;
+    const msgs = fromHost ? hostMsgs : part.traffic.msgs;
+    const k0 = fromHost ? 0 : part.traffic.start[a]!;
+    const k1 = fromHost ? hostDst.length : part.traffic.start[a + 1]!;
+    const ax = fromHost ? HOST.gx : X[a]!;
+    const ay = fromHost ? HOST.gy : Y[a]!;
+    const acx = fromHost ? Math.floor(HOST.gx / tx) : CX[a]!;
+    const acy = fromHost ? Math.floor(HOST.gy / ty) : CY[a]!;
+    for (let k = k0; k < k1; k++) {
       const b = dst[k]!;
       const m = msgs[k]!;
       const bx = X[b]!;
@@ -146,13 +122,16 @@ export function routeAll(part: Partition, pl: Placement, prof: Profile): { summa
       const ns = Math.abs(ay - by);
       const cc = Math.abs(acx - CX[b]!) + Math.abs(acy - CY[b]!);
       total += m;
-      if (a === b) intraCore += m;
+      if (fromHost) hostTotal += m;
+      else if (a === b) intraCore += m;
       else if (cc > 0) interChip += m;
       else if (ew + ns === 0) intraTile += m;
       else interTile += m;
       hopsEw += m * ew;
       hopsNs += m * ns;
       crossings += m * cc;
+      // X first along row ay: links leaving x for x in [ax, bx) (east) or (bx, ax] (west); then Y
+      // along column bx.
       if (bx > ax) {
         east[ay * W1 + ax]! += m;
         east[ay * W1 + bx]! -= m;
@@ -169,15 +148,7 @@ export function routeAll(part: Partition, pl: Placement, prof: Profile): { summa
       }
     }
   }
-  s.total += total;
-  s.intra_core += intraCore;
-  s.inter_chip += interChip;
-  s.intra_tile += intraTile;
-  s.inter_tile += interTile;
-  s.hops_ew += hopsEw;
-  s.hops_ns += hopsNs;
-  s.hop_weighted += hopsEw + hopsNs;
-  s.chip_crossings += crossings;
+  const s = { intra_core: intraCore, intra_tile: intraTile, inter_tile: interTile, inter_chip: interChip, host: hostTotal, total, hop_weighted: hopsEw + hopsNs, hops_ew: hopsEw, hops_ns: hopsNs, chip_crossings: crossings, max_link_load: 0 };
   const maxRun = (d: Float64Array, rows: number, len: number): number => {
     let best = 0;
     for (let r = 0; r < rows; r++) {
