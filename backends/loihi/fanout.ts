@@ -72,17 +72,32 @@ export function isSimpleConv(net: Network, g: Group): boolean {
   return !!g.geo && pieces.length === 1 && pieces[0]!.map === null && pieces[0]!.offset === 0 && pieces[0]!.pop.shape.length === 3;
 }
 
-const axisCache = new Map<string, Int32Array>();
+const needsCache = new Map<string, number[][]>();
 
-/** Bands of r outputs (of O) whose receptive fields include each of the n input coordinates. */
+/** Sorted needed input coordinates (of n) of each band of r outputs (of O). */
+export function bandNeeds(n: number, O: number, r: number, k: number, s: number, pad: number, d: number): number[][] {
+  const key = `${n},${O},${r},${k},${s},${pad},${d}`;
+  let v = needsCache.get(key);
+  if (!v) {
+    if (needsCache.size > 10_000) needsCache.clear();
+    v = [];
+    for (let o0 = 0; o0 < O; o0 += r) v.push([...axisNeeds(n, o0, Math.min(O, o0 + r), k, s, pad, d).keys()].sort((a, b) => a - b));
+    needsCache.set(key, v);
+  }
+  return v;
+}
+
+const countsCache = new Map<string, Int32Array>();
+
+/** Bands of r outputs (of O) whose receptive fields include each of the n input coordinates (shared: do not modify). */
 export function bandCounts(n: number, O: number, r: number, k: number, s: number, pad: number, d: number): Int32Array {
   const key = `${n},${O},${r},${k},${s},${pad},${d}`;
-  let c = axisCache.get(key);
+  let c = countsCache.get(key);
   if (!c) {
-    if (axisCache.size > 100_000) axisCache.clear();
+    if (countsCache.size > 10_000) countsCache.clear();
     c = new Int32Array(n);
-    for (let o0 = 0; o0 < O; o0 += r) for (const i of axisNeeds(n, o0, Math.min(O, o0 + r), k, s, pad, d).keys()) c[i]!++;
-    axisCache.set(key, c);
+    for (const band of bandNeeds(n, O, r, k, s, pad, d)) for (const i of band) c[i]!++;
+    countsCache.set(key, c);
   }
   return c;
 }

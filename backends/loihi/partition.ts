@@ -26,7 +26,7 @@
  * Several granularities and price rounds are tried; the partition with the fewest cores wins (ties:
  * fewer estimated out-axon entries).
  */
-import { boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv, longestRun, runBoxes, runDest, bandCounts, type Fanout } from "./fanout.js";
+import { bandNeeds, boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv, longestRun, runBoxes, runDest, bandCounts, type Fanout } from "./fanout.js";
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 import { Traffic, TrafficBuilder } from "./traffic.js";
@@ -874,21 +874,6 @@ function convBoxAccumulate(g: Group, tgtTiling: Tiling, b: Box, chAll: number, c
     }
   }
   return total;
-}
-
-const needsCache = new Map<string, number[][]>();
-
-/** Sorted needed input coordinates of each band of r outputs. */
-function bandNeeds(n: number, O: number, r: number, k: number, s: number, pad: number, d: number): number[][] {
-  const key = `${n},${O},${r},${k},${s},${pad},${d}`;
-  let v = needsCache.get(key);
-  if (!v) {
-    if (needsCache.size > 10_000) needsCache.clear();
-    v = [];
-    for (let o0 = 0; o0 < O; o0 += r) v.push([...axisNeeds(n, o0, Math.min(O, o0 + r), k, s, pad, d).keys()].sort((a, b) => a - b));
-    needsCache.set(key, v);
-  }
-  return v;
 }
 
 /** Spikes per source compartment per inference when the neuron is active (ON once, OFF once; graded: 2 on one axon). */
