@@ -1,6 +1,6 @@
 /** Mutable per-node operation tallies, frozen into {@link Counters} at the end of a run. */
 import type { Network } from "./network.js";
-import type { Counters, LayerCounters } from "./types.js";
+import type { Counters, LayerCounters, OpCounts } from "./types.js";
 
 export class Tally {
   readonly syn: Float64Array;
@@ -57,16 +57,12 @@ export class Tally {
       input_macs: this.macs[i]!,
       relayed_spikes: this.relayed[i]!,
     }));
-    const sum = (f: (l: LayerCounters) => number) => layers.reduce((s, l) => s + f(l), 0);
     const spiking = spikingNeurons.reduce((s, x) => s + x, 0);
-    const spikes = sum((l) => l.spikes);
+    const totals = sumOpCounts(layers);
+    const spikes = totals.spikes;
     return {
       batch,
-      synaptic_additions: sum((l) => l.synaptic_additions),
-      memory_reads: sum((l) => l.memory_reads),
-      neuron_updates: sum((l) => l.neuron_updates),
-      spikes,
-      input_macs: sum((l) => l.input_macs),
+      ...totals,
       spiking_neurons: spiking,
       spikes_per_neuron_max: this.maxPerNeuron,
       spikes_per_neuron_mean: spiking > 0 && batch > 0 ? spikes / (spiking * batch) : 0,
@@ -79,30 +75,31 @@ export class Tally {
 export function sumCounters(parts: readonly Counters[]): Counters {
   const first = parts[0]!;
   if (parts.length === 1) return first;
-  const add = (f: (c: Counters) => number): number => parts.reduce((s, c) => s + f(c), 0);
-  const batch = add((c) => c.batch);
-  const spikes = add((c) => c.spikes);
+  const batch = parts.reduce((s, c) => s + c.batch, 0);
+  const totals = sumOpCounts(parts);
+  const spikes = totals.spikes;
   return {
     batch,
-    synaptic_additions: add((c) => c.synaptic_additions),
-    memory_reads: add((c) => c.memory_reads),
-    neuron_updates: add((c) => c.neuron_updates),
-    spikes,
-    input_macs: add((c) => c.input_macs),
+    ...totals,
     spiking_neurons: first.spiking_neurons,
     spikes_per_neuron_max: Math.max(...parts.map((c) => c.spikes_per_neuron_max)),
     spikes_per_neuron_mean: first.spiking_neurons > 0 ? spikes / (first.spiking_neurons * batch) : 0,
     layers: first.layers.map((l, i) => {
-      const sum = (f: (x: LayerCounters) => number): number => parts.reduce((s, c) => s + f(c.layers[i]!), 0);
-      return {
-        ...l,
-        synaptic_additions: sum((x) => x.synaptic_additions),
-        memory_reads: sum((x) => x.memory_reads),
-        neuron_updates: sum((x) => x.neuron_updates),
-        spikes: sum((x) => x.spikes),
-        input_macs: sum((x) => x.input_macs),
-        relayed_spikes: sum((x) => x.relayed_spikes),
-      };
+      const same = parts.map((c) => c.layers[i]!);
+      return { ...l, ...sumOpCounts(same), relayed_spikes: same.reduce((s, x) => s + x.relayed_spikes, 0) };
     }),
   };
+}
+
+/** Field-wise sums of operation counts, each in list order from 0. */
+function sumOpCounts(list: readonly OpCounts[]): OpCounts {
+  const t = { synaptic_additions: 0, memory_reads: 0, neuron_updates: 0, spikes: 0, input_macs: 0 };
+  for (const c of list) {
+    t.synaptic_additions += c.synaptic_additions;
+    t.memory_reads += c.memory_reads;
+    t.neuron_updates += c.neuron_updates;
+    t.spikes += c.spikes;
+    t.input_macs += c.input_macs;
+  }
+  return t;
 }
