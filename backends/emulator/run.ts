@@ -94,8 +94,8 @@ function checkInput(dir: string, man: Manifest, x: RTensor): { data: Float32Arra
   return { data: d, batch: x.shape[0]! };
 }
 
-/** Index of the largest of the k logits of sample `row`. */
-function argmax(d: Float32Array, row: number, k: number): number {
+/** Index of the largest of the k logits of sample `row` (the first on ties). */
+export function argmax(d: ArrayLike<number>, row: number, k: number): number {
   let best = 0;
   for (let j = 1; j < k; j++) if (d[row * k + j]! > d[row * k + best]!) best = j;
   return best;

@@ -1,14 +1,12 @@
 /** Metrics of a run (accuracy, agreement, per-inference counts) and Markdown tables for the bench output. */
+import { argmax } from "../../backends/emulator/run.js";
 import type { Counters } from "../../backends/emulator/runtime/index.js";
 
+/** Top-1 class of each of n samples. */
 export function argmaxes(logits: Float32Array, n: number): Int32Array {
   const k = logits.length / n;
   const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
-    out[i] = best;
-  }
+  for (let i = 0; i < n; i++) out[i] = argmax(logits, i, k);
   return out;
 }
 

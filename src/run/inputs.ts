@@ -1,6 +1,7 @@
 /** Checking and converting user-supplied tensors for `tscc run`. */
 import { fmt, M, TsccError } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
+import { argmax } from "../../backends/emulator/run.js";
 
 /** float32 as is; float64 narrowed to float32 (NumPy's default dtype); anything else is refused. */
 export function toModelInput(t: RTensor, name: string, file: string): RTensor {
@@ -28,10 +29,6 @@ export function argmaxAccuracy(out: RTensor, labels: RTensor, file: string): num
   const k = out.data.length / n;
   const y = labelValues(labels, file, n);
   let correct = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if ((out.data[i * k + j] as number) > (out.data[i * k + best] as number)) best = j;
-    if (best === y[i]) correct++;
-  }
+  for (let i = 0; i < n; i++) if (argmax(out.data as ArrayLike<number>, i, k) === y[i]) correct++;
   return correct / n;
 }
