@@ -6,6 +6,7 @@
  */
 import type { Diagnostic, DiagnosticSink, Logger, Module, OpDef, OptionSchema, OptionValue, Pass } from "../ir/index.js";
 import type { RTensor } from "../ir/interp/tensor.js";
+import type { RunCounts } from "./counts.js";
 
 export const BACKEND_API_VERSION = 1;
 
@@ -46,6 +47,11 @@ export interface Backend {
   run?(artifactDir: string, req: RunRequest): Promise<RunReport>;
   /** Input names of an artifact this backend wrote (for `--input name=path`). */
   artifactInputs?(artifactDir: string): string[];
+  /**
+   * The metrics of `run` from (merged) counts: a backend that returns `RunReport.counts` and honours
+   * the `shard` run option gives this, and `tscc run --shard/--save-counts` and `tscc merge` work for it.
+   */
+  metricsFromCounts?(counts: RunCounts): Record<string, unknown>;
 }
 
 export interface RunRequest {
@@ -53,7 +59,10 @@ export interface RunRequest {
   readonly inputs: Readonly<Record<string, RTensor>>;
   /** Class labels (integers), one per sample, when accuracy is wanted. */
   readonly labels?: RTensor;
-  /** Backend run options (`-O key=value`, plus flags such as --engine and --batch). */
+  /**
+   * Backend run options (`-O key=value`, plus flags such as --engine, --batch, --jobs (worker threads;
+   * results must not depend on it) and --shard (`i/n`: evaluate only that shard of the samples)).
+   */
   readonly options: Readonly<Record<string, string>>;
   readonly log: Logger;
 }
@@ -62,6 +71,10 @@ export interface RunReport {
   readonly outputs: Readonly<Record<string, RTensor>>;
   /** Numbers for the table and for `--json` (accuracy, spikes, additions, ...). */
   readonly metrics: Readonly<Record<string, unknown>>;
+  /** Exact counts behind the metrics, mergeable across shards (see `Backend.metricsFromCounts`). */
+  readonly counts?: RunCounts;
+  /** With the `shard` option: which samples [start, end) were evaluated (outputs hold only those). */
+  readonly shard?: { readonly index: number; readonly count: number; readonly start: number; readonly end: number };
 }
 
 export interface PluginApi {

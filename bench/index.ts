@@ -24,7 +24,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { terminalLogger } from "../src/cli/ui.js";
+import { progressLogger, progressWanted } from "../src/cli/progress.js";
 import { accuracySuite } from "./accuracy.js";
 import { ablationSuite } from "./ablations.js";
 import { BenchContext, type BenchOptions } from "./lib/context.js";
@@ -101,7 +101,7 @@ export function parseArgs(argv: readonly string[]): { opts: BenchOptions; suites
 
 export async function main(argv: readonly string[]): Promise<void> {
   const { opts, suites, name } = parseArgs(argv);
-  const log = terminalLogger(process.stderr, false);
+  const log = progressLogger(process.stderr, progressWanted(process.stderr, false));
   const needed = Math.max(opts.images, ...Object.values(opts.rateImages), ...Object.values(opts.rateShortImages), ...Object.values(opts.poissonImages), 256);
   const ds = loadTestSet(needed);
   const pool = new Pool(ds, opts.workers, log);
@@ -138,6 +138,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       save();
     }
   } finally {
+    log.stop();
     await pool.close();
   }
   out.print(`Total: ${((Date.now() - started.getTime()) / 60000).toFixed(1)} min.`);

@@ -29,6 +29,14 @@ export interface Logger {
 
 export const silentLogger: Logger = { info() {}, progress() {} };
 
+/**
+ * Let the event loop turn between chunks of long synchronous work (calibration batches, engine chunks,
+ * passes), so timers and signal handlers run: Ctrl-C then stops the work within one chunk.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export interface PassContext {
   readonly options: PassOptions;
   readonly diag: DiagnosticSink;
@@ -313,6 +321,8 @@ export class PassManager {
     const pipelineText = printPipeline(entries);
     for (let index = 0; index < entries.length; index++) {
       const { pass, given } = entries[index]!;
+      base.log.progress(`pass ${pass.name}`, index, entries.length);
+      await yieldToEventLoop();
       for (const i of this.instruments) i.beforePass?.(pass, m, index);
       const before = m.clone();
       const diag = new DiagnosticBag();
@@ -347,6 +357,7 @@ export class PassManager {
       result.timings.push({ pass: pass.name, ms, changed: r.changed });
       for (const i of this.instruments) i.afterPass?.(pass, m, r, index, ms);
     }
+    if (entries.length) base.log.progress("passes", entries.length, entries.length);
     return result;
   }
 }

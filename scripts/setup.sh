@@ -2,9 +2,10 @@
 # One-time machine set-up for running tscc's full test suite: the Debian packages the tests read, then
 # the npm dependencies (npm ci also builds dist/ through the `prepare` script).
 #   libonnx-testdata   ONNX's backend operator tests (test/onnx-suite)
+#   bsdutils           script(1): the Ctrl-C and progress-bar tests run tscc under a pseudo-terminal
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(libonnx-testdata)
+packages=(libonnx-testdata bsdutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -9,6 +9,7 @@ import { manifestFor } from "./manifest.js";
 import { ENERGY_SETS } from "./energy.js";
 import { emitArtifact } from "./emit.js";
 import { legalizeForSnn } from "./legalize.js";
+import { emulatorMetrics } from "./metrics.js";
 import { artifactInputs, runArtifact } from "./run.js";
 
 function q(v: string): string {
@@ -84,4 +85,5 @@ export const emulatorBackend = defineBackend({
   },
   run: runArtifact,
   artifactInputs,
+  metricsFromCounts: emulatorMetrics,
 });

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fmt, M, TsccError } from "../../ir/index.js";
+import { fmt, M, TsccError, yieldToEventLoop } from "../../ir/index.js";
 import { parseWeights } from "../emulator/runtime/weights-file.js";
 import type { RunReport, RunRequest } from "../api.js";
 import { compareLogits, labelsOf } from "../emulator/run.js";
@@ -148,6 +148,7 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
         for (const k of ["synaptic_ops", "spikes", "neuron_updates", "q_overflows", "u_wraps", "v_saturations"] as const) counters[k] += r.counters[k];
       }
       req.log.progress("loihi engine", s + n, batch);
+      await yieldToEventLoop();
     }
   } else {
     logits = runClosedForm(int, x, batch).outputs[0]!;

@@ -5,7 +5,7 @@
 import { closedFormOnnx } from "../../backends/emulator/onnx-export.js";
 import { createOrtSession, runClosedForm, runEvent, runOnnxClosedForm, runRateOnnx, type Counters, type OrtModule, type OrtSession, type RunResult } from "../../backends/emulator/runtime/index.js";
 import type { Network } from "../../backends/emulator/runtime/network.js";
-import { loadOrt } from "../../backends/emulator/run.js";
+import { loadOrt } from "../../backends/emulator/evaluate.js";
 
 /**
  * closed: TSC closed form (JavaScript, float64); closed-onnx: the fast engine (closed-form.onnx on

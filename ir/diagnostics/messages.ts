@@ -69,6 +69,8 @@ export const M = {
   FileNotFound: { code: 5006, severity: "error", text: "file not found: {0}" },
   Usage: { code: 5007, severity: "error", text: "{0}" },
   OutputError: { code: 5008, severity: "error", text: "cannot write '{0}': {1}" },
+  Interrupted: { code: 5020, severity: "error", text: "interrupted by {0}: stopped, and no partial output was left" },
+  CountsFile: { code: 5021, severity: "error", text: "cannot merge: {0}" },
 
   // 9xxx: internal
   Internal: { code: 9001, severity: "error", text: "internal error: {0}" },

@@ -10,7 +10,9 @@ import { compileCommand } from "./commands/compile.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { listCommands } from "./commands/list.js";
 import { optCommand } from "./commands/opt.js";
+import { mergeCommand } from "./commands/merge.js";
 import { runCommand } from "./commands/run.js";
+import { installInterruptHandlers } from "../driver/interrupt.js";
 import { VERSION } from "../version.js";
 import { UsageError } from "./usage.js";
 
@@ -51,6 +53,7 @@ export function buildProgram(io: Io): Command {
   compileCommand(program, io);
   inspectCommand(program, io);
   runCommand(program, io);
+  mergeCommand(program, io);
   optCommand(program, io);
   listCommands(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -78,6 +81,8 @@ const REPORT = "please report this at the tscc issue tracker";
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const program = buildProgram(io);
+  // The real process stops cleanly on Ctrl-C / SIGTERM (exit 130 / 143, nothing partial left behind).
+  if (io === processIo) installInterruptHandlers((signal) => reportDiagnostics(io, [fmt(M.Interrupted, [signal])], (program.opts() as GlobalOptions).diagnostics));
   try {
     await program.parseAsync([...argv], { from: "user" });
     return 0;

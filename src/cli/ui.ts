@@ -1,5 +1,4 @@
-/** Terminal output helpers: aligned tables, a progress logger that draws only on a TTY. */
-import type { Logger } from "../../ir/index.js";
+/** Terminal output helpers: aligned tables and numbers (progress bars are in progress.ts). */
 
 export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], align?: readonly ("l" | "r")[]): string {
   const cells = [headers.map(String), ...rows.map((r) => r.map((c) => (typeof c === "number" ? formatNumber(c) : c)))];
@@ -22,25 +21,4 @@ export function formatNumber(n: number): string {
 
 export function shapeText(shape: readonly number[]): string {
   return `[${shape.map((d) => (d === -1 ? "?" : String(d))).join(", ")}]`;
-}
-
-/** Progress on stderr when it is a TTY (and CI is not set); silent otherwise. */
-export function terminalLogger(stream: NodeJS.WriteStream = process.stderr, quiet = false): Logger {
-  const live = !quiet && stream.isTTY === true && !process.env["CI"];
-  let lastDraw = 0;
-  return {
-    info(msg) {
-      if (!quiet) stream.write(msg + "\n");
-    },
-    progress(label, done, total) {
-      if (!live) return;
-      const now = Date.now();
-      if (done < total && now - lastDraw < 100) return;
-      lastDraw = now;
-      const width = 30;
-      const filled = total > 0 ? Math.round((done / total) * width) : width;
-      stream.write(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`);
-      if (done >= total) stream.write("\n");
-    },
-  };
 }

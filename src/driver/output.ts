@@ -1,11 +1,13 @@
 /**
- * Writing an output directory all at once: files are collected in memory, written to a temporary
- * sibling folder and renamed into place, so a failed compile leaves nothing behind. An existing
- * folder is replaced only if tscc wrote it (it holds the `.tscc-output` marker).
+ * Writing outputs all at once: files are collected in memory, written to a temporary sibling (folder or
+ * file) and renamed into place, so a failed or interrupted command leaves nothing behind (the temporary
+ * is also removed on Ctrl-C, see interrupt.ts). An existing folder is replaced only if tscc wrote it (it
+ * holds the `.tscc-output` marker).
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fmt, M, TsccError } from "../../ir/index.js";
+import { removeOnInterrupt } from "./interrupt.js";
 
 export const OUTPUT_MARKER = ".tscc-output";
 
@@ -18,8 +20,9 @@ export function commitOutput(outDir: string, files: ReadonlyMap<string, Uint8Arr
       throw new TsccError(fmt(M.OutputError, [outDir, "the folder exists, is not empty and was not written by tscc"], { hint: "choose another -o folder or remove it" }));
     }
   }
-  const tmp = join(dirname(dir), `.${basename(dir)}.tscc-tmp-${process.pid}`);
+  const tmp = tempSibling(dir);
   rmSync(tmp, { recursive: true, force: true });
+  const forget = removeOnInterrupt(tmp);
   try {
     mkdirSync(tmp, { recursive: true });
     for (const [rel, data] of [...files.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
@@ -35,5 +38,27 @@ export function commitOutput(outDir: string, files: ReadonlyMap<string, Uint8Arr
     rmSync(tmp, { recursive: true, force: true });
     if (e instanceof TsccError) throw e;
     throw new TsccError(fmt(M.OutputError, [outDir, (e as Error).message]));
+  } finally {
+    forget();
+  }
+}
+
+/** `.name.tscc-tmp-<pid>` beside `path`: where an output is written before it is renamed into place. */
+function tempSibling(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tscc-tmp-${process.pid}`);
+}
+
+/** Write one file whole or not at all (temporary sibling + rename); `shown` names it in errors. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, shown = path): void {
+  const tmp = tempSibling(path);
+  const forget = removeOnInterrupt(tmp);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new TsccError(fmt(M.OutputError, [shown, (e as Error).message]));
+  } finally {
+    forget();
   }
 }

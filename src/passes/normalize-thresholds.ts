@@ -6,7 +6,7 @@
  * The network's outputs are unchanged (the output layer keeps λ = 1), which the tests check with the
  * interpreter. λ is recorded on each activation as the `lambda` attribute.
  */
-import { definePass, fmt, interpret, M, tensorType, type Module, type Op, type PassContext, type Value } from "../../ir/index.js";
+import { definePass, fmt, interpret, M, tensorType, yieldToEventLoop, type Module, type Op, type PassContext, type Value } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import { loadCalibration } from "../io/calibration.js";
 
@@ -75,7 +75,7 @@ export interface ChannelSketches {
 }
 
 /** Calibration statistics: a percentile sketch per neuron-point value (and per channel when asked). */
-export function calibrate(m: Module, points: readonly Value[], data: RTensor, batch: number, log: PassContext["log"], perChannel = false): Map<Value, ChannelSketches> {
+export async function calibrate(m: Module, points: readonly Value[], data: RTensor, batch: number, log: PassContext["log"], perChannel = false): Promise<Map<Value, ChannelSketches>> {
   const sketches = new Map<Value, ChannelSketches>(
     points.map((v) => [v, { all: new PercentileSketch(), channels: perChannel ? Array.from({ length: v.type.shape[1] ?? 1 }, () => new PercentileSketch(128)) : [] }]),
   );
@@ -99,6 +99,7 @@ export function calibrate(m: Module, points: readonly Value[], data: RTensor, ba
       },
     });
     log.progress("calibrating", start + count, n);
+    await yieldToEventLoop();
   }
   return sketches;
 }
@@ -182,7 +183,7 @@ export const normalizeThresholdsPass = definePass({
     "per-channel": { kind: "bool", default: true, doc: "one λ per output channel (layers off residual paths and without a finite clip), folded into the weights" },
   },
   provides: ["normalized"],
-  run(m, ctx) {
+  async run(m, ctx) {
     // Errors reported so far (a layer that fails makes its dependents skip silently, not fail again).
     const reported = { count: 0 };
     const fail = (op: Op | undefined, msg: string): void => {
@@ -212,7 +213,7 @@ export const normalizeThresholdsPass = definePass({
     }
     const points = m.ops.filter(isNeuronPoint).map((op) => op.result);
     const perChannel = ctx.options["per-channel"] === true;
-    const sketches = calibrate(m, points, data, ctx.options["batch"] as number, ctx.log, perChannel);
+    const sketches = await calibrate(m, points, data, ctx.options["batch"] as number, ctx.log, perChannel);
 
     let negatives = 0;
     for (let i = 0; i < data.data.length; i++) if ((data.data[i] as number) < 0) negatives++;

@@ -4,7 +4,8 @@ import { printPipeline } from "../../../ir/index.js";
 import { compile, createRegistry, resolvePipeline, backendOptions } from "../../driver/compile.js";
 import { dumpInstrumentation, resolveDumpList } from "../../driver/dump.js";
 import { collect, diagnosticsFormat, reportDiagnostics, type Io } from "../main.js";
-import { formatNumber, terminalLogger } from "../ui.js";
+import { progressLogger } from "../progress.js";
+import { formatNumber } from "../ui.js";
 import { UsageError } from "../usage.js";
 
 export function parseKeyValues(list: readonly string[] = []): Record<string, string> {
@@ -33,6 +34,7 @@ interface CompileFlags {
   printPipeline?: boolean;
   timing?: boolean;
   json?: boolean;
+  quiet?: boolean;
   [snnFlag: string]: unknown;
 }
 
@@ -71,7 +73,8 @@ export function compileCommand(program: Command, io: Io): void {
     .option("--dump-dir <dir>", "write dumps as numbered .tir files into this folder instead of stderr")
     .option("--print-pipeline", "print the resolved pipeline and exit")
     .option("--timing", "print how long each pass took")
-    .option("--json", "print a JSON summary on stdout");
+    .option("--json", "print a JSON summary on stdout")
+    .option("-q, --quiet", "no progress bars (they are drawn on a terminal only)");
   const cmd = program.commands[program.commands.length - 1]!;
   for (const [flag, , help] of SNN_FLAGS) cmd.option(flag, `${help} [emulator, loihi]`);
   cmd.action(async (model: string, f: CompileFlags, command: Command) => {
@@ -103,10 +106,8 @@ export function compileCommand(program: Command, io: Io): void {
               }),
             ]
           : [];
-      const r = await compile(
-        { model: modelPath, displayName: model, target: f.target, outDir, passes: f.passes, backendOptions: opts, instrumentation, log: terminalLogger(process.stderr, !io.tty), cwd },
-        reg,
-      );
+      const log = progressLogger(process.stderr, io.tty && !f.quiet && !f.json);
+      const r = await compile({ model: modelPath, displayName: model, target: f.target, outDir, passes: f.passes, backendOptions: opts, instrumentation, log, cwd }, reg).finally(log.stop);
       if (r.warnings.items.length) reportDiagnostics(io, r.warnings.items, diagnosticsFormat(command));
       if (f.timing) for (const t of r.timings) io.stderr(`${t.pass.padEnd(28)} ${t.ms.toFixed(1).padStart(9)} ms${t.changed ? "" : "  (no change)"}\n`);
       const files = [...r.files.keys()].sort();

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { fmt, M, PassManager, silentLogger, TsccError, type Module } from "../../../ir/index.js";
@@ -6,12 +7,15 @@ import { interpret } from "../../../ir/interp/interpreter.js";
 import type { RTensor } from "../../../ir/interp/tensor.js";
 import { createRegistry, verifyLoaded } from "../../driver/compile.js";
 import { loadModel } from "../../driver/load-model.js";
-import { OUTPUT_MARKER } from "../../driver/output.js";
-import { writeNpy } from "../../io/npy.js";
+import { OUTPUT_MARKER, writeFileAtomic } from "../../driver/output.js";
+import { encodeNpy } from "../../io/npy.js";
 import { readTensorFile } from "../../io/tensors.js";
+import { countsFile } from "../../run/counts-file.js";
 import { argmaxAccuracy, toModelInput } from "../../run/inputs.js";
 import { collect, type Io } from "../main.js";
-import { formatNumber, shapeText, table, terminalLogger } from "../ui.js";
+import { metricsText } from "../metrics.js";
+import { progressLogger } from "../progress.js";
+import { shapeText, table } from "../ui.js";
 import { UsageError } from "../usage.js";
 import { parseKeyValues } from "./compile.js";
 
@@ -25,7 +29,10 @@ interface RunFlags {
   json?: boolean;
   engine?: string;
   batch?: string;
-  workers?: string;
+  jobs?: string;
+  shard?: string;
+  saveCounts?: string;
+  quiet?: boolean;
   energy?: string;
 }
 
@@ -61,10 +68,13 @@ export function runCommand(program: Command, io: Io): void {
     .option("-O, --option <key=value>", "backend run option; repeatable", collect)
     .option("--engine <engine>", "emulator: event (spike by spike, the reference) or fast (closed form, TSC only)")
     .option("--batch <n>", "samples per engine call")
-    .option("--workers <n>", "worker threads for throughput (emulator)")
+    .option("-j, --jobs <n>", "emulator: worker threads evaluating in parallel (default: the cores; results do not depend on it)")
+    .option("--shard <i/n>", "evaluate only shard i of n (0-based) of the inputs, for `tscc merge`")
+    .option("--save-counts <file>", "write the exact counts of this run (or shard) as JSON, for `tscc merge`")
     .option("--energy <set>", "emulator: energy parameter set for the report")
     .option("--plugin <spec>", "load a plugin; repeatable", collect)
     .option("--json", "print the report as JSON")
+    .option("-q, --quiet", "no progress bars (they are drawn on a terminal only)")
     .action(async (model: string, f: RunFlags) => {
       const path = resolve(io.cwd, model);
       if (!f.input?.length) throw new UsageError("run needs --input");
@@ -86,15 +96,29 @@ export function runCommand(program: Command, io: Io): void {
         const inputs: Record<string, RTensor> = {};
         for (const [name, file] of files) inputs[name] = toModelInput(readTensorFile(resolve(io.cwd, file)), name, file);
         const options = parseKeyValues(f.option);
-        for (const k of ["engine", "batch", "workers", "energy"] as const) if (f[k] !== undefined) options[k] = f[k]!;
-        const r = await backend.run(path, { inputs, labels, options, log: terminalLogger(process.stderr, !io.tty) });
+        for (const k of ["engine", "batch", "energy"] as const) if (f[k] !== undefined) options[k] = f[k]!;
+        if ((f.shard !== undefined || f.saveCounts !== undefined) && !backend.metricsFromCounts) {
+          throw new UsageError(`--shard and --save-counts need a backend that reports counts; '${target}' does not`);
+        }
+        const resultOptions = { ...options };
+        options["jobs"] = f.jobs ?? String(availableParallelism());
+        if (f.shard !== undefined) options["shard"] = f.shard;
+        const log = progressLogger(process.stderr, io.tty && !f.quiet && !f.json);
+        const r = await backend.run(path, { inputs, labels, options, log }).finally(log.stop);
         outputs = { ...r.outputs };
         metrics = { ...r.metrics };
-        samples = Object.values(inputs)[0]?.shape[0] ?? 0;
+        samples = r.shard ? r.shard.end - r.shard.start : (Object.values(inputs)[0]?.shape[0] ?? 0);
+        if (f.saveCounts !== undefined) {
+          if (!r.counts) throw new UsageError(`--save-counts: backend '${target}' reported no counts`);
+          const inputFiles = Object.fromEntries([...files].map(([name, file]) => [name, resolve(io.cwd, file)]));
+          const saved = countsFile({ target, artifact: model, artifactDir: path, inputs: inputFiles, shownInputs: Object.fromEntries(files), labels: f.labels, labelsPath: f.labels ? resolve(io.cwd, f.labels) : undefined, options: resultOptions, total: Object.values(inputs)[0]?.shape[0] ?? 0, shard: r.shard, counts: r.counts });
+          writeFileAtomic(resolve(io.cwd, f.saveCounts), JSON.stringify(saved, null, 1) + "\n", f.saveCounts);
+        }
         // Backends that only compute outputs get the same top-1 accuracy as the interpreter path.
         const first = Object.values(outputs)[0];
         if (labels && first && !("accuracy" in metrics)) metrics["accuracy"] = argmaxAccuracy(first, labels, f.labels!);
       } else {
+        if (f.shard !== undefined || f.saveCounts !== undefined) throw new UsageError("--shard and --save-counts evaluate compiled artifacts (tscc compile … -o dir), not models");
         const loaded = loadModel(path, reg.ops);
         verifyLoaded(loaded, model);
         const m: Module = loaded.module;
@@ -124,7 +148,7 @@ export function runCommand(program: Command, io: Io): void {
       for (const item of f.saveOutput ?? []) {
         const names = Object.keys(outputs);
         const [[name, file]] = [...namedFiles([item], names, "--save-output", io.cwd)];
-        writeNpy(resolve(io.cwd, file!), outputs[name!]!);
+        writeFileAtomic(resolve(io.cwd, file!), encodeNpy(outputs[name!]!), file);
       }
       const outInfo = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
       if (f.json) {
@@ -133,23 +157,7 @@ export function runCommand(program: Command, io: Io): void {
       }
       const rows = Object.entries(outputs).map(([k, t]) => [k, shapeText(t.shape), t.dtype]);
       io.stdout(table(["output", "shape", "dtype"], rows, ["l", "l", "l"]));
-      const mrows = Object.entries(metrics)
-        .filter(([, v]) => typeof v === "number" || typeof v === "string")
-        .map(([k, v]) => [k, typeof v === "number" ? formatNumber(v) : String(v)]);
-      if (mrows.length) io.stdout("\n" + table(["metric", "value"], mrows, ["l", "r"]));
-      // Nested numbers (an engine cross-check) and the per-layer breakdown, when the backend gives them.
-      for (const [k, v] of Object.entries(metrics)) {
-        if (v && typeof v === "object" && !Array.isArray(v)) {
-          io.stdout(`\n${k}:\n` + table(["", "value"], Object.entries(v as Record<string, unknown>).map(([a, b]) => [a, typeof b === "number" ? formatNumber(b) : String(b)]), ["l", "r"]));
-        }
-      }
-      const layers = metrics["layers"];
-      if (Array.isArray(layers) && layers.length) {
-        const cols = ["synaptic_additions", "neuron_updates", "spikes"];
-        const lrows = (layers as Record<string, unknown>[])
-          .filter((l) => cols.some((c) => (l[c] as number) > 0))
-          .map((l) => [String(l["node"]), String(l["kind"]), String(l["name"] ?? ""), ...cols.map((c) => formatNumber(l[c] as number))]);
-        io.stdout("\nper layer, per inference:\n" + table(["#", "layer", "from", "synaptic adds", "neuron updates", "spikes"], lrows, ["r", "l", "l", "r", "r", "r"]));
-      }
+      const text = metricsText(metrics);
+      if (text) io.stdout("\n" + text);
     });
 }
