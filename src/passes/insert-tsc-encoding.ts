@@ -1,6 +1,6 @@
 /** nn → snn with Temporal-Switch Coding: TSC encoder, TSC neurons, OR max-pool, residual integration. */
 import { definePass, fmt, M } from "../../ir/index.js";
-import { convertToSnn } from "./snn/convert.js";
+import { convertToSnn, tscCoding } from "./snn/convert.js";
 
 export const insertTscEncodingPass = definePass({
   name: "insert-tsc-encoding",
@@ -20,15 +20,9 @@ export const insertTscEncodingPass = definePass({
       return { changed: false };
     }
     const ok = convertToSnn(m, ctx, {
-      coding: "tsc",
+      coding: tscCoding({ phi: ctx.options["phi"] as number, rounding: ctx.options["rounding"] as "round" | "floor" }),
       window,
-      phi: ctx.options["phi"] as number,
-      rounding: ctx.options["rounding"] as "round" | "floor",
       avgpool: ctx.options["avgpool"] as "merge" | "spike",
-      mode: "current",
-      reset: "subtract",
-      vInit: 0,
-      seed: 0,
     });
     return { changed: ok };
   },
