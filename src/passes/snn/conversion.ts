@@ -3,7 +3,7 @@
  * (spikes, charge, a pending average pool), the encoder, constants, and the neurons (through the coding
  * strategy, with the window the layer was given).
  */
-import { Builder, M, fmt, tensorType, type Attrs, type Input, type Loc, type Module, type Op, type PassContext, type Value } from "../../../ir/index.js";
+import { Builder, M, fmt, onnxNodeName, tensorType, type Attrs, type Input, type Loc, type Module, type Op, type PassContext, type Value } from "../../../ir/index.js";
 import type { Coding } from "./coding.js";
 
 export interface ConvertOptions {
@@ -11,6 +11,20 @@ export interface ConvertOptions {
   /** Steps per window (TSC: of every layer without its own entry in `windows`; rate: of the whole run). */
   readonly window: number;
   readonly avgpool: "merge" | "spike";
+  /**
+   * TSC per-layer windows, by layer key: the ONNX node name of the layer (the model input's name for the
+   * encoder), or `#k` for the k-th neuron population in conversion order (`#0` is the encoder).
+   */
+  readonly windows?: ReadonlyMap<string, number>;
+}
+
+/** A neuron population the conversion made, with the window it was given. */
+export interface ConvertedLayer {
+  /** `#k`: the population's position in conversion order (`#0` is the encoder). */
+  readonly index: string;
+  /** The ONNX node it realises (the model input's name for the encoder); "" when it has none. */
+  readonly name: string;
+  readonly window: number;
 }
 
 /** A conversion problem at `loc` (reported as a pass diagnostic; the op's dependents are skipped). */
@@ -66,9 +80,14 @@ export class Conversion {
   readonly nnOps: readonly Op[];
   readonly inputValue: Value;
   readonly inputLoc: Loc;
+  readonly inputName: string;
   /** λ₀: the input value that maps to a full window. */
   readonly lambda0: number;
   softmaxRemoved = false;
+  /** The neuron populations made so far, the encoder first. */
+  readonly layers: ConvertedLayer[] = [];
+  /** Keys of `o.windows` that named a population. */
+  readonly usedKeys = new Set<string>();
   private encoded: Value | undefined;
 
   constructor(
@@ -82,12 +101,33 @@ export class Conversion {
     this.users = m.users();
     this.inputValue = input.value;
     this.inputLoc = input.loc;
+    this.inputName = input.name;
     this.lambda0 = (m.attrs["input_scale"] as number | undefined) ?? 1;
+  }
+
+  /** The window of the next population, named `name` (per-layer windows, else the default). */
+  private windowFor(name: string): number {
+    const index = `#${this.layers.length}`;
+    let window = this.o.window;
+    for (const key of [name, index]) {
+      const w = key ? this.o.windows?.get(key) : undefined;
+      if (w === undefined) continue;
+      this.usedKeys.add(key);
+      window = w;
+      break;
+    }
+    this.layers.push({ index, name, window });
+    return window;
+  }
+
+  /** The encoder's window (made once; a padded encoder shares it). */
+  private encoderWindow(): number {
+    return this.layers.length > 0 ? this.layers[0]!.window : this.windowFor(this.inputName);
   }
 
   /** The input encoder (`extra`: a border of constant pixels). Without a border it is made once. */
   encoder(extra?: Attrs, loc: Loc = this.inputLoc): Value {
-    const attrs = { ...this.o.coding.encoder(this.o.window), scale: this.lambda0, ...extra };
+    const attrs = { ...this.o.coding.encoder(this.encoderWindow()), scale: this.lambda0, ...extra };
     if (extra) return this.b.value("snn.encode", [this.inputValue], attrs, loc);
     this.encoded ??= this.b.value("snn.encode", [this.inputValue], attrs, loc);
     return this.encoded;
@@ -120,7 +160,8 @@ export class Conversion {
 
   /** The neurons of the layer `op`, fed by `charge`. */
   neuron(charge: Value, op: Op, lambda: number): Value {
-    return this.o.coding.neuron(this.b, charge, op.loc, lambda, this.o.window);
+    this.encoderWindow();
+    return this.o.coding.neuron(this.b, charge, op.loc, lambda, this.windowFor(onnxNodeName(op.loc)));
   }
 
   /** Record that nn value `v` is now the spikes of `neurons`. */

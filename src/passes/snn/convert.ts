@@ -20,6 +20,10 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
     ctx.diag.report(fmt(M.PassFailed, [`conversion needs exactly one model input, found ${m.inputs.length}`]));
     return false;
   }
+  if (o.windows?.size && o.coding.name !== "tsc") {
+    ctx.diag.report(fmt(M.PassFailed, ["per-layer windows are for TSC: a rate-coded network runs every layer for the whole run"]));
+    return false;
+  }
   const cv = new Conversion(m, ctx, input, o);
   let failed = false;
   for (const op of cv.nnOps) {
@@ -35,6 +39,12 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
     }
   }
   if (failed || !readOutputs(cv, ctx)) return false;
+  const unknown = [...(o.windows?.keys() ?? [])].filter((k) => !cv.usedKeys.has(k));
+  if (unknown.length) {
+    const known = cv.layers.map((l) => (l.name ? `${l.index} '${l.name}'` : l.index)).join(", ");
+    ctx.diag.report(fmt(M.PassFailed, [`per-layer windows name no layer: ${unknown.map((k) => `'${k}'`).join(", ")} (layers: ${known})`]));
+    return false;
+  }
   const fresh = new Set(cv.nnOps);
   m.ops = m.ops.filter((op) => !fresh.has(op));
   m.removeDeadCode();
@@ -42,6 +52,15 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
   m.attrs["window"] = o.window;
   if (cv.softmaxRemoved) m.attrs["softmax_removed"] = true;
   return true;
+}
+
+/** The largest window among the spikes integrated into `charge` (a chain's read-out then needs no gain). */
+function lastSourceWindow(charge: Value, fallback: number): number {
+  const op = charge.op;
+  if (!op) return fallback;
+  if (op.name === "snn.add") return Math.max(...op.operands.map((v) => lastSourceWindow(v, fallback)));
+  const src = op.operands[0]?.type;
+  return src?.kind === "spikes" ? src.window : fallback;
 }
 
 /** Outputs: the output layer integrates and is read out (tsc.md §3.5). */
@@ -56,7 +75,7 @@ function readOutputs(cv: Conversion, ctx: PassContext): boolean {
       ctx.diag.report(fmt(M.PassFailed, [`output '${out.name}' cannot be read from the spiking network`], { loc }));
       return false;
     }
-    out.value = cv.b.value("snn.decode", [charge], { window: cv.o.window, lambda: 1 }, loc);
+    out.value = cv.b.value("snn.decode", [charge], { window: cv.o.coding.name === "tsc" ? lastSourceWindow(charge, cv.o.window) : cv.o.window, lambda: 1 }, loc);
   }
   return true;
 }
