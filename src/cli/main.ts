@@ -12,6 +12,7 @@ import { listCommands } from "./commands/list.js";
 import { optCommand } from "./commands/opt.js";
 import { mergeCommand } from "./commands/merge.js";
 import { runCommand } from "./commands/run.js";
+import { tuneCommand } from "./commands/tune.js";
 import { installInterruptHandlers } from "../driver/interrupt.js";
 import { VERSION } from "../version.js";
 import { UsageError } from "./usage.js";
@@ -54,6 +55,7 @@ export function buildProgram(io: Io): Command {
   inspectCommand(program, io);
   runCommand(program, io);
   mergeCommand(program, io);
+  tuneCommand(program, io);
   optCommand(program, io);
   listCommands(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
