@@ -7,12 +7,14 @@
 #   jid=$(sbatch --parsable examples/scale-out/slurm-array.sh)
 #   sbatch --dependency=afterok:$jid --wrap 'tscc merge parts/part-*.json --json > result.json'
 # The merged report is exactly that of one `tscc run` over all samples. Shards are deterministic, so a
-# failed task is simply resubmitted (sbatch --array=<k> examples/scale-out/slurm-array.sh).
+# failed task is simply resubmitted (sbatch --array=<k> examples/scale-out/slurm-array.sh). Memory: the
+# task's CPUs (= --jobs worker threads) x one worker's peak; measure one shard of one chunk first
+# (docs/scale-out.md, "Check before you buy").
 #
 #SBATCH --job-name=tscc-eval
 #SBATCH --array=0-3
-#SBATCH --cpus-per-task=8
-#SBATCH --mem=48G
+#SBATCH --cpus-per-task=4
+#SBATCH --mem=64G
 #SBATCH --time=24:00:00
 #SBATCH --output=logs/tscc-eval-%a.out
 set -euo pipefail
