@@ -18,7 +18,11 @@
  * else the float64 JavaScript closed form); results are cached per window vector.
  *
  * Constraint: with labels, top-1 accuracy ≥ ANN top-1 − tolerance (points); without labels, agreement
- * with the ANN's top-1 ≥ 100 − tolerance.
+ * with the ANN's top-1 ≥ 100 − tolerance. Both must hold with a margin of `margin` standard errors of the
+ * held-out estimate (default 1), so that they carry over to new data rather than to this sample only:
+ * labels: the paired difference (SNN right, ANN wrong − SNN wrong, ANN right)/n minus margin·√(b + c)/n,
+ * with b, c those discordant counts; agreement: flips/n plus margin·√flips/n. A network that equals its ANN
+ * on every sample (a QAT network at T = L) has no margin to pay.
  */
 import { interpret, type Logger, type Module, type PassContext } from "../../../ir/index.js";
 import type { RTensor } from "../../../ir/interp/tensor.js";
@@ -35,6 +39,8 @@ export interface TuneOptions {
   readonly maxWindow: number;
   /** Accuracy points the tuned network may lose against the ANN. */
   readonly tolerance: number;
+  /** Standard errors of the held-out estimate the constraint must clear (default 1; 0 = the sample only). */
+  readonly margin?: number;
   readonly objective: "latency" | "additions";
   /** Labels of the held-out samples (accuracy constraint); without them, agreement with the ANN. */
   readonly labels?: readonly number[];
@@ -165,9 +171,22 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
   let annCorrect = 0;
   if (o.labels) for (let i = 0; i < n; i++) if (annPred[i] === o.labels[i]) annCorrect++;
   const tol = o.tolerance / 100;
+  const z = o.margin ?? 1;
   const feasible = (e: Evaluation): boolean => {
-    const m = measure(e);
-    return o.labels ? m.accuracy! >= annCorrect / n - tol - 1e-12 : m.agreement >= 1 - tol - 1e-12;
+    if (!o.labels) {
+      let flips = 0;
+      for (let i = 0; i < n; i++) if (e.pred[i] !== annPred[i]) flips++;
+      return (flips + z * Math.sqrt(flips)) / n <= tol + 1e-12;
+    }
+    let gained = 0;
+    let lost = 0;
+    for (let i = 0; i < n; i++) {
+      const s = e.pred[i] === o.labels[i];
+      const a = annPred[i] === o.labels[i];
+      if (s && !a) gained++;
+      else if (a && !s) lost++;
+    }
+    return (gained - lost - z * Math.sqrt(gained + lost)) / n >= -tol - 1e-12;
   };
   const cost = (e: Evaluation): number => (o.objective === "latency" ? e.latency : e.additions);
 

