@@ -20,7 +20,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { terminalLogger } from "../src/cli/ui.js";
+import { progressLogger, progressWanted } from "../src/cli/progress.js";
 import { readNpy, writeNpy } from "../src/io/npy.js";
 import type { TuneResult } from "../src/passes/snn/tune.js";
 import { schedule, type Counters } from "../backends/emulator/runtime/index.js";
@@ -32,7 +32,7 @@ import { runJob } from "./lib/jobs.js";
 import { argmaxes, count, markdownTable, matchRate, pct, ratio } from "./lib/report.js";
 
 const EQUAL_TOL = 0.005;
-const log = terminalLogger(process.stderr, !process.stderr.isTTY);
+const log = progressLogger(process.stderr, progressWanted(process.stderr, false));
 
 interface Flags {
   models: string[];
@@ -214,4 +214,4 @@ async function main(): Promise<void> {
   writeFileSync(join(import.meta.dirname, "results", "windows.json"), JSON.stringify(results, null, 1));
 }
 
-await main();
+await main().finally(log.stop);
