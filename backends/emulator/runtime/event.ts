@@ -28,6 +28,7 @@ import { deliverList } from "./kernels.js";
 import { runRate } from "./rate.js";
 import type { RunOptions, RunResult, SpikeTimes } from "./types.js";
 import type { ChargeTerm } from "./schedule.js";
+import { traceRecorders, type NodeTrace } from "./trace.js";
 
 /** Run `batch` samples through the event engine (TSC or rate, by `net.coding`). */
 export function runEvent(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts: RunOptions = {}): RunResult {
@@ -146,6 +147,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
     ? net.values.map((v, id) => (v.kind === "spikes" && on[id] ? { on: new Int32Array(batch * sizes[id]!), off: new Int32Array(batch * sizes[id]!) } : null))
     : undefined;
   const membrane = opts.recordMembrane ? net.nodes.map((n) => (n.kind === "tsc" || n.kind === "decode" ? new Float64Array(batch * sizes[n.in]!) : null)) : undefined;
+  const traces = traceRecorders(net, opts.recordTrace, ["tsc", "decode"], sched.latency, batch);
 
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < net.nodes.length; i++) {
@@ -160,7 +162,8 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
           break;
         case "tsc":
         case "decode": {
-          integrate(plan, p, pops[i]!, b, tally, bucketsOf, i);
+          const tr = traces?.[i];
+          integrate(plan, p, pops[i]!, b, tally, bucketsOf, i, tr ? (t) => tr.recordV(b, t, pops[i]!.V, p.pop.perm) : undefined);
           const mem = membrane?.[i];
           if (mem) {
             const V = pops[i]!.V;
@@ -169,7 +172,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
           }
           if (p.kind === "tsc") {
             const s = sched.spikeWindow[p.node.out]! * T;
-            tally.spikes[i]! += fire(p, pops[i]!.V, s, T, on[p.node.out]!, off[p.node.out]!, tally, i);
+            tally.spikes[i]! += fire(p, pops[i]!.V, s, T, on[p.node.out]!, off[p.node.out]!, tally, i, tr ?? undefined, b);
           } else {
             const V = pops[i]!.V;
             const out = outputs[plan.outputNodes.indexOf(i)];
@@ -205,6 +208,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
         st.off.set(f, b * n);
       }
     }
+    traces?.forEach((t) => t?.finishSample(b));
   }
   const spiking = net.nodes.map((n) => (n.kind === "encode" || n.kind === "tsc" ? sizes[n.out]! : 0));
   const result: RunResult = {
@@ -214,6 +218,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
     ...(intervals ? { intervals } : {}),
     ...(spikeTimes ? { spikeTimes } : {}),
     ...(membrane ? { membrane } : {}),
+    ...(traces ? { traces: opts.recordTrace!.map((r) => traces[r.node]!.result()) } : {}),
   };
   return result;
 }
@@ -236,8 +241,11 @@ function encodeSample(ep: EncodePlan, x: Float32Array, b: number, T: number, on:
   return spikes;
 }
 
-/** Integration phase of one population for sample `sample`: bias/φ init, then every window step by step. */
-function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tally: Tally, bucketsOf: (v: number, s: number) => Buckets, node: number): void {
+/**
+ * Integration phase of one population for sample `sample`: bias/φ init, then every window step by step.
+ * `onStep(t)` (recordTrace) sees V after the init (t = window start) and after every step (t = step + 1).
+ */
+function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tally: Tally, bucketsOf: (v: number, s: number) => Buckets, node: number, onStep?: (t: number) => void): void {
   const T = plan.net.window;
   const { V, I } = st;
   const n = p.pop.n;
@@ -247,7 +255,8 @@ function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tall
   if (bias) for (let q = 0; q < n; q++) V[q] = bias[q]! * T + phi;
   else V.fill(phi);
   tally.neuron[node]! += n;
-  for (const { terms } of st.byWindow) {
+  onStep?.(st.byWindow[0]!.window * T);
+  for (const { window, terms } of st.byWindow) {
     I.fill(0);
     const sps = terms.map((t) => plan.nodes[t.node] as SynapsePlan);
     const bks = terms.map((t) => bucketsOf(t.source, sample));
@@ -255,14 +264,15 @@ function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tall
     for (let k = 0; k < T; k++) {
       for (let e = 0; e < nt; e++) tally.syn[terms[e]!.node]! += deliverSlot(sps[e]!, bks[e]!, k, I, perm);
       for (let q = 0; q < n; q++) V[q]! += I[q]!;
+      onStep?.(window * T + k + 1);
     }
     // Slot T (spike 2 at the window end, from saturated sources) is outside the window: dropped, no cost.
     tally.neuron[node]! += n * T;
   }
 }
 
-/** Fire phase of a tsc population (§3.4), window start s. Returns the spikes emitted. */
-function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Array, off: Int32Array, tally: Tally, node: number): number {
+/** Fire phase of a tsc population (§3.4), window start s. Returns the spikes emitted. `tr`: recordTrace of sample b. */
+function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Array, off: Int32Array, tally: Tally, node: number, tr?: NodeTrace, b = 0): number {
   const theta = (p.node as { theta: number }).theta;
   const n = p.pop.n;
   const perm = p.pop.perm;
@@ -272,17 +282,21 @@ function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Arr
   for (let j = 0; j < n; j++) {
     let v = V[perm ? perm[j]! : j]!;
     let own = 0;
+    const q = tr ? tr.slot[j]! : -1;
     on[j] = -1;
     off[j] = -1;
     if (v >= theta) {
       on[j] = s; // spike 1 at k = 0
       own++;
+      if (q >= 0) tr!.spike(b, j, s, 1);
       for (let k = 0; k < T; k++) {
         v -= theta;
         discharges++;
+        if (q >= 0) tr!.recordOne(b, q, s + k + 1, v);
         if (v < theta || k === T - 1) {
           off[j] = s + k + 1; // spike 2
           own++;
+          if (q >= 0) tr!.spike(b, j, s + k + 1, 2);
           break;
         }
       }
