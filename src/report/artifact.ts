@@ -49,10 +49,21 @@ export interface LoihiReport {
   readonly lower_bound: { readonly cores: number; readonly chips: number; readonly gap: number; readonly per_class: LoihiClassBound[]; readonly tightened: { readonly cores: number; readonly gap: number; readonly per_class: LoihiClassBound[] } };
   readonly compat_classes: Record<string, { readonly cores: number }>;
   readonly per_core: LoihiCore[];
-  readonly per_layer: { readonly layer: string; readonly kind: string; readonly shape: number[]; readonly neurons: number; readonly compartments: number; readonly cores: number }[];
+  readonly per_layer: LoihiLayer[];
   readonly traffic: { readonly messages: Record<string, number>; readonly hop_weighted: number; readonly chip_crossings: number; readonly vs_naive: number };
   readonly energy_per_inference_pj: Record<string, number | string>;
   readonly drc: { readonly rule: string; readonly description: string; readonly severity: string; readonly pass: boolean; readonly worst_ratio: number; readonly hint: string; readonly violations: string[] }[];
+}
+
+export interface LoihiLayer {
+  readonly layer: string;
+  readonly kind: string;
+  readonly shape: number[];
+  readonly neurons: number;
+  readonly compartments: number;
+  readonly cores: number;
+  /** Steps on the chip: the fire window [fire_start, window_end] (−1: none) and integration window ends. */
+  readonly window: { readonly fire_start: number; readonly window_end: number; readonly integration_window_ends: number[] };
 }
 
 export interface LoihiRoutes {

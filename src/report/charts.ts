@@ -22,8 +22,8 @@ export function chartWidth(artifacts: number): number {
 }
 
 /** The time axis: ticks at window boundaries (TSC) when there are few windows. */
-function stepAxis(s: SampleView): { title: string; values?: number[] } {
-  const windows = s.latency / s.T;
+function stepAxis(s: SampleView, span: number): { title: string; values?: number[] } {
+  const windows = span / s.T;
   return s.coding === "tsc" && Number.isInteger(windows) && windows <= 24 ? { title: "step", values: Array.from({ length: windows + 1 }, (_, k) => k * s.T) } : { title: "step" };
 }
 
@@ -40,15 +40,19 @@ function layerTitle(L: RasterLayer, what: string): { text: string; subtitle: str
 }
 
 /** Spike raster per layer: sampled neurons × absolute step; TSC draws each switch-ON span and its two edges. */
-export function rasterChart(s: SampleView, width: number): ChartSpec {
+/** Steps shown on the time axis of one sample's charts (its latency, or a longer common span). */
+export function sampleSpan(s: SampleView): number {
+  return s.coding === "tsc" ? s.latency : s.T;
+}
+
+export function rasterChart(s: SampleView, width: number, span = sampleSpan(s)): ChartSpec {
   const colors = spikeLegendDomain(s.coding);
-  const span = s.coding === "tsc" ? s.latency : s.T;
   return {
     $schema: SCHEMA,
     vconcat: s.rasters.map((L) => {
       const height = Math.max(60, Math.min(150, L.rows * 1.5));
       const y = { field: "row", type: "quantitative" as const, scale: { domain: [-0.5, L.rows - 0.5], reverse: true, nice: false }, axis: { title: "neuron", labels: false, ticks: false, grid: false } };
-      const x = { field: "t", type: "quantitative" as const, scale: { domain: [0, span], nice: false }, axis: stepAxis(s) };
+      const x = { field: "t", type: "quantitative" as const, scale: { domain: [0, span], nice: false }, axis: stepAxis(s, span) };
       const what = `${nth(L.stride)} (${L.rows} rows)`;
       return {
         title: layerTitle(L, what),
@@ -57,7 +61,7 @@ export function rasterChart(s: SampleView, width: number): ChartSpec {
         layer: [
           ...(s.coding === "tsc"
             ? [
-                { data: { values: [{ a: L.windowStart, b: L.windowStart + s.T }] }, mark: { type: "rect" as const, color: "#f3f3f3" }, encoding: { x: { field: "a", type: "quantitative" as const, scale: { domain: [0, span], nice: false }, axis: stepAxis(s) }, x2: { field: "b" } } },
+                { data: { values: [{ a: L.windowStart, b: L.windowStart + s.T }] }, mark: { type: "rect" as const, color: "#f3f3f3" }, encoding: { x: { field: "a", type: "quantitative" as const, scale: { domain: [0, span], nice: false }, axis: stepAxis(s, span) }, x2: { field: "b" } } },
                 { data: { values: L.spans }, mark: { type: "rule" as const, color: "#9ecae1", strokeWidth: 1 }, encoding: { x: { field: "on", type: "quantitative" as const }, x2: { field: "off" }, y } },
               ]
             : []),
@@ -96,15 +100,14 @@ function traceLabel(t: TraceLine): string {
 }
 
 /** Membrane potential of the traced neurons, one chart per layer, with θ and the spikes. */
-export function membraneChart(s: SampleView, width: number): ChartSpec {
+export function membraneChart(s: SampleView, width: number, span = sampleSpan(s)): ChartSpec {
   const byLayer = new Map<number, TraceLine[]>();
   for (const t of s.traces) byLayer.set(t.node, [...(byLayer.get(t.node) ?? []), t]);
-  const span = s.coding === "tsc" ? s.latency : s.T;
   return {
     $schema: SCHEMA,
     vconcat: [...byLayer.values()].map((lines) => {
       const theta = lines[0]!.theta;
-      const x = { field: "t", type: "quantitative" as const, scale: { domain: [0, span], nice: false }, axis: stepAxis(s) };
+      const x = { field: "t", type: "quantitative" as const, scale: { domain: [0, span], nice: false }, axis: stepAxis(s, span) };
       const labels = lines.map(traceLabel);
       const color = { field: "neuron", type: "nominal" as const, title: null, scale: { domain: labels, range: ["#1f77b4", "#ff7f0e", "#2ca02c"] }, legend: { orient: "right" as const, labelLimit: 320 } };
       const shapes = s.coding === "tsc" ? { domain: ["ON", "OFF"], range: ["triangle-up", "triangle-down"] } : { domain: ["spike"], range: ["circle"] };
@@ -115,7 +118,7 @@ export function membraneChart(s: SampleView, width: number): ChartSpec {
         layer: [
           { data: { values: lines.flatMap((t) => t.points.map((p) => ({ ...p, neuron: traceLabel(t) }))) }, mark: { type: "line" as const, interpolate: "step-after" as const, strokeWidth: 1.3 }, encoding: { x, y: { field: "v", type: "quantitative" as const, title: "V" }, color } },
           ...(theta !== null ? [{ data: { values: [{ theta }] }, mark: { type: "rule" as const, strokeDash: [4, 3], color: "#888" }, encoding: { y: { field: "theta", type: "quantitative" as const } } }] : []),
-          { data: { values: lines.flatMap((t) => t.spikes.map((p) => ({ ...p, neuron: traceLabel(t) }))) }, mark: { type: "point" as const, filled: true, size: 70, opacity: 1 }, encoding: { x, y: { field: "v", type: "quantitative" as const }, color, shape: { field: "kind", type: "nominal" as const, title: "spike", scale: shapes } } },
+          { data: { values: lines.flatMap((t) => t.spikes.map((p) => ({ ...p, neuron: traceLabel(t) }))) }, mark: { type: "point" as const, filled: true, size: s.coding === "tsc" ? 70 : 14, opacity: s.coding === "tsc" ? 1 : 0.6 }, encoding: { x, y: { field: "v", type: "quantitative" as const }, color, shape: { field: "kind", type: "nominal" as const, title: "spike", scale: shapes } } },
         ],
       };
     }),
@@ -202,8 +205,8 @@ export function coreMapChart(cells: readonly CoreCell[], cols: number, rows: num
     facet: { field: "chip", type: "ordinal", title: null, header: { labelExpr: "'chip ' + datum.value" } },
     columns: Math.min(chips, 4),
     spec: {
-      width: cols * 16,
-      height: rows * 16,
+      width: cols * 22,
+      height: rows * 22,
       mark: { type: "rect", stroke: "white", strokeWidth: 1 },
       encoding: {
         x: { field: "col", type: "ordinal", scale: { domain: Array.from({ length: cols }, (_, i) => i) }, axis: null },
@@ -291,7 +294,7 @@ export function trafficChart(cells: readonly { src: string; dst: string; message
     encoding: {
       x: { field: "dst", type: "ordinal", sort: { field: "dstOrder" }, title: `destination ${unit}`, axis: { labelOverlap: true, labelFontSize: 8 } },
       y: { field: "src", type: "ordinal", sort: { field: "srcOrder" }, title: `source ${unit}`, axis: { labelOverlap: true, labelFontSize: 8 } },
-      color: { field: "messages", type: "quantitative", scale: { type: "log", scheme: "inferno", reverse: true }, title: "messages", legend: { format: "~s" } },
+      color: { field: "messages", type: "quantitative", scale: { type: "log", scheme: { name: "inferno", extent: [0.85, 0.05] } }, title: "messages", legend: { format: "~s" } },
     },
   } as ChartSpec;
 }
@@ -307,7 +310,7 @@ export function boundChart(rows: readonly { cls: string; measure: string; cores:
     data: { values: rows },
     mark: { type: "bar" },
     encoding: {
-      x: { field: "cls", type: "nominal", title: null, sort: null },
+      x: { field: "cls", type: "nominal", title: null, sort: null, axis: { labelAngle: 0 } },
       xOffset: { field: "measure", type: "nominal", sort: measures },
       y: { field: "cores", type: "quantitative", title: "cores" },
       color: { field: "measure", type: "nominal", sort: measures, scale: { domain: measures, range: ["#1f77b4", "#aec7e8", "#c7c7c7"] }, title: null },

@@ -64,6 +64,7 @@ h3 { font-size: 15px; margin: 10px 0 6px; }
 p.note { color: #555; margin: 4px 0 10px; max-width: 980px; }
 table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; }
 th, td { border-bottom: 1px solid #e5e5e5; padding: 3px 9px; text-align: left; vertical-align: top; }
+.layers td { white-space: nowrap; }
 th { background: #f6f6f6; font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tfoot td { font-weight: 600; border-top: 1px solid #bbb; }

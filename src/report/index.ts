@@ -12,8 +12,8 @@ import { energyPj } from "../../backends/emulator/energy.js";
 import { runClosedForm } from "../../backends/emulator/runtime/closed-form.js";
 import type { LayerCounters } from "../../backends/emulator/runtime/types.js";
 import type { Sweep } from "../../backends/emulator/sweep.js";
-import type { ReportArtifact } from "./artifact.js";
-import { chartWidth, histogramChart, membraneChart, rasterChart, sweepAccuracyChart, sweepAdditionsChart, type SweepSeries } from "./charts.js";
+import type { LoihiLayer, ReportArtifact } from "./artifact.js";
+import { chartWidth, histogramChart, membraneChart, rasterChart, sampleSpan, sweepAccuracyChart, sweepAdditionsChart, type SweepSeries } from "./charts.js";
 import { networkToDot } from "./graph.js";
 import { columns, esc, figure, htmlTable, num, page, pct, type Cell, type Section } from "./html.js";
 import { layerRows, type LayerRow, type OpCountsPerInference } from "./layers.js";
@@ -69,9 +69,9 @@ function slugOf(label: string, taken: Set<string>): string {
   return s;
 }
 
-/** Compartments of each population's Loihi layer, matched in order by kind and shape (the encoder runs on the host). */
-function loihiCompartments(a: ReportArtifact): Map<number, number> {
-  const out = new Map<number, number>();
+/** The Loihi layer of each population, matched in order by kind and shape (the encoder runs on the host). */
+function loihiLayers(a: ReportArtifact): Map<number, LoihiLayer> {
+  const out = new Map<number, LoihiLayer>();
   const layers = a.loihi?.report.per_layer ?? [];
   const kindOf: Record<string, string> = { tsc: "tsc", maxpool: "or", decode: "readout" };
   let k = 0;
@@ -80,7 +80,7 @@ function loihiCompartments(a: ReportArtifact): Map<number, number> {
     if (!want || k >= layers.length) return;
     const L = layers[k]!;
     if (L.kind === want && L.shape.join("x") === a.net.values[n.out]!.shape.join("x")) {
-      out.set(i, L.compartments);
+      out.set(i, L);
       k++;
     }
   });
@@ -98,10 +98,10 @@ function perInferenceLayers(a: ReportArtifact, metrics: Record<string, unknown>,
 function energyModel(a: ReportArtifact): { of: (c: OpCountsPerInference, node: number) => number; note: string } {
   if (a.loihi) {
     const set = a.loihi.profile.energy[a.loihi.energySet] ?? Object.values(a.loihi.profile.energy)[0]!;
-    const cx = loihiCompartments(a);
+    const layers = loihiLayers(a);
     const steps = a.loihi.report.latency_steps;
     return {
-      of: (c, node) => c.synaptic_additions * set.synop_pj + (cx.get(node) ?? 0) * steps * set.update_inactive_pj,
+      of: (c, node) => c.synaptic_additions * set.synop_pj + (layers.get(node)?.compartments ?? 0) * steps * set.update_inactive_pj,
       note: `Loihi energy set ${set.name}: synaptic operations × ${set.synop_pj} pJ + the layer's compartments × ${steps} steps × ${set.update_inactive_pj} pJ (messages and static power are not split by layer); operation counts of the float TSC network`,
     };
   }
@@ -109,9 +109,18 @@ function energyModel(a: ReportArtifact): { of: (c: OpCountsPerInference, node: n
   return { of: (c) => energyPj(c, e).total, note: `energy set ${e.name}: ${e.add_pj} pJ per addition, ${e.mem_read_pj} pJ per weight read, ${e.neuron_update_pj} pJ per neuron update, ${e.mac_pj} pJ per input MAC` };
 }
 
+/** A Loihi layer's steps on the chip: its fire window, or when the read-out is read. */
+function chipSteps(L: LoihiLayer | undefined): string {
+  if (!L) return "host";
+  const w = L.window;
+  if (w.window_end < 0) return `read at ${w.fire_start}`;
+  return w.fire_start >= 0 ? `${w.fire_start}–${w.window_end}` : String(w.window_end);
+}
+
 function layerTable(v: ArtifactView): string {
   const hasRun = v.metrics !== undefined;
-  const head: Cell[] = ["layer", "kind", "shape", { html: "neurons", num: true }, { html: "fan-in (max)", num: true }, { html: "fan-out (max)", num: true }, "steps", ...(hasRun ? ([{ html: "spikes", num: true }, { html: "synaptic adds", num: true }, { html: "weight reads", num: true }, { html: "energy share", num: true }] as Cell[]) : [])];
+  const chip = v.a.loihi ? loihiLayers(v.a) : undefined;
+  const head: Cell[] = ["layer", "kind", "shape", { html: "neurons", num: true }, { html: "fan-in (max)", num: true }, { html: "fan-out (max)", num: true }, "steps", ...(chip ? ([{ html: "cores", num: true }, "chip steps"] as Cell[]) : []), ...(hasRun ? ([{ html: "spikes", num: true }, { html: "synaptic adds", num: true }, { html: "weight reads", num: true }, { html: "energy share", num: true }] as Cell[]) : [])];
   const rows = v.rows.map((r): Cell[] => [
     r.name,
     r.kind === "maxpool" ? "maxpool (OR)" : r.kind,
@@ -120,15 +129,17 @@ function layerTable(v: ArtifactView): string {
     r.fanIn,
     r.fanOut,
     `${r.steps[0]}–${r.steps[1]}`,
+    ...(chip ? [chip.get(r.node)?.cores ?? null, chipSteps(chip.get(r.node))] : []),
     ...(hasRun ? [r.spikes, r.additions, r.reads, { html: pct(r.energyShare), num: true }] : []),
   ]);
   const sum = (f: (r: LayerRow) => number | null): number => v.rows.reduce((a, r) => a + (f(r) ?? 0), 0);
-  const foot: Cell[] | undefined = hasRun ? ["total", "", "", sum((r) => (r.kind === "maxpool" ? 0 : r.neurons)), "", "", "", sum((r) => (r.kind === "maxpool" ? 0 : r.spikes)), sum((r) => r.additions), sum((r) => r.reads), { html: pct(1), num: true }] : undefined;
+  const foot: Cell[] | undefined = hasRun ? ["total", "", "", sum((r) => (r.kind === "maxpool" ? 0 : r.neurons)), "", "", "", ...(chip ? [v.a.loihi!.report.cores, ""] : []), sum((r) => (r.kind === "maxpool" ? 0 : r.spikes)), sum((r) => r.additions), sum((r) => r.reads), { html: pct(1), num: true }] : undefined;
   const e = energyModel(v.a);
   const notes = hasRun
     ? `Per inference, averaged over ${num(v.metrics!["samples"] as number)} inputs. Spikes of a max pool are the switch events its OR gates relay (not counted in the total). Steps: when the population fires (TSC: its window of T; rate: the whole run); the read-out integrates. Energy: ${esc(e.note)}.`
     : "Operation counts need inputs: <code>--input x.npy</code>.";
-  return htmlTable(head, rows, { ...(foot ? { foot } : {}) }) + `<p class="note">${notes}</p>`;
+  const chipNote = chip ? " Steps are those of the float TSC network in the emulator; chip steps add the mapping's clock and relay delays (cores: cores holding the layer's tiles, shared cores counted in each layer; total: cores of the mapping)." : "";
+  return htmlTable(head, rows, { ...(foot ? { foot } : {}) }) + `<p class="note">${notes}${chipNote}</p>`;
 }
 
 function metric(m: Record<string, unknown> | undefined, k: string): number | undefined {
@@ -277,20 +288,24 @@ export async function buildReport(req: ReportRequest): Promise<ReportResult> {
     network.push({ title: v.a.label, body: `<div class="row"><div class="graph">${graph}</div><div class="layers">${layerTable(v)}</div></div>` });
   }
   const width = chartWidth(views.length);
+  // Side by side, both time axes span the longer run, so the two codings' timing compares directly.
+  const span = Math.max(0, ...views.map((v) => (v.sample ? sampleSpan(v.sample) : 0)));
   const needInput = `<p class="note">Needs an input: <code>tscc report … --input x.npy</code> (and <code>--sample i</code> to choose which).</p>`;
   const sampleNote = (v: ArtifactView): string => {
     const s = v.sample!;
-    return `Input #${s.index}${s.label !== undefined ? ` (label ${s.label})` : ""}: predicted ${s.prediction}. ${s.coding === "tsc" ? `T = ${s.T} steps per window; each layer fires in its own window (shaded).` : `A run of T = ${s.T} steps; all layers run at once.`}`;
+    const loihi = v.a.loihi ? " The mapping's float TSC network on the emulator's event engine (on the chip the integer network adds clock and relay delays: chip steps in the layer table)." : "";
+    return `Input #${s.index}${s.label !== undefined ? ` (label ${s.label})` : ""}: predicted ${s.prediction}. ${s.coding === "tsc" ? `T = ${s.T} steps per window; each layer fires in its own window (shaded).` : `A run of T = ${s.T} steps; all layers run at once.`}${loihi}`;
   };
   const withNote = (blocks: { title: string; body: string }[], note: (v: ArtifactView) => string): { title: string; body: string }[] =>
     blocks.map((b, i) => ({ ...b, body: b.body + `<p class="note">${esc(note(views.filter((v) => v.sample)[i]!))}</p>` }));
   const sections: Section[] = [];
   sections.push({ id: "summary", title: "Summary", body: summaryTable(views, inp, req.sweeps) });
-  sections.push({ id: "network", title: "Network and layers", body: columns(network) });
+  // One artifact after the other at full width: the layer tables are too wide for two columns.
+  sections.push({ id: "network", title: "Network and layers", body: network.map((b) => (network.length > 1 ? `<h3>${esc(b.title)}</h3>` : "") + b.body).join("\n") });
   if (inp) {
-    const rasters = withNote(await per("raster", (v) => (v.sample ? rasterChart(v.sample, width) : undefined)), (v) => `${sampleNote(v)}${v.sample!.coding === "tsc" ? " A line joins each neuron's spike 1 (ON) and spike 2 (OFF); its length is the value." : ""}`);
+    const rasters = withNote(await per("raster", (v) => (v.sample ? rasterChart(v.sample, width, span) : undefined)), (v) => `${sampleNote(v)}${v.sample!.coding === "tsc" ? " A line joins each neuron's spike 1 (ON) and spike 2 (OFF); its length is the value." : ""}`);
     const hists = withNote(await per("spike-times", (v) => (v.sample ? histogramChart(v.sample, width) : undefined)), (v) => (v.sample!.coding === "tsc" ? "Within its firing window every active neuron sends spike 1 at k = 0 and spike 2 at k = d, its value in quanta of λ/T." : "Spikes per step over the run."));
-    const traces = withNote(await per("membrane", (v) => (v.sample ? membraneChart(v.sample, width) : undefined)), (v) => (v.sample!.coding === "tsc" ? "V integrates its switch currents over the integration window (no firing), then discharges by θ per step while the output switch is ON (spike 1 ▲ to spike 2 ▼)." : "V integrates every step and loses θ at each spike (reset by subtraction)."));
+    const traces = withNote(await per("membrane", (v) => (v.sample ? membraneChart(v.sample, width, span) : undefined)), (v) => (v.sample!.coding === "tsc" ? "V integrates its switch currents over the integration window (no firing), then discharges by θ per step while the output switch is ON (spike 1 ▲ to spike 2 ▼)." : "V integrates every step and loses θ at each spike (reset by subtraction)."));
     sections.push({ id: "raster", title: "Spike raster", body: columns(rasters) });
     sections.push({ id: "spike-times", title: "Spike times within the window", body: columns(hists) });
     sections.push({ id: "membrane", title: "Membrane potential", body: columns(traces) });

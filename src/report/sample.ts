@@ -14,8 +14,10 @@ import type { Network } from "../../backends/emulator/runtime/network.js";
 import { planOf } from "../../backends/emulator/runtime/plan.js";
 import type { Trace, TraceRequest } from "../../backends/emulator/runtime/types.js";
 
-/** Raster rows per layer. */
+/** Raster rows per layer (at most). */
 export const RASTER_ROWS = 96;
+/** Rate rasters: at most about this many spikes drawn per layer (fewer rows for busy layers). */
+export const RASTER_SPIKES = 1500;
 /** Rate: neurons traced per layer (raster rows and histogram). */
 export const TRACE_MAX = 512;
 
@@ -175,8 +177,6 @@ function rateSample(net: Network, x: Float32Array, index: number, label: number 
     if (n.kind === "if") {
       const size = plan.sizes[n.out]!;
       const traced = tr.neurons.length;
-      const every = strideFor(traced, RASTER_ROWS);
-      const events: { row: number; neuron: number; t: number; kind: "spike" }[] = [];
       const bins = new Float64Array(T + 1);
       const counts = tr.neurons.map((_, q) => {
         let c = 0;
@@ -184,10 +184,13 @@ function rateSample(net: Network, x: Float32Array, index: number, label: number 
           if (!tr.spikes[q * len + t]) continue;
           c++;
           bins[t]!++;
-          if (q % every === 0) events.push({ row: q / every, neuron: tr.neurons[q]!, t, kind: "spike" });
         }
         return c;
       });
+      const mean = counts.reduce((a, b) => a + b, 0) / traced;
+      const every = strideFor(traced, Math.max(16, Math.min(RASTER_ROWS, Math.floor(RASTER_SPIKES / Math.max(mean, 1e-9)))));
+      const events: { row: number; neuron: number; t: number; kind: "spike" }[] = [];
+      for (let q = 0; q < traced; q += every) for (let t = 1; t < len; t++) if (tr.spikes[q * len + t]) events.push({ row: q / every, neuron: tr.neurons[q]!, t, kind: "spike" });
       rasters.push({
         node: tr.node,
         name: net.values[n.out]!.name,
@@ -201,14 +204,17 @@ function rateSample(net: Network, x: Float32Array, index: number, label: number 
         spans: [],
         histogram: [...bins].flatMap((c, k) => (c ? [{ k, kind: "spike" as const, count: c }] : [])),
       });
-      const order = [...counts.keys()].sort((a, b) => counts[b]! - counts[a]! || a - b);
+      // Traces: the most active neuron, the median active one, the silent one whose V ended highest.
+      const active = [...counts.keys()].filter((q) => counts[q]! > 0).sort((a, b) => counts[b]! - counts[a]! || a - b);
       const pick = (q: number, w: string): void => {
         const key = `${tr.node}:${tr.neurons[q]}`;
         if (!why.has(key)) why.set(key, w);
       };
-      pick(order[0]!, `most active, ${counts[order[0]!]} spikes`);
-      if (order.length > 2) pick(order[Math.floor(order.length / 2)]!, `median, ${counts[order[Math.floor(order.length / 2)]!]} spikes`);
-      pick(order[order.length - 1]!, `least active, ${counts[order[order.length - 1]!]} spikes`);
+      if (active.length) pick(active[0]!, `most active, ${counts[active[0]!]} spikes`);
+      if (active.length > 2) pick(active[Math.floor(active.length / 2)]!, `median active, ${counts[active[Math.floor(active.length / 2)]!]} spikes`);
+      let silent = -1;
+      for (let q = 0; q < traced; q++) if (counts[q] === 0 && (silent < 0 || tr.v[q * len + T]! > tr.v[silent * len + T]!)) silent = q;
+      if (silent >= 0) pick(silent, "silent, V ended closest to θ");
     } else {
       topOutputs(logits).forEach((j, k) => why.set(`${tr.node}:${j}`, k === 0 ? "largest output (prediction)" : `${k === 1 ? "2nd" : "3rd"} largest output`));
     }
