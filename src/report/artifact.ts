@@ -19,6 +19,31 @@ export interface LoihiFiles {
   readonly routes: LoihiRoutes;
   readonly profile: { readonly name: string; readonly energy: Record<string, { readonly name: string; readonly synop_pj: number; readonly update_inactive_pj: number }> };
   readonly energySet: string;
+  /** Per core (by id): compartments of each layer on it, from mapping.json (relay compartments as "(relays)"). */
+  readonly coreLayers: ReadonlyMap<number, readonly { readonly layer: string; readonly cx: number }[]>;
+}
+
+interface MappingCore {
+  readonly core: number;
+  readonly compartments: {
+    readonly layout: readonly { readonly layer: string; readonly neurons: number; readonly cx_per_neuron: number }[];
+    readonly clocks: readonly { readonly layer: string; readonly cx: number }[];
+    readonly relays: readonly { readonly cx: number }[];
+  };
+}
+
+/** Compartments per layer on each core (a layer's clock compartments count as the layer's). */
+function coreLayersOf(cores: readonly MappingCore[]): Map<number, { layer: string; cx: number }[]> {
+  const out = new Map<number, { layer: string; cx: number }[]>();
+  for (const c of cores) {
+    const m = new Map<string, number>();
+    const add = (layer: string, cx: number): void => void m.set(layer, (m.get(layer) ?? 0) + cx);
+    for (const t of c.compartments.layout) add(t.layer, t.neurons * t.cx_per_neuron);
+    for (const k of c.compartments.clocks) add(k.layer, k.cx);
+    for (const r of c.compartments.relays) add("(relays)", r.cx);
+    out.set(c.core, [...m.entries()].map(([layer, cx]) => ({ layer, cx })));
+  }
+  return out;
 }
 
 export interface LoihiCore {
@@ -122,6 +147,7 @@ export async function loadArtifact(dir: string, label: string): Promise<ReportAr
       routes: readJson<LoihiRoutes>(join(dir, "routes.json")),
       profile: readJson(join(dir, "hw-profile.json")),
       energySet: man.energy,
+      coreLayers: coreLayersOf(readJson<{ cores: MappingCore[] }>(join(dir, "mapping.json")).cores),
     };
     return { label, dir, target, coding: "tsc", source: basename(String((readJson<{ source?: string }>(join(dir, "manifest.json")).source ?? label))), window: man.window, net: float, loihi };
   }

@@ -138,6 +138,15 @@ function sweepWindows(series: readonly SweepSeries[]): number[] {
   return [...new Set(series.flatMap((s) => s.points.map((p) => p.window)))].sort((a, b) => a - b);
 }
 
+/** The equal-accuracy labels: TSC's below its point, rate's above, so they never overlap. */
+function eqLabels(eq: readonly { coding: string }[], x: object, y: object): object[] {
+  return CODINGS.filter((c) => eq.some((e) => e.coding === c)).map((c) => ({
+    data: { values: eq.filter((e) => e.coding === c) },
+    mark: { type: "text", dy: c === "tsc" ? 18 : -16, fontSize: 10, fontWeight: "bold" },
+    encoding: { x, y, text: { field: "label" } },
+  }));
+}
+
 /** Accuracy against T per coding, the ANN's accuracy as a rule and each coding's equal-accuracy point. */
 export function sweepAccuracyChart(series: readonly SweepSeries[]): ChartSpec {
   const windows = sweepWindows(series);
@@ -156,7 +165,7 @@ export function sweepAccuracyChart(series: readonly SweepSeries[]): ChartSpec {
       { data: { values: anns }, mark: { type: "text", align: "left", dx: 4, dy: -6, fontSize: 10, color: "#555" }, encoding: { x: { datum: windows[0]!, type: "quantitative" }, y: { field: "ann", type: "quantitative" }, text: { field: "label" } } },
       { data: { values: pts }, mark: { type: "line", point: true }, encoding: { x, y: { field: "accuracy", type: "quantitative", scale: { zero: false }, title: "top-1 accuracy (%)" }, color: { field: "coding", type: "nominal", scale: codingColors(series), title: "coding" } } },
       { data: { values: eq }, mark: { type: "point", shape: "diamond", filled: true, size: 220, stroke: "black", strokeWidth: 1 }, encoding: { x, y: { field: "accuracy", type: "quantitative" }, color: { field: "coding", type: "nominal", scale: codingColors(series) } } },
-      { data: { values: eq }, mark: { type: "text", dy: 16, fontSize: 10 }, encoding: { x, y: { field: "accuracy", type: "quantitative" }, text: { field: "label" } } },
+      ...eqLabels(eq, x, { field: "accuracy", type: "quantitative" }),
     ],
   } as ChartSpec;
 }
@@ -176,7 +185,7 @@ export function sweepAdditionsChart(series: readonly SweepSeries[]): ChartSpec {
     layer: [
       { data: { values: pts }, mark: { type: "line", point: true }, encoding: { x, y, color: { field: "coding", type: "nominal", scale: codingColors(series), title: "coding" } } },
       { data: { values: eq }, mark: { type: "point", shape: "diamond", filled: true, size: 220, stroke: "black", strokeWidth: 1 }, encoding: { x, y, color: { field: "coding", type: "nominal", scale: codingColors(series) } } },
-      { data: { values: eq }, mark: { type: "text", dy: -14, fontSize: 10 }, encoding: { x, y, text: { field: "label" } } },
+      ...eqLabels(eq, x, y),
     ],
   } as ChartSpec;
 }
@@ -187,7 +196,6 @@ export interface CoreCell {
   readonly col: number;
   readonly row: number;
   readonly core: number;
-  readonly layer: string;
   readonly compartments: number;
   readonly axons: number;
   readonly synapses: number;
@@ -195,23 +203,36 @@ export interface CoreCell {
 
 const LAYER_SCHEME = "tableau20";
 
-/** Cores on each chip's floorplan coloured by layer (small mappings). */
-export function coreMapChart(cells: readonly CoreCell[], cols: number, rows: number, layerOrder: readonly string[]): ChartSpec {
-  const chips = new Set(cells.map((c) => c.chip)).size;
+export interface CoreSegment {
+  readonly chip: number;
+  readonly core: number;
+  readonly layer: string;
+  /** The part of the core's floorplan square this layer fills: x0..x1 (share of compartments), y0..y1. */
+  readonly x0: number;
+  readonly x1: number;
+  readonly y0: number;
+  readonly y1: number;
+}
+
+/** Cores on each chip's floorplan, each split between its layers by their share of its compartments. */
+export function coreMapChart(segments: readonly CoreSegment[], cols: number, rows: number, layerOrder: readonly string[]): ChartSpec {
+  const chips = new Set(segments.map((c) => c.chip)).size;
   return {
     $schema: SCHEMA,
-    title: { text: "Core map: cores on each chip, coloured by layer", subtitle: "each square is a core (tiles of 2 × 2 cores); a core holding several layers has the colour of the first" },
-    data: { values: cells },
+    title: { text: "Core map: cores on each chip, coloured by layer", subtitle: "each square is a core (tiles of 2 × 2 cores), split between its layers by their share of its compartments" },
+    data: { values: segments },
     facet: { field: "chip", type: "ordinal", title: null, header: { labelExpr: "'chip ' + datum.value" } },
     columns: Math.min(chips, 4),
     spec: {
-      width: cols * 22,
-      height: rows * 22,
-      mark: { type: "rect", stroke: "white", strokeWidth: 1 },
+      width: cols * 24,
+      height: rows * 24,
+      mark: { type: "rect" },
       encoding: {
-        x: { field: "col", type: "ordinal", scale: { domain: Array.from({ length: cols }, (_, i) => i) }, axis: null },
-        y: { field: "row", type: "ordinal", scale: { domain: Array.from({ length: rows }, (_, i) => i) }, axis: null },
-        color: { field: "layer", type: "nominal", sort: [...layerOrder], scale: { scheme: LAYER_SCHEME }, title: "layer", legend: { labelLimit: 200 } },
+        x: { field: "x0", type: "quantitative", scale: { domain: [0, cols], nice: false, zero: false }, axis: null },
+        x2: { field: "x1" },
+        y: { field: "y0", type: "quantitative", scale: { domain: [0, rows], nice: false, zero: false, reverse: true }, axis: null },
+        y2: { field: "y1" },
+        color: { field: "layer", type: "nominal", sort: [...layerOrder], scale: { scheme: LAYER_SCHEME }, title: "layer", legend: { labelLimit: 320 } },
       },
     },
   } as ChartSpec;
@@ -248,7 +269,7 @@ export function utilisationChart(cells: readonly CoreCell[], cols: number, rows:
 export function chipLayerChart(rows: readonly { chip: number; layer: string; cores: number }[], layerOrder: readonly string[]): ChartSpec {
   return {
     $schema: SCHEMA,
-    title: { text: "Core map per chip: cores of each layer", subtitle: "one bar per chip (too many cores to draw one by one)" },
+    title: { text: "Core map per chip: cores of each layer", subtitle: "one bar per chip (too many cores to draw one by one); a shared core counts for its layers by their share of its compartments" },
     width: 760,
     height: 220,
     data: { values: rows },
@@ -256,7 +277,7 @@ export function chipLayerChart(rows: readonly { chip: number; layer: string; cor
     encoding: {
       x: { field: "chip", type: "ordinal", title: "chip", axis: { labelOverlap: true } },
       y: { field: "cores", type: "quantitative", title: "cores", stack: true },
-      color: { field: "layer", type: "nominal", sort: [...layerOrder], scale: { scheme: LAYER_SCHEME }, title: "layer", legend: { labelLimit: 200, columns: layerOrder.length > 20 ? 2 : 1 } },
+      color: { field: "layer", type: "nominal", sort: [...layerOrder], scale: { scheme: LAYER_SCHEME }, title: "layer", legend: { labelLimit: 320, columns: layerOrder.length > 20 ? 2 : 1 } },
       order: { field: "order", type: "quantitative" },
     },
   } as ChartSpec;

@@ -5,14 +5,14 @@
  * non-zero pairs, else summed over ranges of consecutive cores (placement follows the dataflow, so a range
  * is a piece of a layer) or of chips when routes.json lists chip pairs only.
  */
-import { boundChart, chipLayerChart, chipUtilisationChart, coreMapChart, RESOURCES, trafficChart, utilisationChart, type CoreCell } from "./charts.js";
+import { boundChart, chipLayerChart, chipUtilisationChart, coreMapChart, RESOURCES, trafficChart, utilisationChart, type CoreCell, type CoreSegment } from "./charts.js";
 import type { LoihiFiles } from "./artifact.js";
 import type { ChartSpec } from "./render.js";
 
 export const CORE_MAP_MAX = 512;
 export const TRAFFIC_CELLS = 4096;
 /** Ranges per axis when traffic is summed over core or chip ranges. */
-const TRAFFIC_BINS = 48;
+const TRAFFIC_BINS = 32;
 
 export interface LoihiFigures {
   readonly coreMap: ChartSpec;
@@ -70,10 +70,17 @@ function trafficCells(files: LoihiFiles, cores: number, chips: number): { cells:
   return { cells, unit, note };
 }
 
+/** Each layer's share of a core's compartments (an empty core counts as its own "(idle)" layer). */
+function shares(files: LoihiFiles, core: number): { layer: string; share: number }[] {
+  const parts = files.coreLayers.get(core) ?? [];
+  const total = parts.reduce((a, p) => a + p.cx, 0);
+  return total > 0 ? parts.filter((p) => p.cx > 0).map((p) => ({ layer: p.layer, share: p.cx / total })) : [{ layer: "(idle)", share: 1 }];
+}
+
 export function loihiFigures(files: LoihiFiles): LoihiFigures {
   const r = files.report;
   const cores = r.per_core;
-  const layerOrder = [...new Set(r.per_layer.map((l) => l.layer))];
+  const layerOrder = [...new Set([...r.per_layer.map((l) => l.layer), "(relays)", "(idle)"])];
   const use = (c: (typeof cores)[number], k: string): number => (c.limit[k] ? c.used[k]! / c.limit[k]! : 0);
   let coreMap: ChartSpec;
   let utilisation: ChartSpec;
@@ -85,22 +92,32 @@ export function loihiFigures(files: LoihiFiles): LoihiFigures {
       chip: c.chip,
       ...fp.place(c.mesh_xy[0], c.mesh_xy[1], c.slot),
       core: c.core,
-      layer: c.layers[0] ?? "(none)",
       compartments: use(c, "compartments"),
       axons: use(c, "in_axon_slots"),
       synapses: use(c, "synapse_bits"),
     }));
-    coreMap = coreMapChart(cells, fp.cols, fp.rows, layerOrder);
+    const gap = 0.08;
+    const segments: CoreSegment[] = cells.flatMap((c) => {
+      let x = c.col + gap;
+      return shares(files, c.core).map((p) => {
+        const w = (1 - 2 * gap) * p.share;
+        const seg = { chip: c.chip, core: c.core, layer: p.layer, x0: x, x1: x + w, y0: c.row + gap, y1: c.row + 1 - gap };
+        x += w;
+        return seg;
+      });
+    });
+    coreMap = coreMapChart(segments, fp.cols, fp.rows, layerOrder);
     utilisation = utilisationChart(cells, fp.cols, fp.rows);
   } else {
     mapLevel = "chip";
     const count = new Map<string, { chip: number; layer: string; cores: number; order: number }>();
     for (const c of cores) {
-      const layer = c.layers[0] ?? "(none)";
-      const k = `${c.chip}:${layer}`;
-      const e = count.get(k);
-      if (e) e.cores++;
-      else count.set(k, { chip: c.chip, layer, cores: 1, order: layerOrder.indexOf(layer) });
+      for (const { layer, share } of shares(files, c.core)) {
+        const k = `${c.chip}:${layer}`;
+        const e = count.get(k);
+        if (e) e.cores += share;
+        else count.set(k, { chip: c.chip, layer, cores: share, order: layerOrder.indexOf(layer) });
+      }
     }
     coreMap = chipLayerChart([...count.values()].sort((a, b) => a.chip - b.chip || a.order - b.order), layerOrder);
     const per = new Map<number, (typeof cores)[number][]>();

@@ -79,7 +79,8 @@ function traceLines(net: Network, traces: readonly Trace[], why: ReadonlyMap<str
       for (let t = 0; t < len; t++) {
         const v = tr.v[q * len + t]!;
         if (Number.isNaN(v)) continue;
-        points.push({ t, v });
+        // Drawn as steps (V holds until the next point): a point only where V changes, and the last.
+        if (points.length === 0 || v !== points[points.length - 1]!.v || t === len - 1) points.push({ t, v });
         const s = tr.spikes[q * len + t]!;
         if (s) spikes.push({ t, v, kind: net.coding === "rate" ? "spike" : s === 1 ? "ON" : "OFF" });
       }
