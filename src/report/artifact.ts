@@ -10,6 +10,7 @@ import { fmt, M, TsccError } from "../../ir/index.js";
 import { ENERGY_SETS, type EnergyParams } from "../../backends/emulator/energy.js";
 import { readManifest } from "../../backends/emulator/run.js";
 import type { Network } from "../../backends/emulator/runtime/network.js";
+import type { CoreReport } from "../../backends/loihi/report.js";
 import { loadNetworks, readLoihiManifest } from "../../backends/loihi/run.js";
 import { OUTPUT_MARKER } from "../driver/output.js";
 
@@ -46,19 +47,6 @@ function coreLayersOf(cores: readonly MappingCore[]): Map<number, { layer: strin
   return out;
 }
 
-export interface LoihiCore {
-  readonly core: number;
-  readonly chip: number;
-  readonly mesh_xy: [number, number];
-  readonly slot: number;
-  readonly compat_class: string;
-  readonly layers: string[];
-  readonly used: Record<string, number>;
-  readonly limit: Record<string, number>;
-  readonly binding: string;
-  readonly utilisation: number;
-}
-
 export interface LoihiClassBound {
   readonly cls: string;
   readonly cores: number;
@@ -73,7 +61,7 @@ export interface LoihiReport {
   readonly latency_steps: number;
   readonly lower_bound: { readonly cores: number; readonly chips: number; readonly gap: number; readonly per_class: LoihiClassBound[]; readonly tightened: { readonly cores: number; readonly gap: number; readonly per_class: LoihiClassBound[] } };
   readonly compat_classes: Record<string, { readonly cores: number }>;
-  readonly per_core: LoihiCore[];
+  readonly per_core: CoreReport[];
   readonly per_layer: LoihiLayer[];
   readonly traffic: { readonly messages: Record<string, number>; readonly hop_weighted: number; readonly chip_crossings: number; readonly vs_naive: number };
   readonly energy_per_inference_pj: Record<string, number | string>;

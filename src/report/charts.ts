@@ -147,13 +147,35 @@ function eqLabels(eq: readonly { coding: string }[], x: object, y: object): obje
   }));
 }
 
+/**
+ * The layers both sweep charts share: one line per coding of `value` (accuracy in % or additions) against
+ * T on a log2 axis, and each coding's equal-accuracy point as a diamond with its label.
+ */
+function sweepLayers(series: readonly SweepSeries[], value: (p: SweepSeries["points"][number]) => number | undefined, y: object, label: (s: SweepSeries, v: number) => string): { layers: object[]; windows: number[] } {
+  const windows = sweepWindows(series);
+  const x = { field: "window", type: "quantitative" as const, scale: { type: "log" as const, base: 2, domain: [windows[0]!, windows[windows.length - 1]!] }, axis: { values: windows, format: "d" }, title: "window T (steps)" };
+  const pts = series.flatMap((s) => s.points.flatMap((p) => (value(p) !== undefined ? [{ coding: s.coding, window: p.window, value: value(p)! }] : [])));
+  const eq = series.flatMap((s) => {
+    const p = s.points.find((q) => q.window === s.equal);
+    const v = p ? value(p) : undefined;
+    return v !== undefined ? [{ coding: s.coding, window: s.equal!, value: v, label: label(s, v) }] : [];
+  });
+  const yv = { field: "value", ...y };
+  const color = { field: "coding", type: "nominal", scale: codingColors(series), title: "coding" };
+  return {
+    windows,
+    layers: [
+      { data: { values: pts }, mark: { type: "line", point: true }, encoding: { x, y: yv, color } },
+      { data: { values: eq }, mark: { type: "point", shape: "diamond", filled: true, size: 220, stroke: "black", strokeWidth: 1 }, encoding: { x, y: yv, color } },
+      ...eqLabels(eq, x, yv),
+    ],
+  };
+}
+
 /** Accuracy against T per coding, the ANN's accuracy as a rule and each coding's equal-accuracy point. */
 export function sweepAccuracyChart(series: readonly SweepSeries[]): ChartSpec {
-  const windows = sweepWindows(series);
-  const pts = series.flatMap((s) => s.points.filter((p) => p.accuracy !== undefined).map((p) => ({ coding: s.coding, window: p.window, accuracy: 100 * p.accuracy! })));
   const anns = [...new Set(series.flatMap((s) => (s.ann !== undefined ? [100 * s.ann] : [])))].map((a) => ({ ann: a, lo: a - 0.5, label: `ANN ${a.toFixed(1)}% (band: −0.5 pts)` }));
-  const eq = series.flatMap((s) => (s.equal !== null ? [{ coding: s.coding, window: s.equal, accuracy: 100 * s.points.find((p) => p.window === s.equal)!.accuracy!, label: `${s.coding}: T = ${s.equal}` }] : []));
-  const x = { field: "window", type: "quantitative" as const, scale: { type: "log" as const, base: 2, domain: [windows[0]!, windows[windows.length - 1]!] }, axis: { values: windows, format: "d" }, title: "window T (steps)" };
+  const { layers, windows } = sweepLayers(series, (p) => (p.accuracy !== undefined ? 100 * p.accuracy : undefined), { type: "quantitative", scale: { zero: false }, title: "top-1 accuracy (%)" }, (s) => `${s.coding}: T = ${s.equal}`);
   return {
     $schema: SCHEMA,
     title: { text: "Accuracy against the window T", subtitle: "◆ equal accuracy: the first T within 0.5 points of the ANN" },
@@ -163,30 +185,20 @@ export function sweepAccuracyChart(series: readonly SweepSeries[]): ChartSpec {
       { data: { values: anns }, mark: { type: "rect", color: "#eee" }, encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "ann" } } },
       { data: { values: anns }, mark: { type: "rule", strokeDash: [5, 3], color: "#555" }, encoding: { y: { field: "ann", type: "quantitative" } } },
       { data: { values: anns }, mark: { type: "text", align: "left", dx: 4, dy: -6, fontSize: 10, color: "#555" }, encoding: { x: { datum: windows[0]!, type: "quantitative" }, y: { field: "ann", type: "quantitative" }, text: { field: "label" } } },
-      { data: { values: pts }, mark: { type: "line", point: true }, encoding: { x, y: { field: "accuracy", type: "quantitative", scale: { zero: false }, title: "top-1 accuracy (%)" }, color: { field: "coding", type: "nominal", scale: codingColors(series), title: "coding" } } },
-      { data: { values: eq }, mark: { type: "point", shape: "diamond", filled: true, size: 220, stroke: "black", strokeWidth: 1 }, encoding: { x, y: { field: "accuracy", type: "quantitative" }, color: { field: "coding", type: "nominal", scale: codingColors(series) } } },
-      ...eqLabels(eq, x, { field: "accuracy", type: "quantitative" }),
+      ...layers,
     ],
   } as ChartSpec;
 }
 
 /** Synaptic additions per inference against T, with the equal-accuracy points. */
 export function sweepAdditionsChart(series: readonly SweepSeries[]): ChartSpec {
-  const windows = sweepWindows(series);
-  const pts = series.flatMap((s) => s.points.map((p) => ({ coding: s.coding, window: p.window, additions: p.additions })));
-  const eq = series.flatMap((s) => (s.equal !== null ? [{ coding: s.coding, window: s.equal, additions: s.points.find((p) => p.window === s.equal)!.additions, label: `${s.coding}: ${(s.points.find((p) => p.window === s.equal)!.additions / 1e6).toFixed(2)} M at T = ${s.equal}` }] : []));
-  const x = { field: "window", type: "quantitative" as const, scale: { type: "log" as const, base: 2, domain: [windows[0]!, windows[windows.length - 1]!] }, axis: { values: windows, format: "d" }, title: "window T (steps)" };
-  const y = { field: "additions", type: "quantitative" as const, scale: { type: "log" as const }, axis: { format: "~s" }, title: "synaptic additions per inference" };
+  const { layers } = sweepLayers(series, (p) => p.additions, { type: "quantitative", scale: { type: "log" }, axis: { format: "~s" }, title: "synaptic additions per inference" }, (s, v) => `${s.coding}: ${(v / 1e6).toFixed(2)} M at T = ${s.equal}`);
   return {
     $schema: SCHEMA,
     title: { text: "Synaptic additions against the window T", subtitle: "◆ at each coding's equal-accuracy window" },
     width: 380,
     height: 240,
-    layer: [
-      { data: { values: pts }, mark: { type: "line", point: true }, encoding: { x, y, color: { field: "coding", type: "nominal", scale: codingColors(series), title: "coding" } } },
-      { data: { values: eq }, mark: { type: "point", shape: "diamond", filled: true, size: 220, stroke: "black", strokeWidth: 1 }, encoding: { x, y, color: { field: "coding", type: "nominal", scale: codingColors(series) } } },
-      ...eqLabels(eq, x, y),
-    ],
+    layer: layers,
   } as ChartSpec;
 }
 

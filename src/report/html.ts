@@ -72,7 +72,7 @@ td.pass { color: #1b7e3c; } td.fail { color: #b3261e; font-weight: 600; }
 figure { margin: 8px 0 16px; overflow-x: auto; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #555; font-size: 12.5px; margin-top: 4px; max-width: 900px; }
-.cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(620px, 1fr)); gap: 28px; align-items: start; }
+.cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 28px; align-items: start; }
 .col { min-width: 0; }
 .row { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .row > .graph { flex: 0 0 auto; max-width: 100%; }
