@@ -16,7 +16,7 @@ import { ENERGY_SETS, energyPj } from "./energy.js";
 import type { Manifest } from "./manifest.js";
 import { closedFormOnnx } from "./onnx-export.js";
 import { schedule } from "./runtime/schedule.js";
-import { parseWindow } from "./sweep.js";
+import { parseWindow, withWindow } from "./sweep.js";
 import { sumCounters } from "./runtime/counters.js";
 import type { Network } from "./runtime/network.js";
 import type { Counters, RunOptions, RunResult } from "./runtime/types.js";
@@ -281,7 +281,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   }
   // -O window=T: the same weights at another window (sweep.ts); the closed-form ONNX is rebuilt for it.
   const override = req.options["window"] !== undefined ? parseWindow(req.options["window"], man.coding) : undefined;
-  if (override !== undefined) net = { ...net, window: override };
+  if (override !== undefined) net = withWindow(net, override);
   const per = data.length / batch;
   const outSize = net.values[net.outputs[0]!.value]!.shape.reduce((a, b) => a * b, 1);
   const logits = new Float32Array(batch * outSize);

@@ -3,8 +3,8 @@
  *
  * The artifact's normalised weights W̃, b̃ and thresholds do not depend on the window T (tsc.md §5: θ is
  * one quantum of λ/T, so with θ = 1 the same network quantises to T levels for any T), so the network can
- * run at another window by overriding it: `-O window=T` (TSC: T steps per layer; rate: a run of T
- * steps). A sweep is one such run per T through the same engine, input set and reference ANN as the plain
+ * run at another window by overriding it: `-O window=T` (TSC: T steps for every layer, per-layer
+ * windows included; rate: a run of T steps). A sweep is one such run per T through the same engine, input set and reference ANN as the plain
  * run, each summarised as a point (accuracy, agreement with the ANN, synaptic additions, latency). Rate
  * coding gives the same numbers as its `checkpoints` option would from one long run (the Poisson encoder
  * is seeded per sample, not per run); separate runs cost at most twice the longest one for doubling T,
@@ -13,6 +13,7 @@
 import { fmt, M, TsccError } from "../../ir/index.js";
 import type { RunReport, RunRequest } from "../api.js";
 import type { Manifest } from "./manifest.js";
+import type { Network } from "./runtime/network.js";
 
 export const SWEEP_FORMAT = "tscc-sweep";
 export const SWEEP_VERSION = 1;
@@ -58,6 +59,11 @@ export function parseWindow(text: string, coding: Manifest["coding"]): number {
   if (!/^\s*\d+\s*$/.test(text) || !Number.isInteger(t) || t < 1) usage(`window '${text}' is not an integer ≥ 1`);
   if (coding === "tsc" && t > TSC_WINDOW_MAX) usage(`window ${t} exceeds ${TSC_WINDOW_MAX}, the largest TSC window`);
   return t;
+}
+
+/** The network with every layer at window T (per-layer windows included: a sweep runs all layers at T). */
+export function withWindow(net: Network, T: number): Network {
+  return { ...net, window: T, nodes: net.nodes.map((n) => ((n.kind === "encode" || n.kind === "tsc" || n.kind === "decode") && n.window !== undefined ? { ...n, window: T } : n)) };
 }
 
 /** `--windows 8,16,32`: distinct windows, ascending. */

@@ -12,6 +12,7 @@ import { listCommands } from "./commands/list.js";
 import { optCommand } from "./commands/opt.js";
 import { reportCommand } from "./commands/report.js";
 import { runCommand } from "./commands/run.js";
+import { tuneCommand } from "./commands/tune.js";
 import { VERSION } from "../version.js";
 import { UsageError } from "./usage.js";
 
@@ -52,6 +53,7 @@ export function buildProgram(io: Io): Command {
   compileCommand(program, io);
   inspectCommand(program, io);
   runCommand(program, io);
+  tuneCommand(program, io);
   optCommand(program, io);
   reportCommand(program, io);
   listCommands(program, io);

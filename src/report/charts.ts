@@ -21,10 +21,11 @@ export function chartWidth(artifacts: number): number {
   return artifacts > 1 ? 540 : 880;
 }
 
-/** The time axis: ticks at window boundaries (TSC) when there are few windows. */
+/** The time axis: ticks at the layers' window boundaries (TSC) when there are few of them. */
 function stepAxis(s: SampleView, span: number): { title: string; values?: number[] } {
-  const windows = span / s.T;
-  return s.coding === "tsc" && Number.isInteger(windows) && windows <= 24 ? { title: "step", values: Array.from({ length: windows + 1 }, (_, k) => k * s.T) } : { title: "step" };
+  if (s.coding !== "tsc") return { title: "step" };
+  const ticks = [...new Set([0, span, ...s.rasters.flatMap((L) => [L.windowStart, L.windowStart + L.windowSteps])])].filter((t) => t <= span).sort((a, b) => a - b);
+  return ticks.length <= 24 ? { title: "step", values: ticks } : { title: "step" };
 }
 
 function nth(k: number): string {
@@ -61,7 +62,7 @@ export function rasterChart(s: SampleView, width: number, span = sampleSpan(s)):
         layer: [
           ...(s.coding === "tsc"
             ? [
-                { data: { values: [{ a: L.windowStart, b: L.windowStart + s.T }] }, mark: { type: "rect" as const, color: "#f3f3f3" }, encoding: { x: { field: "a", type: "quantitative" as const, scale: { domain: [0, span], nice: false }, axis: stepAxis(s, span) }, x2: { field: "b" } } },
+                { data: { values: [{ a: L.windowStart, b: L.windowStart + L.windowSteps }] }, mark: { type: "rect" as const, color: "#f3f3f3" }, encoding: { x: { field: "a", type: "quantitative" as const, scale: { domain: [0, span], nice: false }, axis: stepAxis(s, span) }, x2: { field: "b" } } },
                 { data: { values: L.spans }, mark: { type: "rule" as const, color: "#9ecae1", strokeWidth: 1 }, encoding: { x: { field: "on", type: "quantitative" as const }, x2: { field: "off" }, y } },
               ]
             : []),
@@ -86,7 +87,7 @@ export function histogramChart(s: SampleView, width: number): ChartSpec {
       transform: [{ calculate: "datum.k - 0.45", as: "k0" }, { calculate: "datum.k + 0.45", as: "k1" }],
       mark: { type: "rect" as const },
       encoding: {
-        x: { field: "k0", type: "quantitative" as const, scale: { domain: s.coding === "tsc" ? [-0.5, s.T + 0.5] : [0.5, s.T + 0.5], nice: false }, title: s.coding === "tsc" ? "k = step − window start" : "step" },
+        x: { field: "k0", type: "quantitative" as const, scale: { domain: s.coding === "tsc" ? [-0.5, L.windowSteps + 0.5] : [0.5, L.windowSteps + 0.5], nice: false }, title: s.coding === "tsc" ? "k = step − window start" : "step" },
         x2: { field: "k1" },
         y: { field: "count", type: "quantitative" as const, stack: true, scale: { type: "sqrt" as const }, title: "spikes (√ scale)" },
         color: { field: "kind", type: "nominal" as const, scale: colors, title: "spike" },

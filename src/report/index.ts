@@ -142,6 +142,12 @@ function layerTable(v: ArtifactView): string {
   return htmlTable(head, rows, { ...(foot ? { foot } : {}) }) + `<p class="note">${notes}${chipNote}</p>`;
 }
 
+/** "T = 32 steps per window", or the per-layer windows when they differ. */
+function tscWindows(s: SampleView): string {
+  const steps = [...new Set(s.rasters.map((L) => L.windowSteps))];
+  return steps.length <= 1 ? `T = ${steps[0] ?? s.T} steps per window` : `per-layer windows of ${steps.join(", ")} steps`;
+}
+
 function metric(m: Record<string, unknown> | undefined, k: string): number | undefined {
   const x = m?.[k];
   return typeof x === "number" ? x : undefined;
@@ -294,7 +300,7 @@ export async function buildReport(req: ReportRequest): Promise<ReportResult> {
   const sampleNote = (v: ArtifactView): string => {
     const s = v.sample!;
     const loihi = v.a.loihi ? " The mapping's float TSC network on the emulator's event engine (on the chip the integer network adds clock and relay delays: chip steps in the layer table)." : "";
-    return `Input #${s.index}${s.label !== undefined ? ` (label ${s.label})` : ""}: predicted ${s.prediction}. ${s.coding === "tsc" ? `T = ${s.T} steps per window; each layer fires in its own window (shaded).` : `A run of T = ${s.T} steps; all layers run at once.`}${loihi}`;
+    return `Input #${s.index}${s.label !== undefined ? ` (label ${s.label})` : ""}: predicted ${s.prediction}. ${s.coding === "tsc" ? `${tscWindows(s)}; each layer fires in its own window (shaded).` : `A run of T = ${s.T} steps; all layers run at once.`}${loihi}`;
   };
   const withNote = (blocks: { title: string; body: string }[], note: (v: ArtifactView) => string): { title: string; body: string }[] =>
     blocks.map((b, i) => ({ ...b, body: b.body + `<p class="note">${esc(note(views.filter((v) => v.sample)[i]!))}</p>` }));

@@ -102,10 +102,10 @@ export function layerRows(net: Network, layers: readonly LayerCounters[] | undef
     if (net.coding === "rate") steps = [1, T];
     else if (n.kind === "decode") {
       const w = sched.charge[n.in]!.windows;
-      steps = [w[0]! * T, (w[w.length - 1]! + 1) * T - 1];
+      steps = [w[0]!.start, w[w.length - 1]!.start + w[w.length - 1]!.steps - 1];
     } else {
       const w = sched.spikeWindow[n.out]!;
-      steps = [w * T, (w + 1) * T];
+      steps = [w.start, w.start + w.steps];
     }
     let c: OpCountsPerInference | undefined;
     if (layers) {

@@ -31,8 +31,9 @@ export interface RasterLayer {
   readonly rows: number;
   /** Neurons counted in the histogram (TSC: all; rate: the traced ones). */
   readonly counted: number;
-  /** Step at which the layer's firing window starts (TSC) or 1 (rate). */
+  /** The layer's firing window: first step and steps (TSC; per-layer windows may differ), or 1 and T (rate). */
   readonly windowStart: number;
+  readonly windowSteps: number;
   readonly events: readonly { readonly row: number; readonly neuron: number; readonly t: number; readonly kind: "ON" | "OFF" | "spike" }[];
   /** TSC: the switch-ON span of each drawn neuron, [on, off). */
   readonly spans: readonly { readonly row: number; readonly on: number; readonly off: number }[];
@@ -106,7 +107,8 @@ function tscSample(net: Network, x: Float32Array, index: number, label: number |
     if (n.kind !== "encode" && n.kind !== "tsc") return;
     const st = r.spikeTimes![n.out]!;
     const size = plan.sizes[n.out]!;
-    const s = plan.sched.spikeWindow[n.out]! * T;
+    const win = plan.sched.spikeWindow[n.out]!;
+    const s = win.start;
     const stride = strideFor(size, RASTER_ROWS);
     const events: { row: number; neuron: number; t: number; kind: "ON" | "OFF" }[] = [];
     const spans: { row: number; on: number; off: number }[] = [];
@@ -115,8 +117,8 @@ function tscSample(net: Network, x: Float32Array, index: number, label: number |
       events.push({ row, neuron: j, t: st.on[j]!, kind: "ON" }, { row, neuron: j, t: st.off[j]!, kind: "OFF" });
       spans.push({ row, on: st.on[j]!, off: st.off[j]! });
     }
-    const on = new Float64Array(T + 1);
-    const off = new Float64Array(T + 1);
+    const on = new Float64Array(win.steps + 1);
+    const off = new Float64Array(win.steps + 1);
     for (let j = 0; j < size; j++) {
       if (st.on[j]! < 0) continue;
       on[st.on[j]! - s]!++;
@@ -126,7 +128,7 @@ function tscSample(net: Network, x: Float32Array, index: number, label: number |
       ...[...on].flatMap((c, k) => (c ? [{ k, kind: "ON" as const, count: c }] : [])),
       ...[...off].flatMap((c, k) => (c ? [{ k, kind: "OFF" as const, count: c }] : [])),
     ];
-    rasters.push({ node: i, name: net.values[n.out]!.name, kind: n.kind, neurons: size, stride, rows: Math.ceil(size / stride), counted: size, windowStart: s, events, spans, histogram });
+    rasters.push({ node: i, name: net.values[n.out]!.name, kind: n.kind, neurons: size, stride, rows: Math.ceil(size / stride), counted: size, windowStart: s, windowSteps: win.steps, events, spans, histogram });
     if (n.kind !== "tsc") return;
     // Traces: largest interval, median non-zero interval, the silent neuron closest to θ.
     const d = r.intervals![n.out]!;
@@ -201,6 +203,7 @@ function rateSample(net: Network, x: Float32Array, index: number, label: number 
         rows: Math.ceil(traced / every),
         counted: traced,
         windowStart: 1,
+        windowSteps: T,
         events,
         spans: [],
         histogram: [...bins].flatMap((c, k) => (c ? [{ k, kind: "spike" as const, count: c }] : [])),

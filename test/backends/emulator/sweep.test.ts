@@ -51,6 +51,7 @@ beforeAll(async () => {
   await compile("tsc32", ["--window", "32"]);
   await compile("tsc8", ["--window", "8"]);
   await compile("rate64", ["--coding", "rate", "--window", "64"]);
+  await compile("perlayer", ["--window", "32", "--windows", "input=4"]);
 });
 afterAll(() => removeDir(dir));
 
@@ -67,6 +68,12 @@ describe("-O window=T", () => {
     expect(over.window).toBe(8);
     expect(over.latency_steps).toBe(plain.latency_steps);
     expect(behaviour(over)).toEqual(behaviour(plain));
+  });
+
+  test("per-layer windows are overridden too: every layer runs at T", async () => {
+    const plain = await runJson(["perlayer"]);
+    expect(behaviour(plain)).not.toEqual(behaviour(await runJson(["tsc32"]))); // the input window differs
+    expect(behaviour(await runJson(["perlayer", "-O", "window=8"]))).toEqual(behaviour(await runJson(["tsc8"])));
   });
 
   test("at the compiled window it equals the plain run (the closed-form ONNX rebuilt from the network)", async () => {

@@ -107,6 +107,28 @@ describe("recordTrace on the TSC event engine", () => {
   });
 });
 
+describe("recordTrace with per-layer windows", () => {
+  it("a T = 16 layer reading a T_s = 8 encoder: V(k) = b̃T + φ + (T/T_s)·Σ W̃·min(k, d) over the source's 8 steps, then 16 discharge steps at most", () => {
+    const nb = new NetBuilder("tsc", 16);
+    const x = nb.encode([3], { window: 8 });
+    const w = [0.5, 0.25, -0.125];
+    const h = nb.tsc(nb.dense(x, w, 1, [0.05]), { phi: 0.5, window: 16 });
+    nb.decode(nb.dense(h, [1], 1));
+    const d = [6, 3, 8];
+    const input = Float32Array.from(d, (v) => (v + 0.25) / 8 > 1 ? 1 : (v + 0.25) / 8);
+    const node = nb.nodeOf(h);
+    const r = runEvent(nb.build(), input, 1, { recordTrace: [{ node, neurons: [0] }] });
+    const v = r.traces![0]!.v;
+    for (let k = 0; k <= 8; k++) expect(v[k]).toBeCloseTo(Math.fround(0.05) * 16 + 0.5 + 2 * w.reduce((a, wi, i) => a + wi * Math.min(k, d[i]!), 0), 12);
+    const vEnd = v[8]!;
+    const out = Math.min(16, Math.floor(vEnd));
+    expect(out).toBeGreaterThan(0);
+    for (let k = 1; k <= 16; k++) expect(v[8 + k]).toBeCloseTo(vEnd - Math.min(k, out), 12);
+    const sp = [...r.traces![0]!.spikes].flatMap((s, t) => (s ? [[t, s]] : []));
+    expect(sp).toEqual([[8, 1], [8 + out, 2]]);
+  });
+});
+
 describe("recordTrace on the rate engine", () => {
   it("IF with constant current: V(t) = v0 + t·I − θ·n(t), a spike whenever v0 + t·I crosses a multiple of θ", () => {
     const W = 40;
