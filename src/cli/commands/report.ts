@@ -25,6 +25,7 @@ interface ReportFlags {
   format: "html" | "png";
   output?: string;
   engine?: string;
+  plugin?: string[];
 }
 
 function count(text: string, what: string, min: number): number {
@@ -80,6 +81,7 @@ export function reportCommand(program: Command, io: Io): void {
     .option("--engine <engine>", "emulator engine for the evaluation (as tscc run)")
     .addOption(new Option("-f, --format <format>", "html: one page; png: the page's figures as PNG files in a folder").choices(["html", "png"]).default("html"))
     .option("-o, --output <path>", "the page (default report.html) or, with --format png, the folder (default report-figures)")
+    .option("--plugin <spec>", "load a plugin; repeatable", collect)
     .action(async (artifacts: string[], f: ReportFlags) => {
       if (artifacts.length > 2) throw new UsageError(`tscc report takes one or two artifacts, got ${artifacts.length}`);
       const sample = count(f.sample, "--sample", 0);
@@ -98,7 +100,7 @@ export function reportCommand(program: Command, io: Io): void {
       }
       const sweeps = (f.sweep ?? []).map((file) => ({ file, sweep: readSweep(resolve(io.cwd, file), file) }));
       for (const coding of ["tsc", "rate"]) if (sweeps.filter((s) => s.sweep.coding === coding).length > 1) throw new UsageError(`give at most one ${coding} sweep`);
-      const reg = await createRegistry([], io.cwd);
+      const reg = await createRegistry(f.plugin ?? [], io.cwd);
       const log = terminalLogger(process.stderr, !io.tty);
       const result = await buildReport({
         artifacts: loaded,
