@@ -145,7 +145,7 @@ function layerTable(v: ArtifactView): string {
 /** "T = 32 steps per window", or the per-layer windows when they differ. */
 function tscWindows(s: SampleView): string {
   const steps = [...new Set(s.rasters.map((L) => L.windowSteps))];
-  return steps.length <= 1 ? `T = ${steps[0] ?? s.T} steps per window` : `per-layer windows of ${steps.join(", ")} steps`;
+  return steps.length <= 1 ? `T = ${steps[0] ?? s.T} steps per window` : `Per-layer windows of ${steps.join(", ")} steps`;
 }
 
 function metric(m: Record<string, unknown> | undefined, k: string): number | undefined {
