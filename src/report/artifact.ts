@@ -139,5 +139,5 @@ export async function loadArtifact(dir: string, label: string): Promise<ReportAr
     };
     return { label, dir, target, coding: "tsc", source: basename(String((readJson<{ source?: string }>(join(dir, "manifest.json")).source ?? label))), window: man.window, net: float, loihi };
   }
-  throw new TsccError(fmt(M.DataFile, [label, `a ${target ?? "unknown"} artifact; tscc report reads emulator and loihi artifacts`]));
+  throw new TsccError(fmt(M.DataFile, [label, `written for target '${target ?? "unknown"}'; tscc report reads emulator and loihi artifacts`]));
 }
