@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError } from "../../ir/index.js";
 import { annToOnnx } from "./ann-onnx.js";
+import { closedFormOnnx } from "./onnx-export.js";
+import { schedule } from "./runtime/schedule.js";
+import { withWindow } from "./sweep.js";
 import type { Manifest } from "./manifest.js";
 import type { Network } from "./runtime/network.js";
 import type { OrtModule, OrtSession } from "./runtime/onnx-engine.js";
@@ -51,6 +54,8 @@ export interface EvalSettings {
   readonly check: boolean;
   /** "interpreter" forces tscc's reference interpreter for the ANN even when onnxruntime is installed. */
   readonly reference?: string;
+  /** -O window=T: run every layer at window T (sweep.ts; the closed-form ONNX is rebuilt for it). */
+  readonly window?: number;
 }
 
 export interface ChunkResult {
@@ -63,8 +68,11 @@ export interface ChunkResult {
   /** JavaScript closed form: floor-boundary ties. */
   readonly ties: number;
   readonly check?: Record<string, number>;
-  /** How the chunk was computed: the fast engine's implementation and the reference ANN's runner. */
-  readonly impl: { readonly fastImpl?: string; readonly referenceBy?: string };
+  /**
+   * How the chunk was computed: the network's window and latency in steps (after -O window), the fast
+   * engine's implementation and the reference ANN's runner.
+   */
+  readonly impl: { readonly window: number; readonly latency: number; readonly fastImpl?: string; readonly referenceBy?: string };
 }
 
 /** The reference ANN shipped in the artifact (reference/model.tir), on onnxruntime or the interpreter. */
@@ -124,6 +132,8 @@ export class Evaluator {
     private readonly reference: ReferenceAnn | undefined,
     /** How the fast engine runs: the JavaScript closed form or onnxruntime (undefined for the event engine). */
     readonly fastImpl: "js" | "onnxruntime" | undefined,
+    /** End-to-end latency of the network in steps (its schedule). */
+    readonly latency: number,
   ) {}
 
   /** Load the artifact's module and network, the onnxruntime sessions and the reference ANN. */
@@ -136,13 +146,14 @@ export class Evaluator {
     } catch (e) {
       throw new TsccError(fmt(M.DataFile, [dir, (e as Error).message]));
     }
+    if (s.window !== undefined) net = withWindow(net, s.window);
     // The fast engine runs closed-form.onnx in onnxruntime when it is installed (-O fast=js forces the
     // float64 JavaScript closed form, which also counts floor-boundary ties).
     const ort = await loadOrt();
     let session: OrtSession | undefined;
     const onnxFile = join(dir, "closed-form.onnx");
     if (engine === "fast" && man.coding === "tsc" && s.fast !== "js" && existsSync(onnxFile)) {
-      if (ort) session = await mod.createOrtSession(ort, readFileSync(onnxFile), s.threads);
+      if (ort) session = await mod.createOrtSession(ort, s.window !== undefined ? closedFormOnnx(net) : readFileSync(onnxFile), s.threads);
       else if (s.fast === "ort") throw new TsccError(fmt(M.Usage, ["-O fast=ort needs the onnxruntime-node package, which is not installed"]));
     }
     if (engine === "fast" && man.coding === "rate" && !ort) {
@@ -150,7 +161,7 @@ export class Evaluator {
     }
     const fastImpl = engine === "fast" ? (session || man.coding === "rate" ? "onnxruntime" : "js") : undefined;
     const reference = await ReferenceAnn.open(dir, man, s.reference === "interpreter" ? undefined : ort, s.threads);
-    return new Evaluator(s, mod, net, ort, session, reference, fastImpl);
+    return new Evaluator(s, mod, net, ort, session, reference, fastImpl, s.window !== undefined ? schedule(net).latency : man.latency_steps);
   }
 
   /** Run one chunk: `x` holds samples [start, end) of the data set. */
@@ -171,7 +182,7 @@ export class Evaluator {
       check = checkEngines(net, ev, r, n, this.session ? 1e-4 : 1e-9);
     }
     const ref = await this.reference?.logits(x, n);
-    const impl = { ...(this.fastImpl ? { fastImpl: this.fastImpl } : {}), ...(this.reference ? { referenceBy: this.reference.by } : {}) };
+    const impl = { window: net.window, latency: this.latency, ...(this.fastImpl ? { fastImpl: this.fastImpl } : {}), ...(this.reference ? { referenceBy: this.reference.by } : {}) };
     return { start, end, logits: r.outputs[0]!, ...(ref ? { ref } : {}), counters: r.counters, ties: (r.ties ?? []).reduce((a, b) => a + b, 0), ...(check ? { check } : {}), impl };
   }
 

@@ -10,7 +10,8 @@ import { ENERGY_SETS } from "./energy.js";
 import { emitArtifact } from "./emit.js";
 import { legalizeForSnn } from "./legalize.js";
 import { emulatorMetrics } from "./metrics.js";
-import { artifactInputs, runArtifact } from "./run.js";
+import { artifactInputs, readManifest, runArtifact } from "./run.js";
+import { runWithSweep } from "./sweep.js";
 
 function q(v: string): string {
   return /^[A-Za-z0-9_./+-]*$/.test(v) && v !== "" ? v : JSON.stringify(v);
@@ -95,7 +96,7 @@ export const emulatorBackend = defineBackend({
   describe() {
     return { energy: ENERGY_SETS };
   },
-  run: runArtifact,
+  run: (dir, req) => runWithSweep(dir, req, readManifest(dir), runArtifact),
   artifactInputs,
   metricsFromCounts: emulatorMetrics,
 });

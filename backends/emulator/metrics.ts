@@ -16,7 +16,7 @@ const LAYER_SUMS = ["synaptic_additions", "memory_reads", "neuron_updates", "spi
 /** Counts of chunks [0, n) in order; `logits`/`ref` are their outputs concatenated, `labels` theirs. */
 export function emulatorCounts(
   man: Manifest,
-  run: { engine: string; energy: string; fastImpl?: string; referenceBy?: string },
+  run: { engine: string; energy: string; window: number; latency: number; fastImpl?: string; referenceBy?: string },
   chunks: readonly ChunkResult[],
   logits: Float32Array,
   ref: Float32Array | undefined,
@@ -44,9 +44,9 @@ export function emulatorCounts(
     fixed: {
       coding: man.coding,
       engine: run.engine,
-      window: man.window,
+      window: run.window,
       spiking_layers: man.spiking_layers,
-      latency_steps: man.latency_steps,
+      latency_steps: run.latency,
       reference: run.referenceBy ?? "",
       energy_params: run.energy,
       fast_engine: run.fastImpl ?? "",

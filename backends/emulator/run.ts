@@ -16,6 +16,7 @@ import { Evaluator, type ChunkResult, type EvalSettings } from "./evaluate.js";
 import type { Manifest } from "./manifest.js";
 import { emulatorCounts, emulatorMetrics } from "./metrics.js";
 import { WorkerPool } from "./pool.js";
+import { parseWindow } from "./sweep.js";
 
 function bad(dir: string, why: string, hint?: string): never {
   throw new TsccError(fmt(M.InputMismatch, [`${dir}: ${why}`], hint ? { hint } : {}));
@@ -189,6 +190,8 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
     counters: o["counters"] !== "0" && o["counters"] !== "false",
     check: engine === "fast" && (o["check"] === "1" || o["check"] === "true"),
     ...(o["reference"] !== undefined ? { reference: o["reference"] } : {}),
+    // -O window=T: the same weights at another window (sweep.ts).
+    ...(o["window"] !== undefined ? { window: parseWindow(o["window"], man.coding) } : {}),
   };
   const labels = req.labels ? labelsOf(req.labels, total).slice(from, to) : undefined;
   const t0 = performance.now();

@@ -11,6 +11,7 @@ import { inspectCommand } from "./commands/inspect.js";
 import { listCommands } from "./commands/list.js";
 import { optCommand } from "./commands/opt.js";
 import { mergeCommand } from "./commands/merge.js";
+import { reportCommand } from "./commands/report.js";
 import { runCommand } from "./commands/run.js";
 import { tuneCommand } from "./commands/tune.js";
 import { installInterruptHandlers } from "../driver/interrupt.js";
@@ -57,6 +58,7 @@ export function buildProgram(io: Io): Command {
   mergeCommand(program, io);
   tuneCommand(program, io);
   optCommand(program, io);
+  reportCommand(program, io);
   listCommands(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;

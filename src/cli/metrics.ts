@@ -7,9 +7,10 @@ export function metricsText(metrics: Readonly<Record<string, unknown>>): string 
     .filter(([, v]) => typeof v === "number" || typeof v === "string")
     .map(([k, v]) => [k, typeof v === "number" ? formatNumber(v) : String(v)]);
   if (mrows.length) out += table(["metric", "value"], mrows, ["l", "r"]);
-  // Nested numbers (an engine cross-check) and the per-layer breakdown, when the backend gives them.
+  // Nested numbers (an engine cross-check) and the per-layer breakdown, when the backend gives them
+  // (a window sweep has its own table, printed by `tscc run`).
   for (const [k, v] of Object.entries(metrics)) {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
+    if (v && typeof v === "object" && !Array.isArray(v) && k !== "sweep") {
       out += `\n${k}:\n` + table(["", "value"], Object.entries(v as Record<string, unknown>).map(([a, b]) => [a, typeof b === "number" ? formatNumber(b) : String(b)]), ["l", "r"]);
     }
   }

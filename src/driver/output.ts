@@ -48,11 +48,15 @@ function tempSibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.tscc-tmp-${process.pid}`);
 }
 
-/** Write one file whole or not at all (temporary sibling + rename); `shown` names it in errors. */
+/**
+ * Write one file whole or not at all (temporary sibling + rename), creating its folder if needed;
+ * `shown` names it in errors.
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array, shown = path): void {
   const tmp = tempSibling(path);
   const forget = removeOnInterrupt(tmp);
   try {
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {

@@ -15,9 +15,10 @@ import { argmaxAccuracy, toModelInput } from "../../run/inputs.js";
 import { collect, type Io } from "../main.js";
 import { metricsText } from "../metrics.js";
 import { progressLogger } from "../progress.js";
-import { shapeText, table } from "../ui.js";
+import { formatNumber, shapeText, table } from "../ui.js";
 import { UsageError } from "../usage.js";
 import { parseKeyValues } from "./compile.js";
+import type { Sweep } from "../../../backends/emulator/sweep.js";
 
 interface RunFlags {
   input?: string[];
@@ -34,6 +35,7 @@ interface RunFlags {
   saveCounts?: string;
   quiet?: boolean;
   energy?: string;
+  windows?: string;
 }
 
 /**
@@ -72,6 +74,7 @@ export function runCommand(program: Command, io: Io): void {
     .option("--shard <i/n>", "evaluate only shard i of n (0-based) of the inputs, for `tscc merge`")
     .option("--save-counts <file>", "write the exact counts of this run (or shard) as JSON, for `tscc merge`")
     .option("--energy <set>", "emulator: energy parameter set for the report")
+    .option("--windows <list>", "emulator: also run at these windows T (e.g. 8,16,32): accuracy, agreement, additions per T (`sweep` in --json, read by `tscc report --sweep`)")
     .option("--plugin <spec>", "load a plugin; repeatable", collect)
     .option("--json", "print the report as JSON")
     .option("-q, --quiet", "no progress bars (they are drawn on a terminal only)")
@@ -96,7 +99,9 @@ export function runCommand(program: Command, io: Io): void {
         const inputs: Record<string, RTensor> = {};
         for (const [name, file] of files) inputs[name] = toModelInput(readTensorFile(resolve(io.cwd, file)), name, file);
         const options = parseKeyValues(f.option);
-        for (const k of ["engine", "batch", "energy"] as const) if (f[k] !== undefined) options[k] = f[k]!;
+        for (const k of ["engine", "batch", "energy", "windows"] as const) if (f[k] !== undefined) options[k] = f[k]!;
+        if (f.windows !== undefined && target !== "emulator") throw new UsageError(`--windows needs an emulator artifact; ${model} is a ${target} artifact`);
+        if (f.windows !== undefined && (f.shard !== undefined || f.saveCounts !== undefined)) throw new UsageError("--windows sweeps do not combine with --shard/--save-counts: run a sharded evaluation per window (-O window=T)");
         if ((f.shard !== undefined || f.saveCounts !== undefined) && !backend.metricsFromCounts) {
           throw new UsageError(`--shard and --save-counts need a backend that reports counts; '${target}' does not`);
         }
@@ -159,5 +164,12 @@ export function runCommand(program: Command, io: Io): void {
       io.stdout(table(["output", "shape", "dtype"], rows, ["l", "l", "l"]));
       const text = metricsText(metrics);
       if (text) io.stdout("\n" + text);
+      const sweep = metrics["sweep"] as Sweep | undefined;
+      if (sweep) {
+        const pct = (x: number | undefined): string => (x === undefined ? "" : `${(100 * x).toFixed(1)}%`);
+        const srows = sweep.points.map((p) => [p.window, pct(p.accuracy), pct(p.agreement), formatNumber(p.synaptic_additions_per_inference), p.latency_steps]);
+        const eq = sweep.equal_accuracy_window;
+        io.stdout(`\nwindow sweep (${sweep.coding}, ${sweep.engine} engine):\n` + table(["T", "accuracy", "agreement", "synaptic adds", "latency"], srows) + (sweep.ann_accuracy !== undefined ? `equal accuracy (within 0.5 pts of the ANN's ${pct(sweep.ann_accuracy)}): ${eq === null ? "not reached" : `T = ${eq}`}\n` : ""));
+      }
     });
 }
