@@ -7,10 +7,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError } from "../../ir/index.js";
+import { z } from "zod";
+import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError, verifyModule, type Module as IrModule } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import type { RunReport, RunRequest } from "../api.js";
 import { annToOnnx } from "./ann-onnx.js";
+import { artifactFile, isNetworkError, readArtifactJson, shapeSchema } from "./artifact-files.js";
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
 import { ENERGY_SETS, energyPj } from "./energy.js";
 import type { Manifest } from "./manifest.js";
@@ -42,23 +44,28 @@ function bad(dir: string, why: string, hint?: string): never {
   throw new TsccError(fmt(M.InputMismatch, [`${dir}: ${why}`], hint ? { hint } : {}));
 }
 
+/** What `tscc run` reads from an emulator manifest.json (checked before it is used). */
+const manifestSchema = z.looseObject({
+  tscc: z.string().optional(),
+  coding: z.enum(["tsc", "rate"]),
+  window: z.number().int().min(1),
+  input: z.looseObject({ name: z.string(), shape: shapeSchema, scale: z.number().positive().finite(), mean: z.array(z.number().finite()), std: z.array(z.number().positive().finite()) }),
+  outputs: z.array(z.string()).min(1),
+  latency_steps: z.number().int().min(0),
+  spiking_layers: z.number().int().min(0),
+  energy: z.string(),
+});
+
 export function readManifest(dir: string): Manifest {
-  const file = join(dir, "manifest.json");
-  if (!existsSync(file)) throw new TsccError(fmt(M.DataFile, [dir, "no manifest.json: not an emulator artifact"]));
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(file, "utf8")) as Manifest;
-  } catch (e) {
-    throw new TsccError(fmt(M.DataFile, [file, `corrupt manifest: ${(e as Error).message}`]));
-  }
+  const m = readArtifactJson(dir, "manifest.json", "an emulator", z.looseObject({ format: z.unknown(), version: z.unknown(), tscc: z.unknown() }));
   if (m.format !== ARTIFACT_FORMAT || m.version !== ARTIFACT_VERSION) {
     throw new TsccError(
-      fmt(M.DataFile, [dir, `artifact format ${m.format ?? "?"} version ${m.version ?? "?"} (written by tscc ${m.tscc ?? "?"}); this tscc reads ${ARTIFACT_FORMAT} version ${ARTIFACT_VERSION}`], {
+      fmt(M.DataFile, [dir, `artifact format ${String(m.format ?? "?")} version ${String(m.version ?? "?")} (written by tscc ${String(m.tscc ?? "?")}); this tscc reads ${ARTIFACT_FORMAT} version ${ARTIFACT_VERSION}`], {
         hint: "recompile the model with this tscc",
       }),
     );
   }
-  return m;
+  return readArtifactJson(dir, "manifest.json", "an emulator", manifestSchema) as unknown as Manifest;
 }
 
 export function artifactInputs(dir: string): string[] {
@@ -138,12 +145,7 @@ export function labelsOf(labels: RTensor, n: number): number[] {
 export async function referenceLogits(dir: string, man: Manifest, x: Float32Array, batch: number, ort: OrtModule | undefined, log: RunRequest["log"]): Promise<{ logits: Float32Array; by: string } | undefined> {
   const file = join(dir, "reference", "model.tir");
   if (!existsSync(file)) return undefined;
-  let wf: ReturnType<typeof readWeights> | undefined;
-  const m = parseModule(readFileSync(file, "utf8"), {
-    file,
-    registry: builtinOps(),
-    loadBlob: (ref, type) => (wf ??= readWeights(readFileSync(join(dir, "reference", "weights.bin")), join(dir, "reference", "weights.bin"))).load(ref, type),
-  });
+  const m = readReference(dir, file, man);
   const c = man.input.shape[0] ?? 1;
   const per = x.length / batch;
   const inner = per / c;
@@ -157,12 +159,12 @@ export async function referenceLogits(dir: string, man: Manifest, x: Float32Arra
   const name = m.inputs[0]!.name;
   const onnxBytes = ort ? annToOnnx(m) : undefined;
   if (ort && onnxBytes) {
-    const session = await ort.InferenceSession.create(onnxBytes, {});
+    const session = await onnxruntimeCall(file, () => ort.InferenceSession.create(onnxBytes, {}), REF_HINT);
     const per = xin.length / batch;
     let out: Float32Array | undefined;
     for (let s = 0; s < batch; s += 256) {
       const n = Math.min(256, batch - s);
-      const r = await session.run({ [name]: new ort.Tensor("float32", xin.subarray(s * per, (s + n) * per), [n, ...man.input.shape]) });
+      const r = await onnxruntimeCall(file, () => session.run({ [name]: new ort.Tensor("float32", xin.subarray(s * per, (s + n) * per), [n, ...man.input.shape]) }), REF_HINT);
       const y = r[man.outputs[0]!]!.data as Float32Array;
       out ??= new Float32Array((y.length / n) * batch);
       out.set(y, s * (y.length / n));
@@ -174,6 +176,25 @@ export async function referenceLogits(dir: string, man: Manifest, x: Float32Arra
   const out = interpret(m, { [name]: { shape: [batch, ...man.input.shape], dtype: "f32", data: xin } });
   const y = out[man.outputs[0]!]?.data as Float32Array | undefined;
   return y ? { logits: y, by: "interpreter" } : undefined;
+}
+
+const REF_HINT = "recompile the model, or use -O reference=interpreter";
+
+/** reference/model.tir (+ weights.bin), checked to be a valid module taking the manifest's input and giving its output. */
+function readReference(dir: string, file: string, man: Manifest): IrModule {
+  const wfile = artifactFile(join(dir, "reference"), "weights.bin", "an emulator");
+  let wf: ReturnType<typeof readWeights> | undefined;
+  const m = parseModule(readFileSync(file, "utf8"), { file, registry: builtinOps(), loadBlob: (ref, type) => (wf ??= readWeights(readFileSync(wfile), wfile)).load(ref, type) });
+  const problems = verifyModule(m);
+  if (problems.length) throw new TsccError(problems.map((d) => ({ ...d, file })));
+  const input = m.inputs[0]?.value.type;
+  const fits = m.inputs.length === 1 && input?.kind === "tensor" && input.shape.length === man.input.shape.length + 1 && input.shape.slice(1).every((d, i) => d === man.input.shape[i]);
+  if (!fits || !m.outputs.some((o) => o.name === man.outputs[0])) {
+    throw new TsccError(fmt(M.DataFile, [file, `the reference model does not take input [N, ${man.input.shape.join(", ")}] or give output '${man.outputs[0]}' as manifest.json says`], { hint: "recompile the model" }));
+  }
+  // Weights are loaded lazily: load (and check) them now, before any input is run.
+  for (const c of m.consts.values()) void c.data;
+  return m;
 }
 
 /**
@@ -258,6 +279,41 @@ async function runOnWorkers(dir: string, engine: "event" | "fast", data: Float32
   return { logits, counters };
 }
 
+/**
+ * The artifact's network, checked by its own runtime (the structure, and weights.bin against every
+ * layer) and against the manifest, before any input is run.
+ */
+function loadNetwork(dir: string, mod: ArtifactModule, man: Manifest): Network {
+  let net: Network;
+  try {
+    net = mod.load(dir);
+    // A zero-sample run plans the network, which validates it; the plan is cached for the real run.
+    if (man.coding === "tsc") mod.runClosedForm(net, new Float32Array(0), 0);
+    else mod.runEvent(net, new Float32Array(0), 0);
+  } catch (e) {
+    throw new TsccError(fmt(M.DataFile, [dir, (e as Error).message], { hint: "recompile the model" }));
+  }
+  const enc = net.nodes.find((n) => n.kind === "encode" && n.out === net.inputs[0]?.value);
+  const shape = enc ? net.values[enc.out]!.shape : [];
+  const p = enc?.kind === "encode" && enc.pads.length === 4 ? enc.pads : [0, 0, 0, 0];
+  const inSize = shape.length === 3 ? shape[0]! * (shape[1]! - p[0]! - p[2]!) * (shape[2]! - p[1]! - p[3]!) : shape.reduce((a, b) => a * b, 1);
+  const want = man.input.shape.reduce((a, b) => a * b, 1);
+  if (net.coding !== man.coding || net.window !== man.window || !enc || inSize !== want || net.outputs.length === 0) {
+    throw new TsccError(fmt(M.DataFile, [dir, `manifest.json (${man.coding}, window ${man.window}, input [${man.input.shape.join(", ")}]) does not describe the network in model.js`], { hint: "recompile the model" }));
+  }
+  return net;
+}
+
+/** onnxruntime loading or running the artifact's closed-form.onnx: its failures are about that file. */
+async function onnxruntimeCall<T>(file: string, f: () => Promise<T>, hint = "recompile the model, or use -O fast=js"): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof Error && e.constructor === Error && !isNetworkError(e)) throw new TsccError(fmt(M.DataFile, [file, `onnxruntime cannot run it: ${e.message}`], { hint }));
+    throw e;
+  }
+}
+
 export async function runArtifact(dir: string, req: RunRequest): Promise<RunReport> {
   const man = readManifest(dir);
   const given = req.inputs[man.input.name] ?? (Object.keys(req.inputs).length === 1 ? Object.values(req.inputs)[0] : undefined);
@@ -270,12 +326,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   }
   const chunk = Math.max(1, Number(req.options["batch"] ?? 64));
   const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as ArtifactModule;
-  let net: Network;
-  try {
-    net = mod.load(dir);
-  } catch (e) {
-    throw new TsccError(fmt(M.DataFile, [dir, (e as Error).message]));
-  }
+  const net = loadNetwork(dir, mod, man);
   const per = data.length / batch;
   const outSize = net.values[net.outputs[0]!.value]!.shape.reduce((a, b) => a * b, 1);
   const logits = new Float32Array(batch * outSize);
@@ -288,7 +339,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   const onnxFile = join(dir, "closed-form.onnx");
   if (engine === "fast" && req.options["fast"] !== "js" && existsSync(onnxFile)) {
     ort = await loadOrt();
-    if (ort) session = await mod.createOrtSession(ort, readFileSync(onnxFile), Number(req.options["threads"] ?? 0));
+    if (ort) session = await onnxruntimeCall(onnxFile, () => mod.createOrtSession(ort!, readFileSync(onnxFile), Number(req.options["threads"] ?? 0)));
     else if (req.options["fast"] === "ort") throw new TsccError(fmt(M.Usage, ["-O fast=ort needs the onnxruntime-node package, which is not installed"]));
   }
   if (engine === "fast" && man.coding === "rate") ort = await loadOrt();
@@ -312,7 +363,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
         : man.coding === "rate"
           ? await mod.runRateOnnx(net, ort!, xs, n, { sampleOffset: s }, Number(req.options["threads"] ?? 0))
           : session && ort
-          ? await mod.runOnnxClosedForm(net, ort, session, xs, n, { counters: req.options["counters"] !== "0" && req.options["counters"] !== "false", recordIntervals: check })
+          ? await onnxruntimeCall(onnxFile, () => mod.runOnnxClosedForm(net, ort!, session!, xs, n, { counters: req.options["counters"] !== "0" && req.options["counters"] !== "false", recordIntervals: check }))
           : mod.runClosedForm(net, xs, n, { sampleOffset: s, recordIntervals: check });
     if (check) {
       const ev = mod.runEvent(net, xs, n, { sampleOffset: s, recordIntervals: true, recordMembrane: true });
