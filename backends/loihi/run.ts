@@ -95,6 +95,16 @@ export function loihiArtifactInputs(dir: string): string[] {
   return [readLoihiManifest(dir).input.name];
 }
 
+/** The runtime's validation (structure, geometry, every weight blob against its layer); the plan is cached for the run. */
+function validated(dir: string, net: Network): void {
+  try {
+    planOf(net);
+  } catch (e) {
+    if (isNetworkError(e)) throw new TsccError(fmt(M.DataFile, [join(dir, "network.json"), (e as Error).message], { hint: "recompile the model" }));
+    throw e;
+  }
+}
+
 /** The float network and its integer twin from network.json + weights.bin. */
 export function loadNetworks(dir: string): { float: Network; int: Network; file: NetFile } {
   const file = readArtifactJson(dir, "network.json", KIND, netSchema) as unknown as NetFile;
@@ -120,6 +130,7 @@ export function loadNetworks(dir: string): { float: Network; int: Network; file:
     return o as unknown as Node;
   });
   const float: Network = { coding: "tsc", window: file.window, values: file.values, nodes: floatNodes, inputs: file.inputs, outputs: file.outputs };
+  validated(dir, float);
   // Integer twin: integer weights, the quantised per-step bias on the first synapse term of each neuron.
   const sch = schedule(float);
   const intNodes: Record<string, unknown>[] = file.nodes.map((n) => {
@@ -145,15 +156,7 @@ export function loadNetworks(dir: string): { float: Network; int: Network; file:
     intNodes[t.node]!["b"] = blob(bname);
   });
   const int: Network = { ...float, nodes: intNodes as unknown as Node[] };
-  // The runtime's validation (structure, geometry, every weight blob against its layer); the plans
-  // are cached for the run.
-  try {
-    planOf(float);
-    planOf(int);
-  } catch (e) {
-    if (isNetworkError(e)) throw new TsccError(fmt(M.DataFile, [join(dir, "network.json"), (e as Error).message], { hint: "recompile the model" }));
-    throw e;
-  }
+  validated(dir, int);
   return { float, int, file };
 }
 

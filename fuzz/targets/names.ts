@@ -26,8 +26,8 @@ const INJECTIONS = [
   "/tmp/escaped",
 ];
 
-/** File names may not hold '/' or NUL. */
-const FILE_NAMES = ["model.onnx", "x*\u002f globalThis.__tsccPwned = 1; \u002f*.onnx", "a\nglobalThis.__tsccPwned=1\n.onnx", "q'\"`${1}`.onnx", "..onnx", "\u2028.onnx"];
+/** File names (which cannot hold '/' or NUL, so no comment terminator) with newlines, quotes and line separators. */
+const FILE_NAMES = ["model.onnx", "a\nglobalThis.__tsccPwned=1\n.onnx", "q'\"`${1}`.onnx", "..onnx", "\u2028globalThis.__tsccPwned=1.onnx", "x*.onnx"];
 
 let imports = 0;
 
