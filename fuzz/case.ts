@@ -14,7 +14,7 @@ import type { FileContent, FuzzCase, FuzzTarget } from "./target.js";
 
 export type CaseResult =
   | { readonly kind: "accepted" }
-  | { readonly kind: "rejected"; readonly codes: readonly number[] }
+  | { readonly kind: "rejected"; readonly codes: readonly number[]; readonly first: string }
   | { readonly kind: "finding"; readonly why: string; readonly detail: string };
 
 /** A rendered diagnostic line (`file: loc: error TSCC1234: ...`) or one of its indented note/hint lines. */
@@ -36,7 +36,7 @@ export function judge(c: FuzzCase, code: number, stderr: string, outExists: bool
   if (codes.length === 0) return { kind: "finding", why: "exit 1 without an error diagnostic", detail: stderr };
   if (codes.some((x) => x >= 9000)) return { kind: "finding", why: "internal error code", detail: stderr };
   if (outExists) return { kind: "finding", why: "partial output written", detail: stderr };
-  return { kind: "rejected", codes: [...new Set(codes)].sort((a, b) => a - b) };
+  return { kind: "rejected", codes: [...new Set(codes)].sort((a, b) => a - b), first: lines[0]!.slice(0, 240) };
 }
 
 function firstLine(s: string): string {

@@ -55,6 +55,8 @@ export interface TargetReport {
   rejected: number;
   /** How many cases were rejected with each diagnostic code. */
   readonly codes: Record<string, number>;
+  /** The first diagnostic line seen for each code. */
+  readonly examples: Record<string, string>;
   findings: number;
   /** Summed per-case time (ms); the wall time of a run is shared by all targets. */
   caseMs: number;
@@ -111,7 +113,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     cases: counts.reduce((a, b) => a + b, 0),
     workers: o.workers,
     wallSeconds: 0,
-    targets: o.targets.map((t) => ({ target: t.name, cases: 0, accepted: 0, rejected: 0, codes: {}, findings: 0, caseMs: 0 })),
+    targets: o.targets.map((t) => ({ target: t.name, cases: 0, accepted: 0, rejected: 0, codes: {}, examples: {}, findings: 0, caseMs: 0 })),
     findings: [],
   };
   const byName = new Map(report.targets.map((r) => [r.target, r]));
@@ -140,6 +142,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     else if (r.kind === "rejected") {
       tr.rejected++;
       for (const c of r.codes) tr.codes[`TSCC${c}`] = (tr.codes[`TSCC${c}`] ?? 0) + 1;
+      tr.examples[`TSCC${r.codes[0]}`] ??= r.first;
     } else {
       tr.findings++;
       f = { target, seed, k, why: r.why, note: "", dir: "" };

@@ -6,6 +6,7 @@
  *   npm run fuzz -- --target npy,images            # some targets (see --list)
  *   npm run fuzz -- --cli --cases 300              # real `node bin/tscc.js` subprocesses (exit codes, stderr)
  *   npm run fuzz -- --json                         # the report as JSON on stdout
+ *   npm run fuzz -- --timeout 5000 --max-rss 2048  # a case is a hang after 5 s (subprocesses: 30 s), a memory blow-up above 2 GB
  *
  * Exit code 1 when anything was found; each finding's (shrunk) case is written under --findings
  * (default fuzz/findings/<target>/<chunk seed>-<case>/, with finding.json and the case's files).
@@ -26,7 +27,7 @@ const { values: a } = parseArgs({
     target: { type: "string" },
     workers: { type: "string", default: "2" },
     cli: { type: "boolean", default: false },
-    timeout: { type: "string", default: "5000" },
+    timeout: { type: "string" },
     "max-rss": { type: "string", default: "2048" },
     findings: { type: "string", default: join(ROOT, "fuzz/findings") },
     "no-shrink": { type: "boolean", default: false },
@@ -73,7 +74,8 @@ try {
     seed,
     workers: Math.max(1, int("workers", a.workers)),
     mode,
-    timeoutMs: int("timeout", a.timeout),
+    // In-process, a case is a hang after 5 s; a subprocess also starts Node and loads tscc (seconds on a busy machine).
+    timeoutMs: int("timeout", a.timeout ?? (mode === "cli" ? "30000" : "5000")),
     maxRssMb: int("max-rss", a["max-rss"]),
     findingsDir: a.findings!,
     scratch,

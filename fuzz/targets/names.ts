@@ -35,7 +35,7 @@ export const namesTarget = defineTarget({
   name: "names",
   summary:
     "the tiny CNN with hostile strings (comment terminators, quotes, template literals, line separators, HTML, '../' and absolute paths) as graph/node/input/output/initializer names, producer, metadata and the model's file name, compiled to an emulator artifact; oracle: importing the generated model.js runs none of them and nothing is written outside the output folder",
-  weight: 0.3,
+  weight: 0.15,
   async prepare() {
     return { model: tinyModel() };
   },

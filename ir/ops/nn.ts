@@ -188,6 +188,7 @@ cast.infer = (ctx) => [tensorType(t(ctx, 0).shape, ctx.attrs["to"] as DType)];
 softmax.infer = (ctx) => {
   const x = t(ctx, 0);
   requireFloat(x, "input");
+  normalizeAxis(ctx.attrs["axis"] as number, x.shape.length);
   return [x];
 };
 

@@ -16,16 +16,16 @@ function escapes(from: string, to: string): boolean {
  * Resolve `rel` against `dir`; `{ error }` says why it may not be read. A path that does not exist
  * resolves (the caller reports the missing file); one that exists must be a regular file.
  */
-export function fileInside(dir: string, rel: string): { path: string } | { error: string } {
+export function fileInside(dir: string, rel: string, folder = "the model's folder"): { path: string } | { error: string } {
   if (rel === "") return { error: "the path is empty" };
   if (rel.includes("\0")) return { error: "the path contains a NUL character" };
-  if (isAbsolute(rel) || win32.isAbsolute(rel)) return { error: `'${rel}' is absolute; it must be a relative path inside the model's folder` };
+  if (isAbsolute(rel) || win32.isAbsolute(rel)) return { error: `'${rel}' is absolute; it must be a relative path inside ${folder}` };
   const n = normalize(rel);
-  if (n === ".." || n.startsWith(`..${sep}`) || n.split(/[\\/]/).includes("..")) return { error: `'${rel}' leaves the model's folder` };
+  if (n === ".." || n.startsWith(`..${sep}`) || n.split(/[\\/]/).includes("..")) return { error: `'${rel}' leaves ${folder}` };
   const path = resolve(dir, rel);
   if (!existsSync(path)) return { path };
   const real = realpathSync(path);
-  if (escapes(realpathSync(dir), real)) return { error: `'${rel}' leaves the model's folder through a symbolic link` };
+  if (escapes(realpathSync(dir), real)) return { error: `'${rel}' leaves ${folder} through a symbolic link` };
   if (!statSync(real).isFile()) return { error: `'${rel}' is not a regular file` };
   return { path };
 }
