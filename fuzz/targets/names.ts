@@ -31,6 +31,30 @@ const FILE_NAMES = ["model.onnx", "a\nglobalThis.__tsccPwned=1\n.onnx", "q'\"`${
 
 let imports = 0;
 
+export type StringPlace = "graph" | "node" | "input" | "output" | "initializer" | "producer" | "metadata";
+
+/** `model` (an ONNX file) with `s` put into the given places (names are prefixed with it, so they stay distinct). */
+export function withHostileStrings(model: Uint8Array, s: string, where: readonly StringPlace[]): Uint8Array {
+  const m = onnx.ModelProto.decode(model);
+  const g = m.graph!;
+  const rename = (from: string, to: string): void => {
+    for (const n of g.node ?? []) {
+      n.input = (n.input ?? []).map((x) => (x === from ? to : x));
+      n.output = (n.output ?? []).map((x) => (x === from ? to : x));
+    }
+    for (const v of [...(g.input ?? []), ...(g.output ?? [])]) if (v.name === from) v.name = to;
+    for (const t of g.initializer ?? []) if (t.name === from) t.name = to;
+  };
+  if (where.includes("graph")) g.name = s;
+  if (where.includes("node")) (g.node ?? []).forEach((n, i) => (n.name = `${s}${i}`));
+  if (where.includes("input")) for (const v of g.input ?? []) rename(v.name ?? "", `${s}${v.name}`);
+  if (where.includes("output")) for (const v of g.output ?? []) rename(v.name ?? "", `${s}${v.name}`);
+  if (where.includes("initializer")) for (const t of g.initializer ?? []) rename(t.name ?? "", `${s}${t.name}`);
+  if (where.includes("producer")) m.producerName = s;
+  if (where.includes("metadata")) m.metadataProps = [onnx.StringStringEntryProto.create({ key: s, value: s })];
+  return onnx.ModelProto.encode(m).finish();
+}
+
 export const namesTarget = defineTarget({
   name: "names",
   summary:
@@ -43,29 +67,12 @@ export const namesTarget = defineTarget({
   arbitrary: (p) =>
     fc
       .record({
-        where: fc.subarray(["graph", "node", "input", "output", "initializer", "producer", "metadata"], { minLength: 1 }),
+        where: fc.subarray<StringPlace>(["graph", "node", "input", "output", "initializer", "producer", "metadata"], { minLength: 1 }),
         s: fc.constantFrom(...INJECTIONS),
         file: fc.constantFrom(...FILE_NAMES),
       })
       .map(({ where, s, file }): FuzzCase => {
-        const m = onnx.ModelProto.decode(p.model);
-        const g = m.graph!;
-        const rename = (from: string, to: string): void => {
-          for (const n of g.node ?? []) {
-            n.input = (n.input ?? []).map((x) => (x === from ? to : x));
-            n.output = (n.output ?? []).map((x) => (x === from ? to : x));
-          }
-          for (const v of [...(g.input ?? []), ...(g.output ?? [])]) if (v.name === from) v.name = to;
-          for (const t of g.initializer ?? []) if (t.name === from) t.name = to;
-        };
-        if (where.includes("graph")) g.name = s;
-        if (where.includes("node")) (g.node ?? []).forEach((n, i) => (n.name = `${s}${i}`));
-        if (where.includes("input")) rename("x", s);
-        if (where.includes("output")) rename("y", `${s}y`);
-        if (where.includes("initializer")) rename("w", `${s}w`);
-        if (where.includes("producer")) m.producerName = s;
-        if (where.includes("metadata")) m.metadataProps = [onnx.StringStringEntryProto.create({ key: s, value: s })];
-        return { files: { [file]: onnx.ModelProto.encode(m).finish() }, argv: ["compile", file, "--target", "emulator", "--calibration", "calib.npy", "--window", "8", "-o", "out"], note: `${JSON.stringify(s)} as ${where.join("+")} in ${JSON.stringify(file)}` };
+        return { files: { [file]: withHostileStrings(p.model, s, where) }, argv: ["compile", file, "--target", "emulator", "--calibration", "calib.npy", "--window", "8", "-o", "out"], note: `${JSON.stringify(s)} as ${where.join("+")} in ${JSON.stringify(file)}` };
       }),
   valid: (p) => ({ files: { "model.onnx": p.model }, argv: ["compile", "model.onnx", "--target", "emulator", "--calibration", "calib.npy", "--window", "8", "-o", "out"], note: "plain names" }),
   async check(_p, dir, c, code) {

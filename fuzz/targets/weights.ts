@@ -55,12 +55,16 @@ function layout(entries: Parsed["header"]["blobs"], datas: Uint8Array[]): Uint8A
   return out;
 }
 
-/** Blob `k` resized (truncated or zero-extended), its SHA-256 recomputed or left stale; the rest intact. */
-function resized(orig: Uint8Array, k: number, delta: number, rehash: boolean): Uint8Array {
+/**
+ * Blob `k` (an index, or a name) resized by `delta` bytes (truncated or zero-extended), its SHA-256
+ * recomputed or left stale; the rest of the file intact.
+ */
+export function resized(orig: Uint8Array, k: number | string, delta: number, rehash: boolean): Uint8Array {
   const { header } = parse(orig);
   if (header.blobs.length === 0) return orig;
   const datas = header.blobs.map((b) => orig.slice(b.offset, b.offset + b.length));
-  const i = k % header.blobs.length;
+  const i = typeof k === "number" ? k % header.blobs.length : header.blobs.findIndex((b) => b.name === k);
+  if (i < 0) throw new Error(`no blob named '${k}'`);
   const b = header.blobs[i]!;
   const len = Math.max(0, b.length + delta);
   const data = new Uint8Array(len);

@@ -4,16 +4,14 @@
  * as JSON string literals, the Loihi report's Markdown and SVG only escaped, and file names only as
  * the fixed names of the backends, all inside the output folder.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import onnxProto from "onnx-proto";
 import { ts } from "ts-morph";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { tinyFiles, tinyModel } from "../../../fuzz/corpus.js";
+import { withHostileStrings } from "../../../fuzz/targets/names.js";
 import { removeDir, tempDir, tscc } from "../../cli/support.js";
-
-const { onnx } = onnxProto;
 
 /** Each would run code, or write a file, if spliced into JavaScript, Markdown, HTML or a path unescaped. */
 const HOSTILE = [
@@ -30,28 +28,18 @@ const HOSTILE = [
 let tmp: string;
 beforeAll(() => {
   tmp = tempDir("tscc-hostile-");
-  for (const [name, bytes] of Object.entries(tinyFiles())) writeFileSync(join(tmp, name), bytes);
 });
 afterAll(() => removeDir(tmp));
 
 /** The tiny CNN with `s` in every name and string field of the model. */
-function hostileModel(s: string): Uint8Array {
-  const m = onnx.ModelProto.decode(tinyModel());
-  const g = m.graph!;
-  const rename = (from: string, to: string): void => {
-    for (const n of g.node ?? []) {
-      n.input = (n.input ?? []).map((x) => (x === from ? to : x));
-      n.output = (n.output ?? []).map((x) => (x === from ? to : x));
-    }
-    for (const v of [...(g.input ?? []), ...(g.output ?? [])]) if (v.name === from) v.name = to;
-    for (const t of g.initializer ?? []) if (t.name === from) t.name = to;
-  };
-  g.name = s;
-  (g.node ?? []).forEach((n, i) => (n.name = `${s}${i}`));
-  for (const [from, to] of [["x", `${s}x`], ["y", `${s}y`], ["w", `${s}w`], ["c", `${s}c`], ["r", `${s}r`]] as const) rename(from, to);
-  m.producerName = s;
-  m.metadataProps = [onnx.StringStringEntryProto.create({ key: s, value: s })];
-  return onnx.ModelProto.encode(m).finish();
+const hostileModel = (s: string): Uint8Array => withHostileStrings(tinyModel(), s, ["graph", "node", "input", "output", "initializer", "producer", "metadata"]);
+
+/** A fresh folder holding the tiny CNN's inputs and `files`. */
+function workspace(name: string, files: Record<string, Uint8Array> = {}): string {
+  const work = join(tmp, name);
+  mkdirSync(work);
+  for (const [f, bytes] of Object.entries({ ...tinyFiles(), ...files })) writeFileSync(join(work, f), bytes);
+  return work;
 }
 
 /** Top-level statement kinds of a JavaScript file (what a name could add to if it escaped its literal). */
@@ -65,11 +53,7 @@ let imported = 0;
 
 describe.each(HOSTILE.map((s, i) => [i, s] as const))("hostile string #%i", (i, s) => {
   test("emulator: compiles, model.js has the same statements as for plain names, importing it runs nothing from the model, nothing outside out/", async () => {
-    const work = join(tmp, `emu-${i}`);
-    const { mkdirSync } = await import("node:fs");
-    mkdirSync(work);
-    for (const [name, bytes] of Object.entries(tinyFiles())) writeFileSync(join(work, name), bytes);
-    writeFileSync(join(work, "model.onnx"), hostileModel(s));
+    const work = workspace(`emu-${i}`, { "model.onnx": hostileModel(s) });
     const r = await tscc(["compile", "model.onnx", "--target", "emulator", "--calibration", "calib.npy", "--window", "8", "-o", "out"], work);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -77,9 +61,7 @@ describe.each(HOSTILE.map((s, i) => [i, s] as const))("hostile string #%i", (i, 
     expect(existsSync(join(tmp, "escaped"))).toBe(false);
     const js = readFileSync(join(work, "out/model.js"), "utf8");
     if (!plainKinds) {
-      const plain = join(tmp, "plain");
-      mkdirSync(plain);
-      for (const [name, bytes] of Object.entries(tinyFiles())) writeFileSync(join(plain, name), bytes);
+      const plain = workspace("plain");
       expect((await tscc(["compile", "tiny.onnx", "--target", "emulator", "--calibration", "calib.npy", "--window", "8", "-o", "out"], plain)).code).toBe(0);
       plainKinds = statementKinds(readFileSync(join(plain, "out/model.js"), "utf8"));
     }
@@ -97,11 +79,7 @@ describe.each(HOSTILE.map((s, i) => [i, s] as const))("hostile string #%i", (i, 
 
 test("loihi: the report's Markdown and SVG carry hostile layer names escaped", async () => {
   const s = HOSTILE[5]! + HOSTILE[6]!;
-  const work = join(tmp, "loihi");
-  const { mkdirSync } = await import("node:fs");
-  mkdirSync(work);
-  for (const [name, bytes] of Object.entries(tinyFiles())) writeFileSync(join(work, name), bytes);
-  writeFileSync(join(work, "model.onnx"), hostileModel(s));
+  const work = workspace("loihi", { "model.onnx": hostileModel(s) });
   const r = await tscc(["compile", "model.onnx", "--target", "loihi", "--calibration", "calib.npy", "--window", "8", "-o", "out"], work);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
