@@ -79,10 +79,15 @@ export function chunkSeed(seed: number, target: string, chunk: number): number {
   return h >>> 0;
 }
 
-/** Cases per target: the budget split by weight (each target gets at least one case). */
+/** Cases per target: the budget split by weight, largest remainders first, so they sum to `cases` (each target gets at least one). */
 export function split(targets: readonly FuzzTarget<any>[], cases: number): number[] {
   const total = targets.reduce((s, t) => s + t.weight, 0);
-  return targets.map((t) => Math.max(1, Math.round((cases * t.weight) / total)));
+  const exact = targets.map((t) => (cases * t.weight) / total);
+  const out = exact.map(Math.floor);
+  const order = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const left = cases - out.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < left; k++) out[order[k % order.length]![1]]!++;
+  return out.map((n) => Math.max(1, n));
 }
 
 function rssMb(pid: number): number {
