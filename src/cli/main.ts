@@ -10,6 +10,7 @@ import { compileCommand } from "./commands/compile.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { listCommands } from "./commands/list.js";
 import { optCommand } from "./commands/opt.js";
+import { reportCommand } from "./commands/report.js";
 import { runCommand } from "./commands/run.js";
 import { tuneCommand } from "./commands/tune.js";
 import { VERSION } from "../version.js";
@@ -54,6 +55,7 @@ export function buildProgram(io: Io): Command {
   runCommand(program, io);
   tuneCommand(program, io);
   optCommand(program, io);
+  reportCommand(program, io);
   listCommands(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;

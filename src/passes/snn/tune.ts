@@ -72,7 +72,7 @@ export interface Measured {
 
 export interface TuneResult {
   readonly layers: readonly TunedLayer[];
-  /** Windows by layer key (the form `--windows` reads). */
+  /** Windows by layer key (the form `--layer-windows` reads). */
   readonly windows: ReadonlyMap<string, number>;
   readonly tuned: Measured;
   readonly uniform: Measured;
