@@ -3,7 +3,8 @@
  * `{format: "tscc-ir", version, module: {name, attrs}, consts, inputs, ops, outputs}`.
  * Readers check `format` and `version`; `upgrade()` is where migrations from older versions go.
  */
-import { fmt, TsccError } from "./diagnostics/diagnostic.js";
+import { z } from "zod";
+import { fmt, isTsccError, TsccError } from "./diagnostics/diagnostic.js";
 import { M } from "./diagnostics/messages.js";
 import type { Loc } from "./location.js";
 import { Module, Op, type AttrValue, type Attrs, type BlobRef, type Value } from "./module.js";
@@ -117,6 +118,24 @@ export interface FromJsonOptions {
   loadBlob?: (ref: BlobRef, type: TensorType) => TensorData;
 }
 
+const jsonAttr = z.union([z.number(), z.string(), z.boolean(), z.array(z.union([z.number(), z.string()]))]);
+const locSchema: z.ZodType<Loc> = z.lazy(() =>
+  z.union([
+    z.strictObject({ kind: z.literal("onnx"), node: z.string(), index: z.number(), opType: z.string() }),
+    z.strictObject({ kind: z.literal("file"), file: z.string(), line: z.number(), col: z.number() }),
+    z.strictObject({ kind: z.literal("fused"), locs: z.array(locSchema) }),
+    z.strictObject({ kind: z.literal("unknown") }),
+  ]),
+);
+/** The structure of a version-1 document; the reader checks it before building anything. */
+const docSchema = z.object({
+  module: z.object({ name: z.string(), attrs: z.record(z.string(), jsonAttr) }),
+  consts: z.array(z.object({ name: z.string(), type: z.string(), data: z.array(z.union([z.number(), z.string()])).optional(), blob: z.object({ name: z.string(), sha256: z.string() }).optional() })),
+  inputs: z.array(z.object({ id: z.string(), name: z.string(), type: z.string(), loc: locSchema.optional() })),
+  ops: z.array(z.object({ op: z.string(), operands: z.array(z.string()), results: z.array(z.object({ id: z.string(), type: z.string() })), attrs: z.record(z.string(), jsonAttr), loc: locSchema.optional() })),
+  outputs: z.array(z.object({ name: z.string(), value: z.string() })),
+});
+
 export function moduleFromJson(raw: unknown, opts: FromJsonOptions = {}): Module {
   const file = opts.file ?? "<json>";
   const bad = (msg: string): never => {
@@ -127,6 +146,11 @@ export function moduleFromJson(raw: unknown, opts: FromJsonOptions = {}): Module
   if (typeof doc0.version !== "number") bad("missing \"version\"");
   if (doc0.version > IR_JSON_VERSION || doc0.version < 1) throw new TsccError(fmt(M.JsonVersion, [doc0.version, IR_JSON_VERSION], { file }));
   const doc = upgrade(doc0);
+  const shape = docSchema.safeParse(doc);
+  if (!shape.success) {
+    const iss = shape.error.issues[0]!;
+    bad(`${iss.path.map(String).join(".") || "document"}: ${iss.message}`);
+  }
   const registry = opts.registry ?? builtinOps();
   const m = new Module(doc.module.name, decodeAttrs(doc.module.attrs));
   const ids = new Map<string, Value>();
@@ -137,16 +161,32 @@ export function moduleFromJson(raw: unknown, opts: FromJsonOptions = {}): Module
     }
     return ids.get(r) ?? bad(`value ${r} used before definition`);
   };
+  const define = (id: string, v: Value): void => {
+    if (ids.has(id)) bad(`value ${id} defined twice`);
+    ids.set(id, v);
+  };
+  const typeOf = (text: string, what: string): Type => {
+    try {
+      return parseType(text);
+    } catch (e) {
+      if (!isTsccError(e)) throw e;
+      return bad(`${what} has an invalid type '${text}': ${e.diagnostics[0]!.message}`);
+    }
+  };
   for (const c of doc.consts) {
-    const type = parseType(c.type);
+    const type = typeOf(c.type, `constant @${c.name}`);
     if (type.kind !== "tensor") bad(`constant @${c.name} must be a tensor`);
+    if (m.consts.has(c.name)) bad(`constant @${c.name} defined twice`);
     const tt = type as TensorType;
     if (c.data) {
+      // Checked before allocating: the values must be there, as many as the type declares.
+      if (c.data.length !== numel(tt.shape)) bad(`constant @${c.name} has ${c.data.length} values, its type needs ${numel(tt.shape)}`);
       const data = allocData(tt.dtype, numel(tt.shape));
-      if (c.data.length !== data.length) bad(`constant @${c.name} has ${c.data.length} values, its type needs ${data.length}`);
       c.data.forEach((x, i) => {
-        if (data instanceof BigInt64Array) data[i] = BigInt(x);
-        else data[i] = decodeNumber(x);
+        if (data instanceof BigInt64Array) {
+          if (!/^-?\d+$/.test(String(x))) bad(`constant @${c.name}: '${x}' is not an integer`);
+          data[i] = BigInt(x);
+        } else data[i] = decodeNumber(x);
       });
       m.addConst(c.name, tt, data);
     } else if (c.blob) {
@@ -157,11 +197,11 @@ export function moduleFromJson(raw: unknown, opts: FromJsonOptions = {}): Module
       });
     } else bad(`constant @${c.name} has neither data nor blob`);
   }
-  for (const i of doc.inputs) ids.set(i.id, m.addInput(i.name, parseType(i.type), i.loc));
+  for (const i of doc.inputs) define(i.id, m.addInput(i.name, typeOf(i.type, `input ${i.id}`), i.loc));
   for (const o of doc.ops) {
     const def = registry.get(o.op) ?? bad(`unknown op '${o.op}'`);
-    const op = new Op(def, o.operands.map(get), o.results.map((r) => parseType(r.type)), withDefaults(def, decodeAttrs(o.attrs, def)), o.loc);
-    o.results.forEach((r, i) => ids.set(r.id, op.results[i]!));
+    const op = new Op(def, o.operands.map(get), o.results.map((r) => typeOf(r.type, `result ${r.id}`)), withDefaults(def, decodeAttrs(o.attrs, def)), o.loc);
+    o.results.forEach((r, i) => define(r.id, op.results[i]!));
     m.ops.push(op);
   }
   for (const o of doc.outputs) m.outputs.push({ name: o.name, value: get(o.value) });

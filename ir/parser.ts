@@ -5,7 +5,7 @@ import { UNKNOWN_LOC, type Loc } from "./location.js";
 import { Module, Op, type AttrValue, type Attrs, type BlobRef, type Value } from "./module.js";
 import { withDefaults, type OpRegistry } from "./opdef.js";
 import { builtinOps } from "./ops/index.js";
-import { allocData, BATCH, DTYPES, numel, type DType, type TensorData, type TensorType, type Type } from "./types.js";
+import { allocData, BATCH, DTYPES, formatType, MAX_TENSOR_ELEMENTS, numel, type DType, type TensorData, type TensorType, type Type } from "./types.js";
 
 export interface ParseOptions {
   /** Shown in diagnostics and recorded in file locations. */
@@ -255,6 +255,9 @@ class Parser {
     this.expect("<");
     this.expect("[");
     const n = numel(type.shape);
+    // Every element takes at least two characters ("0,"): a type declaring more than the rest of the
+    // text can hold fails before anything is allocated.
+    if (n > MAX_TENSOR_ELEMENTS || n > (this.src.length - this.pos + 1) / 2) this.error(`dense<...> cannot hold the ${n} elements of ${formatType(type)}`, start);
     const data = allocData(type.dtype, n);
     let i = 0;
     if (!this.accept("]")) {

@@ -53,6 +53,13 @@ export function isInteger(d: DType): boolean {
   return d === "i64" || d === "i32" || d === "i8" || d === "u8";
 }
 
+/**
+ * The most elements a stored tensor (an initializer, an IR constant, a weights blob) may declare: 2^28,
+ * 1 GiB of float32 (VGG-16's largest weight holds 102.8 M). Readers compare a file's declared sizes
+ * with it before allocating anything, so a model declaring a 10^12-element tensor fails at once.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+
 /** Number of elements; the batch dimension counts as 1. */
 export function numel(shape: readonly number[]): number {
   let n = 1;

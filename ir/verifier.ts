@@ -19,12 +19,44 @@ export interface VerifyOptions {
   positions?: ReadonlyMap<Op, Loc>;
 }
 
+/** Module attributes that passes and backends read, with the kind of value each must hold. */
+const MODULE_ATTRS: Readonly<Record<string, "string" | "strings" | "number" | "numbers" | "bool">> = {
+  provides: "strings",
+  weights_file: "string",
+  source: "string",
+  producer: "string",
+  coding: "string",
+  window: "number",
+  input_scale: "number",
+  input_mean: "numbers",
+  input_std: "numbers",
+  softmax_removed: "bool",
+};
+
+function attrKindOk(v: unknown, kind: (typeof MODULE_ATTRS)[string]): boolean {
+  switch (kind) {
+    case "string":
+      return typeof v === "string";
+    case "number":
+      return typeof v === "number";
+    case "bool":
+      return typeof v === "boolean";
+    case "strings":
+      return Array.isArray(v) && v.every((x) => typeof x === "string");
+    case "numbers":
+      return Array.isArray(v) && v.every((x) => typeof x === "number");
+  }
+}
+
 export function verifyModule(m: Module, opts: VerifyOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
   const defined = new Set<Value>();
   const err = (msg: string, loc?: Diagnostic["loc"]): void => {
     out.push(fmt(M.VerifyError, [msg], loc ? { loc } : {}));
   };
+  for (const [k, kind] of Object.entries(MODULE_ATTRS)) {
+    if (k in m.attrs && !attrKindOk(m.attrs[k], kind)) err(`module attribute '${k}' must be ${kind === "strings" || kind === "numbers" ? `a list of ${kind}` : `a ${kind}`}, got ${JSON.stringify(m.attrs[k])}`);
+  }
   for (const [name, c] of m.consts) {
     if (c.name !== name) err(`constant '${c.name}' is registered as '${name}'`);
     defined.add(c.value);

@@ -8,7 +8,7 @@ import { fmt, TsccError } from "./diagnostics/diagnostic.js";
 import { M } from "./diagnostics/messages.js";
 import type { BlobRef, Module } from "./module.js";
 import { isBlobConst, sha256Hex, type PrintOptions } from "./printer.js";
-import { bytesOf, dataFromBytes, numel, type DType, type TensorData, type TensorType } from "./types.js";
+import { bytesOf, dataFromBytes, DTYPES, dtypeBytes, MAX_TENSOR_ELEMENTS, numel, type DType, type TensorData, type TensorType } from "./types.js";
 
 const MAGIC = "TSCCWGT1";
 const ALIGN = 64;
@@ -62,6 +62,19 @@ export interface WeightsFile {
   names(): string[];
 }
 
+/** What is wrong with a header entry, or undefined. */
+function blobProblem(b: unknown): string | undefined {
+  const e = b as Partial<BlobEntry> | null;
+  const what = `blob ${JSON.stringify(e?.name ?? null)}`;
+  if (!e || typeof e.name !== "string" || typeof e.sha256 !== "string") return `${what} has no name or sha256`;
+  if (!DTYPES.includes(e.dtype as DType)) return `${what} has unknown dtype ${JSON.stringify(e.dtype)}`;
+  if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0) || numel(e.shape) > MAX_TENSOR_ELEMENTS) return `${what} has an invalid shape ${JSON.stringify(e.shape)}`;
+  if (!Number.isSafeInteger(e.offset) || e.offset! < 0 || e.length !== numel(e.shape) * dtypeBytes(e.dtype as DType)) {
+    return `${what} has offset ${JSON.stringify(e.offset)} and length ${JSON.stringify(e.length)} for ${e.dtype}[${e.shape.join(", ")}]`;
+  }
+  return undefined;
+}
+
 export function readWeights(bytes: Uint8Array, file: string): WeightsFile {
   const bad = (msg: string): never => {
     throw new TsccError(fmt(M.WeightsError, [`${file}: ${msg}`]));
@@ -74,7 +87,13 @@ export function readWeights(bytes: Uint8Array, file: string): WeightsFile {
   } catch {
     return bad("corrupt header");
   }
-  if (header.version !== 1) bad(`unsupported weights file version ${header.version}`);
+  if (!header || typeof header !== "object" || header.version !== 1) bad(`unsupported weights file version ${JSON.stringify((header as { version?: unknown } | null)?.version)}`);
+  if (!Array.isArray(header.blobs)) bad("corrupt header: no list of blobs");
+  // Every declared size is checked before a blob is read.
+  for (const b of header.blobs as unknown[]) {
+    const problem = blobProblem(b);
+    if (problem) bad(`corrupt header: ${problem}`);
+  }
   const byName = new Map(header.blobs.map((b) => [b.name, b]));
   return {
     names: () => [...byName.keys()],

@@ -75,9 +75,10 @@ export async function generateModule(built: BuiltNetwork, header: string): Promi
   }
   const { network, blobNames } = built;
   const sf = project.createSourceFile("/artifact/model.ts", "");
+  // The header names the model file: a "*/" in it must not end the comment (the rest would be code).
   sf.insertStatements(0, `/**\n${header
     .split("\n")
-    .map((l) => ` * ${l}`.trimEnd())
+    .map((l) => ` * ${l.replace(/\*\//g, "*\\/")}`.trimEnd())
     .join("\n")}\n */`);
   sf.addImportDeclaration({ moduleSpecifier: "node:path", namedImports: ["dirname", "join"] });
   sf.addImportDeclaration({ moduleSpecifier: "node:url", namedImports: ["fileURLToPath"] });

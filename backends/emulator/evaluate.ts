@@ -8,7 +8,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError } from "../../ir/index.js";
+import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError, verifyModule, type Module as IrModule } from "../../ir/index.js";
+import { artifactFile, isNetworkError } from "./artifact-files.js";
 import { annToOnnx } from "./ann-onnx.js";
 import { closedFormOnnx } from "./onnx-export.js";
 import { schedule } from "./runtime/schedule.js";
@@ -75,6 +76,61 @@ export interface ChunkResult {
   readonly impl: { readonly window: number; readonly latency: number; readonly fastImpl?: string; readonly referenceBy?: string };
 }
 
+const REF_HINT = "recompile the model, or use -O reference=interpreter";
+
+/** reference/model.tir (+ weights.bin), checked to be a valid module taking the manifest's input and giving its output. */
+function readReference(dir: string, file: string, man: Manifest): IrModule {
+  const wfile = artifactFile(join(dir, "reference"), "weights.bin", "an emulator");
+  let wf: ReturnType<typeof readWeights> | undefined;
+  const m = parseModule(readFileSync(file, "utf8"), { file, registry: builtinOps(), loadBlob: (ref, type) => (wf ??= readWeights(readFileSync(wfile), wfile)).load(ref, type) });
+  const problems = verifyModule(m);
+  if (problems.length) throw new TsccError(problems.map((d) => ({ ...d, file })));
+  const input = m.inputs[0]?.value.type;
+  const fits = m.inputs.length === 1 && input?.kind === "tensor" && input.shape.length === man.input.shape.length + 1 && input.shape.slice(1).every((d, i) => d === man.input.shape[i]);
+  if (!fits || !m.outputs.some((o) => o.name === man.outputs[0])) {
+    throw new TsccError(fmt(M.DataFile, [file, `the reference model does not take input [N, ${man.input.shape.join(", ")}] or give output '${man.outputs[0]}' as manifest.json says`], { hint: "recompile the model" }));
+  }
+  // Weights are loaded lazily: load (and check) them now, before any input is run.
+  for (const c of m.consts.values()) void c.data;
+  return m;
+}
+
+
+/**
+ * The artifact's network, checked by its own runtime (the structure, and weights.bin against every
+ * layer) and against the manifest, before any input is run.
+ */
+function loadNetwork(dir: string, mod: ArtifactModule, man: Manifest): Network {
+  let net: Network;
+  try {
+    net = mod.load(dir);
+    // A zero-sample run plans the network, which validates it; the plan is cached for the real run.
+    if (man.coding === "tsc") mod.runClosedForm(net, new Float32Array(0), 0);
+    else mod.runEvent(net, new Float32Array(0), 0);
+  } catch (e) {
+    throw new TsccError(fmt(M.DataFile, [dir, (e as Error).message], { hint: "recompile the model" }));
+  }
+  const enc = net.nodes.find((n) => n.kind === "encode" && n.out === net.inputs[0]?.value);
+  const shape = enc ? net.values[enc.out]!.shape : [];
+  const p = enc?.kind === "encode" && enc.pads.length === 4 ? enc.pads : [0, 0, 0, 0];
+  const inSize = shape.length === 3 ? shape[0]! * (shape[1]! - p[0]! - p[2]!) * (shape[2]! - p[1]! - p[3]!) : shape.reduce((a, b) => a * b, 1);
+  const want = man.input.shape.reduce((a, b) => a * b, 1);
+  if (net.coding !== man.coding || net.window !== man.window || !enc || inSize !== want || net.outputs.length === 0) {
+    throw new TsccError(fmt(M.DataFile, [dir, `manifest.json (${man.coding}, window ${man.window}, input [${man.input.shape.join(", ")}]) does not describe the network in model.js`], { hint: "recompile the model" }));
+  }
+  return net;
+}
+
+/** onnxruntime loading or running the artifact's closed-form.onnx: its failures are about that file. */
+async function onnxruntimeCall<T>(file: string, f: () => Promise<T>, hint = "recompile the model, or use -O fast=js"): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof Error && e.constructor === Error && !isNetworkError(e)) throw new TsccError(fmt(M.DataFile, [file, `onnxruntime cannot run it: ${e.message}`], { hint }));
+    throw e;
+  }
+}
+
 /** The reference ANN shipped in the artifact (reference/model.tir), on onnxruntime or the interpreter. */
 class ReferenceAnn {
   private constructor(
@@ -83,17 +139,16 @@ class ReferenceAnn {
     private readonly ort: OrtModule | undefined,
     private readonly session: OrtSession | undefined,
     readonly by: "onnxruntime" | "interpreter",
+    private readonly file: string,
   ) {}
 
   static async open(dir: string, man: Manifest, ort: OrtModule | undefined, threads: number): Promise<ReferenceAnn | undefined> {
     const file = join(dir, "reference", "model.tir");
     if (!existsSync(file)) return undefined;
-    let wf: ReturnType<typeof readWeights> | undefined;
-    const wpath = join(dir, "reference", "weights.bin");
-    const m = parseModule(readFileSync(file, "utf8"), { file, registry: builtinOps(), loadBlob: (ref, type) => (wf ??= readWeights(readFileSync(wpath), wpath)).load(ref, type) });
+    const m = readReference(dir, file, man);
     const bytes = ort ? annToOnnx(m) : undefined;
-    if (ort && bytes) return new ReferenceAnn(man, m, ort, await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads }), "onnxruntime");
-    return new ReferenceAnn(man, m, undefined, undefined, "interpreter");
+    if (ort && bytes) return new ReferenceAnn(man, m, ort, await onnxruntimeCall(file, () => ort.InferenceSession.create(bytes, { intraOpNumThreads: threads }), REF_HINT), "onnxruntime", file);
+    return new ReferenceAnn(man, m, undefined, undefined, "interpreter", file);
   }
 
   /** Logits of `n` raw samples (preprocessed as the model expects: scale, mean, std). */
@@ -111,7 +166,9 @@ class ReferenceAnn {
     }
     const name = this.m.inputs[0]!.name;
     if (this.session && this.ort) {
-      const r = await this.session.run({ [name]: new this.ort.Tensor("float32", xin, [n, ...man.input.shape]) });
+      const session = this.session;
+      const input = new this.ort.Tensor("float32", xin, [n, ...man.input.shape]);
+      const r = await onnxruntimeCall(this.file, () => session.run({ [name]: input }), REF_HINT);
       return Float32Array.from(r[man.outputs[0]!]!.data as Float32Array);
     }
     return interpret(this.m, { [name]: { shape: [n, ...man.input.shape], dtype: "f32", data: xin } })[man.outputs[0]!]?.data as Float32Array | undefined;
@@ -140,12 +197,7 @@ export class Evaluator {
   static async open(s: EvalSettings): Promise<Evaluator> {
     const { dir, manifest: man, engine } = s;
     const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as ArtifactModule;
-    let net: Network;
-    try {
-      net = mod.load(dir);
-    } catch (e) {
-      throw new TsccError(fmt(M.DataFile, [dir, (e as Error).message]));
-    }
+    let net = loadNetwork(dir, mod, man);
     if (s.window !== undefined) net = withWindow(net, s.window);
     // The fast engine runs closed-form.onnx in onnxruntime when it is installed (-O fast=js forces the
     // float64 JavaScript closed form, which also counts floor-boundary ties).
@@ -153,7 +205,7 @@ export class Evaluator {
     let session: OrtSession | undefined;
     const onnxFile = join(dir, "closed-form.onnx");
     if (engine === "fast" && man.coding === "tsc" && s.fast !== "js" && existsSync(onnxFile)) {
-      if (ort) session = await mod.createOrtSession(ort, s.window !== undefined ? closedFormOnnx(net) : readFileSync(onnxFile), s.threads);
+      if (ort) session = await onnxruntimeCall(onnxFile, () => mod.createOrtSession(ort, s.window !== undefined ? closedFormOnnx(net) : readFileSync(onnxFile), s.threads));
       else if (s.fast === "ort") throw new TsccError(fmt(M.Usage, ["-O fast=ort needs the onnxruntime-node package, which is not installed"]));
     }
     if (engine === "fast" && man.coding === "rate" && !ort) {
@@ -174,7 +226,7 @@ export class Evaluator {
         : net.coding === "rate"
           ? await mod.runRateOnnx(net, this.ort!, x, n, { sampleOffset: start }, s.threads)
           : this.session
-            ? await mod.runOnnxClosedForm(net, this.ort!, this.session, x, n, { counters: s.counters, recordIntervals: s.check })
+            ? await onnxruntimeCall(join(s.dir, "closed-form.onnx"), () => mod.runOnnxClosedForm(net, this.ort!, this.session!, x, n, { counters: s.counters, recordIntervals: s.check }))
             : mod.runClosedForm(net, x, n, { sampleOffset: start, recordIntervals: s.check });
     let check: Record<string, number> | undefined;
     if (s.check) {

@@ -5,10 +5,12 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { fmt, M, TsccError, yieldToEventLoop } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import type { RunReport, RunRequest } from "../api.js";
 import { chunksOf, parseShard, shardRange } from "../counts.js";
+import { readArtifactJson, shapeSchema } from "./artifact-files.js";
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
 import { ENERGY_SETS } from "./energy.js";
 import type { EvalWorkerData } from "./eval-worker.js";
@@ -22,23 +24,28 @@ function bad(dir: string, why: string, hint?: string): never {
   throw new TsccError(fmt(M.InputMismatch, [`${dir}: ${why}`], hint ? { hint } : {}));
 }
 
+/** What `tscc run` reads from an emulator manifest.json (checked before it is used). */
+const manifestSchema = z.looseObject({
+  tscc: z.string().optional(),
+  coding: z.enum(["tsc", "rate"]),
+  window: z.number().int().min(1),
+  input: z.looseObject({ name: z.string(), shape: shapeSchema, scale: z.number().positive().finite(), mean: z.array(z.number().finite()), std: z.array(z.number().positive().finite()) }),
+  outputs: z.array(z.string()).min(1),
+  latency_steps: z.number().int().min(0),
+  spiking_layers: z.number().int().min(0),
+  energy: z.string(),
+});
+
 export function readManifest(dir: string): Manifest {
-  const file = join(dir, "manifest.json");
-  if (!existsSync(file)) throw new TsccError(fmt(M.DataFile, [dir, "no manifest.json: not an emulator artifact"]));
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(file, "utf8")) as Manifest;
-  } catch (e) {
-    throw new TsccError(fmt(M.DataFile, [file, `corrupt manifest: ${(e as Error).message}`]));
-  }
+  const m = readArtifactJson(dir, "manifest.json", "an emulator", z.looseObject({ format: z.unknown(), version: z.unknown(), tscc: z.unknown() }));
   if (m.format !== ARTIFACT_FORMAT || m.version !== ARTIFACT_VERSION) {
     throw new TsccError(
-      fmt(M.DataFile, [dir, `artifact format ${m.format ?? "?"} version ${m.version ?? "?"} (written by tscc ${m.tscc ?? "?"}); this tscc reads ${ARTIFACT_FORMAT} version ${ARTIFACT_VERSION}`], {
+      fmt(M.DataFile, [dir, `artifact format ${String(m.format ?? "?")} version ${String(m.version ?? "?")} (written by tscc ${String(m.tscc ?? "?")}); this tscc reads ${ARTIFACT_FORMAT} version ${ARTIFACT_VERSION}`], {
         hint: "recompile the model with this tscc",
       }),
     );
   }
-  return m;
+  return readArtifactJson(dir, "manifest.json", "an emulator", manifestSchema) as unknown as Manifest;
 }
 
 export function artifactInputs(dir: string): string[] {

@@ -198,7 +198,7 @@ function fmtN(x: number): string {
 export function reportMarkdown(state: State, r: Report): string {
   const d = r.data as Record<string, any>;
   const L: string[] = [];
-  L.push(`# Loihi mapping report: ${state.m.attrs["source"] ?? state.m.name}`, "");
+  L.push(`# Loihi mapping report: ${md(String(state.m.attrs["source"] ?? state.m.name))}`, "");
   L.push(`Profile **${d.profile}** (confidence: ${d.profile_confidence}), TSC window T = ${d.window}.`, "");
   L.push("![cores per layer](mapping.svg)", "");
   L.push("## Will it fit?", "");
@@ -214,14 +214,14 @@ export function reportMarkdown(state: State, r: Report): string {
   L.push("| compatibility class | cores | shared configuration | why |", "|---|---:|---|---|");
   for (const [k, v] of Object.entries(d.compat_classes as Record<string, any>)) L.push(`| ${k} | ${v.cores} | ${Object.entries(v.shared_cfg).map(([a, b]) => `${a}=${b}`).join(", ")} | ${v.why} |`);
   L.push("", "## Layers", "", "| layer | kind | neurons | cx/neuron | tiling (ch×rows×cols) | tiles | cores |", "|---|---|---:|---:|---|---:|---:|");
-  for (const l of d.per_layer) L.push(`| ${l.layer} | ${l.kind} | ${fmtN(l.neurons)} | ${l.cx_per_neuron} | ${l.tiling.mc}×${l.tiling.hr}×${l.tiling.wr} | ${l.tiles} | ${l.cores} |`);
+  for (const l of d.per_layer) L.push(`| ${md(l.layer)} | ${l.kind} | ${fmtN(l.neurons)} | ${l.cx_per_neuron} | ${l.tiling.mc}×${l.tiling.hr}×${l.tiling.wr} | ${l.tiles} | ${l.cores} |`);
   L.push("", "## Cores", "");
   const byBinding = new Map<string, number>();
   for (const c of r.perCore) byBinding.set(c.binding, (byBinding.get(c.binding) ?? 0) + 1);
   L.push(`Binding resource: ${[...byBinding.entries()].map(([k, v]) => `${k} on ${v} core(s)`).join(", ")}. Mean utilisation of the binding resource: ${((r.perCore.reduce((s, c) => s + c.utilisation, 0) / Math.max(1, r.perCore.length)) * 100).toFixed(1)}%.`, "");
   L.push("| core | chip | mesh x,y | class | layers | compartments | synapse bits | in-axon slots | out-axons | binding |", "|---:|---:|---|---|---|---:|---:|---:|---:|---|");
   const show = r.perCore.length > 64 ? r.perCore.slice(0, 64) : r.perCore;
-  for (const c of show) L.push(`| ${c.core} | ${c.chip} | ${c.mesh_xy.join(",")} | ${c.compat_class} | ${c.layers.join(", ")} | ${c.used["compartments"]}/${c.limit["compartments"]} | ${c.used["synapse_bits"]}/${c.limit["synapse_bits"]} | ${c.used["in_axon_slots"]}/${c.limit["in_axon_slots"]} | ${c.used["out_axons"]}/${c.limit["out_axons"]} | ${c.binding} (${(c.utilisation * 100).toFixed(0)}%) |`);
+  for (const c of show) L.push(`| ${c.core} | ${c.chip} | ${c.mesh_xy.join(",")} | ${c.compat_class} | ${md(c.layers.join(", "))} | ${c.used["compartments"]}/${c.limit["compartments"]} | ${c.used["synapse_bits"]}/${c.limit["synapse_bits"]} | ${c.used["in_axon_slots"]}/${c.limit["in_axon_slots"]} | ${c.used["out_axons"]}/${c.limit["out_axons"]} | ${c.binding} (${(c.utilisation * 100).toFixed(0)}%) |`);
   if (show.length < r.perCore.length) L.push("", `(first 64 of ${r.perCore.length} cores; all of them are in resource-report.json)`);
   const t = d.traffic;
   L.push("", "## Traffic (per inference, worst case: every neuron active)", "");
@@ -234,10 +234,10 @@ export function reportMarkdown(state: State, r: Report): string {
   L.push(`| ${fmtN(e.total)} pJ | ${fmtN(e.compartment_updates)} | ${fmtN(e.synaptic_ops)} | ${fmtN(e.messages)} | ${fmtN(e.static)} |`, "");
   L.push(`Latency: ${d.latency_steps} steps (T = ${d.window} per layer plus one step per hop); at most ${fmtN(d.latency.per_step_ns_bound)} ns per step (largest core's updates + barrier) → ${fmtN(d.latency.per_inference_us)} µs per inference.`, "");
   L.push("## Overflow checks", "", "| layer | worst |q| | limit 2^q_bits−1 | worst |u| | limit | worst |v| path | vmax |", "|---|---:|---:|---:|---:|---:|---:|");
-  for (const o of d.overflow) L.push(`| ${o.layer} | ${fmtN(o.q_worst)} | ${fmtN(o.q_limit)} | ${fmtN(o.u_worst)} | ${fmtN(o.u_limit)} | ${fmtN(o.v_worst)} | ${fmtN(o.v_limit)} |`);
+  for (const o of d.overflow) L.push(`| ${md(o.layer)} | ${fmtN(o.q_worst)} | ${fmtN(o.q_limit)} | ${fmtN(o.u_worst)} | ${fmtN(o.u_limit)} | ${fmtN(o.v_worst)} | ${fmtN(o.v_limit)} |`);
   L.push("", "## Design rules", "", "| rule | result | worst used/limit | hint |", "|---|---|---:|---|");
   for (const x of r.drc) L.push(`| ${x.rule} | ${x.pass ? "pass" : x.severity === "error" ? "**FAIL**" : "warning"} | ${x.worst_ratio.toFixed(3)} | ${x.pass ? "" : x.hint} |`);
-  for (const x of r.drc) for (const v of x.violations.slice(0, 10)) L.push(`- ${v.message}`);
+  for (const x of r.drc) for (const v of x.violations.slice(0, 10)) L.push(`- ${md(v.message)}`);
   L.push("");
   return L.join("\n");
 }
@@ -271,6 +271,14 @@ export function mappingSvg(state: State, r: Report): string {
   const width = label + perRow * cell + 10;
   const legend = [0, 0.25, 0.5, 0.75, 1].map((u, i) => `<rect x="${label + i * 60}" y="8" width="12" height="12" fill="${colour(u)}"/><text x="${label + i * 60 + 16}" y="18" font-size="10" font-family="monospace">${u * 100}%</text>`).join("");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" viewBox="0 0 ${width} ${y + 10}">\n<rect width="100%" height="100%" fill="white"/>\n<text x="4" y="18" font-size="12" font-family="monospace">cores per layer (${part!.cores.length} cores); colour: utilisation of each core's binding resource</text>\n${legend}\n${parts.join("\n")}\n</svg>\n`;
+}
+
+/**
+ * Text from the model (layer names) in Markdown: HTML and table syntax escaped and line breaks removed,
+ * so a hostile name can neither inject markup into a rendered report nor break its tables.
+ */
+function md(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, " ").replace(/[\\`|<>&]/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : `\\${c}`));
 }
 
 function escapeXml(s: string): string {

@@ -5,32 +5,52 @@
  * `float_tsc_accuracy`, `accuracy_delta`, agreement, overflow events and the same counters as the
  * emulator, with energy per inference from the measured counts.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { fmt, M, TsccError, yieldToEventLoop } from "../../ir/index.js";
+import { artifactFile, isNetworkError, readArtifactJson, shapeSchema } from "../emulator/artifact-files.js";
 import { parseWeights } from "../emulator/runtime/weights-file.js";
 import type { RunReport, RunRequest } from "../api.js";
 import { compareLogits, labelsOf } from "../emulator/run.js";
 import { runClosedForm } from "../emulator/runtime/closed-form.js";
 import type { Network, Node } from "../emulator/runtime/network.js";
+import { planOf } from "../emulator/runtime/plan.js";
 import { schedule } from "../emulator/runtime/schedule.js";
 import { runLoihi } from "./engine.js";
 import { LOIHI_FORMAT, LOIHI_VERSION } from "./emit.js";
 
-interface Manifest {
-  format: string;
-  version: number;
-  tscc: string;
-  profile: string;
-  window: number;
-  cores: number;
-  chips: number;
-  latency_steps: number;
-  input: { name: string; shape: number[]; scale: number };
-  outputs: string[];
-  energy: string;
-}
-
+const valueRef = z.number().int().min(0);
+const pair = z.tuple([z.number().int().min(1), z.number().int().min(1)]);
+const pads4 = z.tuple([z.number().int().min(0), z.number().int().min(0), z.number().int().min(0), z.number().int().min(0)]);
+/** Integer-twin fields of a node (quantisation results), by reference to blobs of weights.bin. */
+const intSchema = z
+  .looseObject({ w: z.string(), factor: z.number(), theta: z.number().positive(), phi: z.number(), lambda: z.number(), delay: z.number().int().min(0).max(255), bias_per_channel: z.string() })
+  .partial()
+  .optional();
+/** The emulator node kinds a Loihi network holds (runtime/network.ts), with weights named by blob. */
+const nodeSchema = z.discriminatedUnion("kind", [
+  z.looseObject({ kind: z.literal("encode"), out: valueRef, scale: z.number().positive(), rounding: z.enum(["round", "floor"]), mode: z.enum(["current", "poisson"]), seed: z.number(), pads: z.union([z.tuple([]), pads4]), padValues: z.array(z.number()) }),
+  z.looseObject({ kind: z.literal("conv"), in: valueRef, out: valueRef, w: z.string(), b: z.string().optional(), wShape: z.tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)]), strides: pair, pads: pads4, dilations: pair, group: z.number().int().min(1), int: intSchema }),
+  z.looseObject({ kind: z.literal("dense"), in: valueRef, out: valueRef, w: z.string(), b: z.string().optional(), int: intSchema }),
+  z.looseObject({ kind: z.literal("scale"), in: valueRef, out: valueRef, factor: z.number(), int: intSchema }),
+  z.looseObject({ kind: z.literal("add"), a: valueRef, b: valueRef, out: valueRef }),
+  z.looseObject({ kind: z.literal("tsc"), in: valueRef, out: valueRef, theta: z.number().positive(), phi: z.number(), lambda: z.number(), int: intSchema }),
+  z.looseObject({ kind: z.literal("maxpool"), in: valueRef, out: valueRef, kernel: pair, strides: pair, pads: pads4, dilations: pair, int: intSchema }),
+  z.looseObject({ kind: z.literal("reshape"), in: valueRef, out: valueRef }),
+  z.looseObject({ kind: z.literal("concat"), ins: z.array(valueRef).min(1), out: valueRef, axis: z.number().int().min(0) }),
+  z.looseObject({ kind: z.literal("decode"), in: valueRef, out: valueRef, lambda: z.number(), int: intSchema }),
+]);
+const io = z.array(z.object({ name: z.string(), value: valueRef }));
+/** network.json as `tscc run` reads it: checked before any network is built from it. */
+const netSchema = z.looseObject({
+  window: z.number().int().min(1).max(65535),
+  values: z.array(z.object({ kind: z.enum(["spikes", "charge"]), shape: shapeSchema, name: z.string() })),
+  nodes: z.array(nodeSchema),
+  inputs: io.length(1),
+  outputs: io.min(1),
+  engine: z.object({ q_bits: z.number().int().min(1).max(52), u_bits: z.number().int().min(1).max(52), v_bits: z.number().int().min(1).max(52), bias_via: z.enum(["clock-synapse", "neuron"]) }),
+});
 interface NetFile {
   window: number;
   values: Network["values"];
@@ -40,33 +60,55 @@ interface NetFile {
   engine: { q_bits: number; u_bits: number; v_bits: number; bias_via: "clock-synapse" | "neuron" };
 }
 
-function readJson<T>(dir: string, name: string): T {
-  const file = join(dir, name);
-  if (!existsSync(file)) throw new TsccError(fmt(M.DataFile, [dir, `no ${name}: not a loihi artifact`]));
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as T;
-  } catch (e) {
-    throw new TsccError(fmt(M.DataFile, [file, (e as Error).message]));
-  }
-}
+const manifestSchema = z.looseObject({
+  tscc: z.string().optional(),
+  profile: z.string(),
+  window: z.number().int().min(1),
+  cores: z.number().int().min(0),
+  chips: z.number().int().min(0),
+  latency_steps: z.number().int().min(0),
+  input: z.looseObject({ name: z.string(), shape: shapeSchema, scale: z.number().positive() }),
+  outputs: z.array(z.string()).min(1),
+  energy: z.string(),
+});
+type Manifest = z.infer<typeof manifestSchema>;
+
+/** What the run reads from resource-report.json and hw-profile.json (energy from measured counts). */
+const reportSchema = z.looseObject({
+  per_core: z.array(z.looseObject({ used: z.looseObject({ compartments: z.number().int().min(0) }) })),
+  energy_per_inference_pj: z.looseObject({ synaptic_ops_count: z.number().min(0).optional(), messages: z.number().optional(), static: z.number().optional() }),
+});
+const energySetSchema = z.looseObject({ name: z.string(), update_inactive_pj: z.number(), synop_pj: z.number() });
+const hwProfileSchema = z.looseObject({ energy: z.record(z.string(), energySetSchema).refine((e) => Object.keys(e).length > 0, { message: "holds no energy set" }) });
+
+const KIND = "a loihi";
 
 export function readLoihiManifest(dir: string): Manifest {
-  const m = readJson<Manifest>(dir, "manifest.json");
+  const m = readArtifactJson(dir, "manifest.json", KIND, z.looseObject({ format: z.unknown(), version: z.unknown() }));
   if (m.format !== LOIHI_FORMAT || m.version !== LOIHI_VERSION) {
-    throw new TsccError(fmt(M.DataFile, [dir, `artifact format ${m.format} version ${m.version}; this tscc reads ${LOIHI_FORMAT} version ${LOIHI_VERSION}`], { hint: "recompile the model with this tscc" }));
+    throw new TsccError(fmt(M.DataFile, [dir, `artifact format ${String(m.format)} version ${String(m.version)}; this tscc reads ${LOIHI_FORMAT} version ${LOIHI_VERSION}`], { hint: "recompile the model with this tscc" }));
   }
-  return m;
+  return readArtifactJson(dir, "manifest.json", KIND, manifestSchema);
 }
 
 export function loihiArtifactInputs(dir: string): string[] {
   return [readLoihiManifest(dir).input.name];
 }
 
+/** The runtime's validation (structure, geometry, every weight blob against its layer); the plan is cached for the run. */
+function validated(dir: string, net: Network): void {
+  try {
+    planOf(net);
+  } catch (e) {
+    if (isNetworkError(e)) throw new TsccError(fmt(M.DataFile, [join(dir, "network.json"), (e as Error).message], { hint: "recompile the model" }));
+    throw e;
+  }
+}
+
 /** The float network and its integer twin from network.json + weights.bin. */
 export function loadNetworks(dir: string): { float: Network; int: Network; file: NetFile } {
-  const file = readJson<NetFile>(dir, "network.json");
-  const wpath = join(dir, "weights.bin");
-  if (!existsSync(wpath)) throw new TsccError(fmt(M.DataFile, [dir, "no weights.bin: not a loihi artifact"]));
+  const file = readArtifactJson(dir, "network.json", KIND, netSchema) as unknown as NetFile;
+  const wpath = artifactFile(dir, "weights.bin", KIND);
   let wf: ReturnType<typeof parseWeights>;
   try {
     wf = parseWeights(readFileSync(wpath), wpath);
@@ -88,6 +130,7 @@ export function loadNetworks(dir: string): { float: Network; int: Network; file:
     return o as unknown as Node;
   });
   const float: Network = { coding: "tsc", window: file.window, values: file.values, nodes: floatNodes, inputs: file.inputs, outputs: file.outputs };
+  validated(dir, float);
   // Integer twin: integer weights, the quantised per-step bias on the first synapse term of each neuron.
   const sch = schedule(float);
   const intNodes: Record<string, unknown>[] = file.nodes.map((n) => {
@@ -113,6 +156,7 @@ export function loadNetworks(dir: string): { float: Network; int: Network; file:
     intNodes[t.node]!["b"] = blob(bname);
   });
   const int: Network = { ...float, nodes: intNodes as unknown as Node[] };
+  validated(dir, int);
   return { float, int, file };
 }
 
@@ -130,6 +174,7 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
   const engine = req.options["engine"] ?? "event";
   if (engine !== "event" && engine !== "fast") throw new TsccError(fmt(M.Usage, [`--engine must be event (bit-accurate registers) or fast (integer closed form), got '${engine}'`]));
   const { float, int, file } = loadNetworks(dir);
+  const prof = readArtifactJson(dir, "hw-profile.json", KIND, hwProfileSchema);
   const cfg = { qBits: file.engine.q_bits, uBits: file.engine.u_bits, vBits: file.engine.v_bits, biasVia: file.engine.bias_via };
   const t0 = performance.now();
   const outSize = int.values[int.outputs[0]!.value]!.shape.reduce((a, b) => a * b, 1);
@@ -167,8 +212,8 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
   metrics["agreement_with_float_tsc"] = agree / batch;
   metrics["logit_error_max"] = errMax;
   const per = (v: number): number => v / batch;
-  const report = readJson<Record<string, any>>(dir, "resource-report.json");
-  const cx = (report["per_core"] as { used: { compartments: number } }[]).reduce((s, c) => s + c.used.compartments, 0);
+  const report = readArtifactJson(dir, "resource-report.json", KIND, reportSchema);
+  const cx = report.per_core.reduce((s, c) => s + c.used.compartments, 0);
   if (counters) {
     metrics["spikes_per_inference"] = per(counters.spikes);
     metrics["synaptic_ops_per_inference"] = per(counters.synaptic_ops);
@@ -181,10 +226,9 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
     metrics["v_saturations"] = counters.v_saturations;
     // Energy from measured counts: updates of every configured compartment every step, synaptic ops,
     // and messages scaled from the mapping's worst case by the measured share of spiking sources.
-    const e = report["energy_per_inference_pj"] as Record<string, number>;
-    const worstSyn = e["synaptic_ops_count"] ?? 1;
-    const prof = readJson<Record<string, any>>(dir, "hw-profile.json");
-    const set = prof["energy"][req.options["energy"] ?? man.energy] ?? Object.values(prof["energy"])[0];
+    const e = report.energy_per_inference_pj;
+    const worstSyn = e.synaptic_ops_count ?? 1;
+    const set = prof.energy[req.options["energy"] ?? man.energy] ?? Object.values(prof.energy)[0]!;
     const activity = worstSyn > 0 ? per(counters.synaptic_ops) / worstSyn : 0;
     const energy = cx * man.latency_steps * set.update_inactive_pj + per(counters.synaptic_ops) * set.synop_pj + (e["messages"] ?? 0) * activity + (e["static"] ?? 0);
     metrics["energy_per_inference_pj"] = energy;

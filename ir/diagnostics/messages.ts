@@ -38,6 +38,12 @@ export const M = {
   UnsupportedInputRank: { code: 1015, severity: "error", text: "{0}" },
   UnsupportedConstruct: { code: 1016, severity: "error", text: "{0}" },
   MissingShape: { code: 1017, severity: "error", text: "input '{0}' has no static shape in the model; tscc needs every non-batch dimension" },
+  BadTensorDims: { code: 1018, severity: "error", text: "tensor '{0}' has invalid dims {1}: every dimension must be a non-negative integer" },
+  TensorTooLarge: {
+    code: 1019,
+    severity: "error",
+    text: "tensor '{0}' declares dims {1}, {2} elements, more than the {3} tscc reads (checked before anything is allocated)",
+  },
 
   // 2xxx: IR text, JSON and verifier
   ParseError: { code: 2001, severity: "error", text: "{0}" },

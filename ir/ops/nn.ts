@@ -108,6 +108,8 @@ const gemm = defineOp({
   infer(ctx) {
     const a = t(ctx, 0);
     const b = t(ctx, 1);
+    requireFloat(a, "A");
+    requireFloat(b, "B");
     if (a.shape.length !== 2 || b.shape.length !== 2) throw new ShapeError(`Gemm needs 2-D operands, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
     const ta = ctx.attrs["transA"] === 1;
     const tb = ctx.attrs["transB"] === 1;
@@ -117,6 +119,7 @@ const gemm = defineOp({
     if (ka === BATCH || n === BATCH) throw new ShapeError("the batch dimension cannot be a contraction or column dimension");
     if (ctx.operands.length > 2) {
       const c = t(ctx, 2);
+      requireFloat(c, "C");
       const bc = broadcastShapes([m, n], c.shape);
       if (bc.length !== 2 || bc[0] !== m || bc[1] !== n) throw new ShapeError(`C ${fmtShape(c.shape)} does not broadcast to [${m}, ${n}]`);
     }
@@ -134,6 +137,8 @@ const matmul = defineOp({
   results: [{ name: "y", type: "tensor" }],
   attrs: { ...ACTIVATION_ATTRS },
   infer(ctx) {
+    requireFloat(t(ctx, 0), "A");
+    requireFloat(t(ctx, 1), "B");
     const a = [...t(ctx, 0).shape];
     const b = [...t(ctx, 1).shape];
     if (a.length === 0 || b.length === 0) throw new ShapeError("MatMul operands must have rank ≥ 1");
@@ -180,6 +185,12 @@ const softmax = unary("nn.softmax", "softmax along an axis (opset ≥ 13), or ov
 });
 const cast = unary("nn.cast", "element type conversion (shape vectors only)", { to: { kind: "enum", choices: ["f32", "i64", "i32"], doc: "target type" } });
 cast.infer = (ctx) => [tensorType(t(ctx, 0).shape, ctx.attrs["to"] as DType)];
+softmax.infer = (ctx) => {
+  const x = t(ctx, 0);
+  requireFloat(x, "input");
+  normalizeAxis(ctx.attrs["axis"] as number, x.shape.length);
+  return [x];
+};
 
 const maxPool = defineOp({
   name: "nn.max_pool",
@@ -189,6 +200,7 @@ const maxPool = defineOp({
   attrs: { ...windowAttrs, ceil_mode: { kind: "int", default: 0, doc: "1 to round the output size up" } },
   infer(ctx) {
     const x = t(ctx, 0);
+    requireFloat(x, "input");
     return [tensorType(windowShape(x, ctx.attrs, x.shape[1]!, ctx.attrs["ceil_mode"] === 1))];
   },
 });
@@ -206,6 +218,7 @@ const averagePool = defineOp({
   },
   infer(ctx) {
     const x = t(ctx, 0);
+    requireFloat(x, "input");
     return [tensorType(windowShape(x, ctx.attrs, x.shape[1]!, ctx.attrs["ceil_mode"] === 1))];
   },
 });
@@ -218,6 +231,7 @@ const globalAveragePool = defineOp({
   attrs: { ...LAMBDA_ATTR },
   infer(ctx) {
     const x = t(ctx, 0);
+    requireFloat(x, "input");
     if (x.shape.length < 3) throw new ShapeError(`input ${fmtShape(x.shape)} has no spatial axes`);
     return [tensorType([x.shape[0]!, x.shape[1]!, ...x.shape.slice(2).map(() => 1)])];
   },
@@ -237,9 +251,11 @@ const batchNorm = defineOp({
   attrs: { epsilon: { kind: "float", default: 1e-5, doc: "added to the variance" } },
   infer(ctx) {
     const x = t(ctx, 0);
+    requireFloat(x, "input");
     if (x.shape.length < 2) throw new ShapeError(`input ${fmtShape(x.shape)} has no channel axis`);
     for (let i = 1; i < 5; i++) {
       const p = t(ctx, i);
+      requireFloat(p, `parameter ${i}`);
       if (p.shape.length !== 1 || p.shape[0] !== x.shape[1]) throw new ShapeError(`parameter ${i} ${fmtShape(p.shape)} must be [${x.shape[1]}]`);
     }
     return [tensorType(x.shape)];

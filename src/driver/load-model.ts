@@ -1,8 +1,9 @@
 /** Loading a model for any command: ONNX, textual IR (`.tir`) or JSON IR (`.tir.json`). */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { fmt, M, moduleFromJson, parseModuleWithPositions, readWeights, TsccError, type BlobRef, type Loc, type Module, type Op, type OpRegistry, type TensorType, type WeightsFile } from "../../ir/index.js";
 import { importOnnxFile } from "../frontend/onnx/import.js";
+import { fileInside } from "../io/paths.js";
 
 export type ModelKind = "onnx" | "tir" | "json";
 
@@ -27,7 +28,9 @@ function sidecarLoader(file: string, getModule: () => Module | undefined): (ref:
     if (!wf) {
       const name = getModule()?.attrs["weights_file"];
       if (typeof name !== "string") throw new TsccError(fmt(M.WeightsError, [`${file}: constants refer to blobs but the module names no weights_file`]));
-      const path = join(dirname(file), name);
+      const inside = fileInside(dirname(file), name);
+      if ("error" in inside) throw new TsccError(fmt(M.WeightsError, [`${file}: weights_file ${inside.error}`]));
+      const path = inside.path;
       if (!existsSync(path)) throw new TsccError(fmt(M.WeightsError, [`${file}: weights file '${name}' not found next to it`]));
       wf = readWeights(readFileSync(path), path);
     }

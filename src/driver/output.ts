@@ -4,12 +4,30 @@
  * is also removed on Ctrl-C, see interrupt.ts). An existing folder is replaced only if tscc wrote it (it
  * holds the `.tscc-output` marker).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fmt, M, TsccError } from "../../ir/index.js";
 import { removeOnInterrupt } from "./interrupt.js";
 
 export const OUTPUT_MARKER = ".tscc-output";
+
+/** The target that wrote an output folder, from its marker (a user error if it is missing or corrupt). */
+export function outputTarget(dir: string, shown: string): string {
+  const bad = (why: string): never => {
+    throw new TsccError(fmt(M.DataFile, [shown, why]));
+  };
+  const marker = join(dir, OUTPUT_MARKER);
+  if (!existsSync(marker)) bad("this folder was not written by `tscc compile`");
+  let m: unknown;
+  try {
+    m = JSON.parse(readFileSync(marker, "utf8"));
+  } catch (e) {
+    return bad(`its ${OUTPUT_MARKER} marker is corrupt (${(e as Error).message})`);
+  }
+  const target = (m as { target?: unknown } | null)?.target;
+  if (typeof target !== "string") return bad(`its ${OUTPUT_MARKER} marker names no target`);
+  return target;
+}
 
 export function commitOutput(outDir: string, files: ReadonlyMap<string, Uint8Array>, target: string): void {
   const dir = resolve(outDir);

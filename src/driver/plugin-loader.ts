@@ -8,6 +8,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { fmt, isTsccError, M, TsccError, type OpDef, type Pass } from "../../ir/index.js";
 import { BACKEND_API_VERSION, type Backend, type PluginApi, type TsccPlugin } from "../../backends/api.js";
+import { fileInside } from "../io/paths.js";
 import type { Registry } from "./registry.js";
 
 function isPathSpec(spec: string): boolean {
@@ -24,7 +25,11 @@ function pickExport(e: ExportsField): string | undefined {
   return undefined;
 }
 
-/** Entry file of a package folder: exports["."] (import/default), then module, main, index.js. */
+/**
+ * Entry file of a package folder: exports["."] (import/default), then module, main, index.js. The entry
+ * must lie inside the package folder (after symbolic links are resolved), as Node requires of
+ * "exports" targets: a package.json cannot point tscc at a file elsewhere on the disk.
+ */
 function packageEntry(dir: string, spec: string): string | undefined {
   const pj = join(dir, "package.json");
   if (existsSync(pj)) {
@@ -35,11 +40,18 @@ function packageEntry(dir: string, spec: string): string | undefined {
       throw new TsccError(fmt(M.PluginLoad, [spec, `${pj} is not valid JSON: ${(e as Error).message}`]));
     }
     const rel = pickExport(pkg.exports) ?? pkg.module ?? pkg.main;
-    if (rel) return resolve(dir, rel);
+    if (typeof rel === "string" && rel !== "") {
+      const inside = fileInside(dir, rel, "the package folder");
+      if ("error" in inside) throw new TsccError(fmt(M.PluginLoad, [spec, `the entry point in ${pj}: ${inside.error}`]));
+      return inside.path;
+    }
   }
   for (const f of ["index.js", "index.mjs", "index.cjs"]) if (existsSync(join(dir, f))) return join(dir, f);
   return undefined;
 }
+
+/** npm's rules for package names (validate-npm-package-name): an optional @scope/, then URL-safe lower-case characters. */
+const NPM_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 
 export function resolvePluginSpec(spec: string, cwd: string): string {
   const fail = (why: string): never => {
@@ -51,7 +63,9 @@ export function resolvePluginSpec(spec: string, cwd: string): string {
     if (statSync(p).isDirectory()) return packageEntry(p, spec) ?? fail(`folder ${p} has no package.json entry or index.js`);
     return p;
   }
-  // An npm package name: search node_modules folders from cwd upwards.
+  // An npm package name (anything else, e.g. `foo/../../bar`, could name a folder outside node_modules):
+  // search node_modules folders from cwd upwards.
+  if (!NPM_NAME.test(spec)) fail("not a valid npm package name; a file or folder must be given as a path starting with ./ or /");
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const candidate = join(dir, "node_modules", spec);
     if (existsSync(candidate)) return packageEntry(candidate, spec) ?? fail(`package at ${candidate} has no entry point`);

@@ -42,9 +42,40 @@ function checkShape(t: RTensor, inputShape: readonly number[], spec: string): RT
   return t;
 }
 
-function decodeImage(file: string): { width: number; height: number; rgba: Uint8Array } {
+/**
+ * Width and height an image declares in its header (PNG IHDR, JPEG SOFn), read without decoding, or
+ * undefined when the header is not there.
+ */
+export function declaredImageSize(bytes: Uint8Array, ext: string): { width: number; height: number } | undefined {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (ext === ".png") {
+    if (bytes.length < 24 || Buffer.from(bytes.subarray(12, 16)).toString("latin1") !== "IHDR") return undefined;
+    return { width: dv.getUint32(16), height: dv.getUint32(20) };
+  }
+  // JPEG: walk the marker segments up to the first start-of-frame (SOF0–SOF15 but DHT, JPG, DAC).
+  let i = 2;
+  while (i + 9 <= bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1]!;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return { height: dv.getUint16(i + 5), width: dv.getUint16(i + 7) };
+    if (marker === 0xd9) return undefined;
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01 || marker === 0xff) {
+      i += marker === 0xff ? 1 : 2;
+      continue;
+    }
+    i += 2 + dv.getUint16(i + 2);
+  }
+  return undefined;
+}
+
+function decodeImage(file: string, want: { width: number; height: number }): { width: number; height: number; rgba: Uint8Array } {
   const bytes = readFileSync(file);
   const ext = extname(file).toLowerCase();
+  // The size is checked before decoding: a corrupt header declaring 2^31 × 2^31 pixels is refused
+  // before the decoder allocates (or loops over) anything.
+  const size = declaredImageSize(bytes, ext);
+  if (!size) return bad(file, `not a readable ${ext.slice(1).toUpperCase()} image: no image header`);
+  if (size.width !== want.width || size.height !== want.height) return bad(file, `image is ${size.width}×${size.height}, the model takes ${want.width}×${want.height}`);
   try {
     if (ext === ".png") {
       const png = PNG.sync.read(bytes);
@@ -67,8 +98,8 @@ function loadImageFolder(dir: string, inputShape: readonly number[], spec: strin
   if (c !== 1 && c !== 3) bad(spec, `images have 1 or 3 channels; the model input has ${c}`);
   const out = new Float32Array(files.length * c * h * w);
   files.forEach((f, n) => {
-    const img = decodeImage(join(dir, f));
-    if (img.width !== w || img.height !== h) bad(join(dir, f), `image is ${img.width}×${img.height}, the model takes ${w}×${h}`);
+    const img = decodeImage(join(dir, f), { width: w, height: h });
+    if (img.width !== w || img.height !== h || img.rgba.length < w * h * 4) bad(join(dir, f), `image is ${img.width}×${img.height}, the model takes ${w}×${h}`);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const p = (y * w + x) * 4;

@@ -3,7 +3,7 @@
  * format of `tscc run`. Hand-written because it is ~100 lines and the npm readers do not write.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { fmt, M, TsccError, type DType, type TensorData } from "../../ir/index.js";
+import { fmt, M, MAX_TENSOR_ELEMENTS, TsccError, type DType, type TensorData } from "../../ir/index.js";
 import { dataFromBytes, dtypeBytes } from "../../ir/types.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 
@@ -44,12 +44,15 @@ export function parseNpy(bytes: Uint8Array, file: string): RTensor {
   if (!descr || !fortran || shapeText === undefined) return bad("malformed .npy header");
   if (fortran === "True") bad("Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
   const dtype = DESCR_TO_DTYPE[descr] ?? bad(`unsupported dtype '${descr}' (supported: float32, float64, int64, int32, int8, uint8, bool; little-endian)`);
-  const shape = shapeText
+  const dims = shapeText
     .split(",")
     .map((s) => s.trim())
-    .filter((s) => s !== "")
-    .map(Number);
+    .filter((s) => s !== "");
+  // Non-negative integers (Python 2 wrote longs as "3L"), checked before the data is sized or read.
+  if (dims.some((d) => !/^\d+L?$/.test(d))) bad(`malformed .npy header: shape (${shapeText}) must hold non-negative integers`);
+  const shape = dims.map((d) => Number(d.replace(/L$/, "")));
   const n = shape.reduce((a, b) => a * b, 1);
+  if (n > MAX_TENSOR_ELEMENTS) bad(`shape (${shape.join(", ")}) holds ${n} elements, more than the ${MAX_TENSOR_ELEMENTS} tscc reads`);
   const dataStart = start + hlen;
   const need = n * dtypeBytes(dtype);
   if (bytes.byteLength - dataStart < need) bad(`truncated: ${bytes.byteLength - dataStart} data bytes, shape (${shape.join(", ")}) needs ${need}`);

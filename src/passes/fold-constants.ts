@@ -4,7 +4,7 @@
  * target of `Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1]))` evaluates to `[N, -1]`, which
  * is exactly ONNX's `[0, -1]` (0 copies the input's leading, batch, dimension).
  */
-import { allocData, definePass, knownValue, tensorType, type Module, type Op, type SymVec, type TensorData, type Value } from "../../ir/index.js";
+import { allocData, definePass, fmt, knownValue, M, ShapeError, tensorType, type Module, type Op, type SymVec, type TensorData, type Value } from "../../ir/index.js";
 import { constToTensor, evaluateOp } from "../../ir/interp/interpreter.js";
 
 /** Ops never folded: folding them would only copy data around. */
@@ -30,7 +30,7 @@ function nameFor(op: Op): string {
 export const foldConstantsPass = definePass({
   name: "fold-constants",
   summary: "evaluate ops on constants and resolve shape chains (the batch size kept symbolic)",
-  run(m) {
+  run(m, ctx) {
     let changed = false;
     const cache = new Map<Value, SymVec | undefined>();
     for (const op of [...m.ops]) {
@@ -61,10 +61,18 @@ export const foldConstantsPass = definePass({
       if (op.operands.length > 0 && op.operands.every((v) => v.constant) && !r.type.shape.includes(-1)) {
         const n = r.type.shape.reduce((a, d) => a * d, 1);
         if (n > MAX_FOLD_ELEMENTS) continue;
-        const [out] = evaluateOp(
-          op,
-          op.operands.map((v) => constToTensor(v.constant!)),
-        );
+        let out: ReturnType<typeof evaluateOp>[number] | undefined;
+        try {
+          [out] = evaluateOp(
+            op,
+            op.operands.map((v) => constToTensor(v.constant!)),
+          );
+        } catch (e) {
+          // Constant operands the op cannot take (an index out of range, ...): the kernels say so with a ShapeError.
+          if (!(e instanceof ShapeError)) throw e;
+          ctx.diag.report(fmt(M.PassFailed, [`fold-constants: ${op.name}: ${e.message}`], { loc: op.loc }));
+          continue;
+        }
         const c = m.addConst(m.uniqueConstName(nameFor(op)), tensorType(out!.shape, out!.dtype), out!.data);
         m.replaceAllUses(r, c.value);
         m.erase(op);

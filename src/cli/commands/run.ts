@@ -1,13 +1,13 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { fmt, M, PassManager, silentLogger, TsccError, type Module } from "../../../ir/index.js";
 import { interpret } from "../../../ir/interp/interpreter.js";
 import type { RTensor } from "../../../ir/interp/tensor.js";
 import { createRegistry, verifyLoaded } from "../../driver/compile.js";
 import { loadModel } from "../../driver/load-model.js";
-import { OUTPUT_MARKER, writeFileAtomic } from "../../driver/output.js";
+import { outputTarget, writeFileAtomic } from "../../driver/output.js";
 import { encodeNpy } from "../../io/npy.js";
 import { readTensorFile } from "../../io/tensors.js";
 import { countsFile } from "../../run/counts-file.js";
@@ -89,9 +89,7 @@ export function runCommand(program: Command, io: Io): void {
       const t0 = performance.now();
       let samples = 0;
       if (isArtifact) {
-        const marker = join(path, OUTPUT_MARKER);
-        if (!existsSync(marker)) throw new TsccError(fmt(M.DataFile, [model, "this folder was not written by `tscc compile`"]));
-        const target = (JSON.parse(readFileSync(marker, "utf8")) as { target: string }).target;
+        const target = outputTarget(path, model);
         const backend = reg.backend(target);
         if (!backend.run) throw new TsccError(fmt(M.BackendUnsupported, [target, model, "this backend's artifacts cannot be run"]));
         const described = backend.artifactInputs?.(path);

@@ -26,6 +26,21 @@ function known(ctx: ImportContext, i: number): Known {
   return { shape: [...t.shape], dtype: t.dtype, values: k as number[] };
 }
 
+/** The most elements an import-time shape computation may produce (they hold shapes and pads). */
+const MAX_EVALUATED = 1 << 20;
+
+function refuse(ctx: ImportContext, why: string): never {
+  throw new ImportError(fmt(M.ShapeInference, [`${ctx.node.opType}: ${why}`]));
+}
+
+/** Elements of a result shape, checked before anything is allocated for it. */
+function checkedSize(ctx: ImportContext, shape: readonly number[]): number {
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) refuse(ctx, `invalid result shape [${shape.join(", ")}]`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n > MAX_EVALUATED) refuse(ctx, `result shape [${shape.join(", ")}] holds ${n} elements; import-time shape computations are limited to ${MAX_EVALUATED}`);
+  return n;
+}
+
 function optionalKnown(ctx: ImportContext, i: number): Known | undefined {
   return ctx.inputs[i] ? known(ctx, i) : undefined;
 }
@@ -67,6 +82,7 @@ function broadcast(a: Known, b: Known, f: (x: number, y: number) => number, dtyp
     if (d === 1) return pb[i]!;
     throw new ImportError(fmt(M.ShapeInference, [`shapes [${a.shape}] and [${b.shape}] do not broadcast`]));
   });
+  if (shape.reduce((x, y) => x * y, 1) > MAX_EVALUATED) throw new ImportError(fmt(M.ShapeInference, [`broadcasting [${a.shape}] and [${b.shape}] gives more than ${MAX_EVALUATED} elements`]));
   const sa = stridesOf(pa);
   const sb = stridesOf(pb);
   const values: number[] = [];
@@ -92,17 +108,20 @@ const EVALUATORS: Record<string, (ctx: ImportContext) => Known> = {
       const x = dec.data[0] ?? 0;
       fill = typeof x === "bigint" ? Number(x) : x;
     }
-    const n = shape.reduce((a, b) => a * b, 1);
-    return { shape, dtype, values: new Array<number>(n).fill(fill) };
+    return { shape, dtype, values: new Array<number>(checkedSize(ctx, shape)).fill(fill) };
   },
   Slice(ctx) {
     const data = known(ctx, 0);
     const rank = data.shape.length;
     const attrsOf = (n: string): number[] | undefined => (ctx.node.attribute ?? []).find((a) => a.name === n)?.ints?.map(toInt);
-    const starts = ctx.opset < 10 ? attrsOf("starts")! : known(ctx, 1).values;
-    const ends = ctx.opset < 10 ? attrsOf("ends")! : known(ctx, 2).values;
+    const starts = (ctx.opset < 10 ? attrsOf("starts") : known(ctx, 1).values) ?? refuse(ctx, "no 'starts'");
+    const ends = (ctx.opset < 10 ? attrsOf("ends") : known(ctx, 2).values) ?? refuse(ctx, "no 'ends'");
     const axes = (ctx.opset < 10 ? attrsOf("axes") : optionalKnown(ctx, 3)?.values) ?? starts.map((_, i) => i);
     const steps = (ctx.opset < 10 ? undefined : optionalKnown(ctx, 4)?.values) ?? starts.map(() => 1);
+    const valid = (ax: number): boolean => Number.isInteger(ax) && ax >= -rank && ax < rank;
+    if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length || !axes.every(valid) || steps.some((x) => !Number.isInteger(x) || x === 0)) {
+      refuse(ctx, `starts ${JSON.stringify(starts)}, ends ${JSON.stringify(ends)}, axes ${JSON.stringify(axes)} and steps ${JSON.stringify(steps)} do not fit a rank-${rank} input`);
+    }
     const lo = data.shape.map(() => 0);
     const st = data.shape.map(() => 1);
     const count = [...data.shape];
@@ -136,6 +155,7 @@ const EVALUATORS: Record<string, (ctx: ImportContext) => Known> = {
     const rank = data.shape.length;
     const permAttr = (ctx.node.attribute ?? []).find((a) => a.name === "perm")?.ints?.map(toInt);
     const perm = permAttr ?? data.shape.map((_, i) => rank - 1 - i);
+    if (perm.length !== rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) refuse(ctx, `perm ${JSON.stringify(perm)} is not a permutation of the ${rank} axes`);
     const shape = perm.map((p) => data.shape[p]!);
     const strides = stridesOf(data.shape);
     const values: number[] = [];
@@ -170,7 +190,7 @@ const EVALUATORS: Record<string, (ctx: ImportContext) => Known> = {
   Expand(ctx) {
     const data = known(ctx, 0);
     const shape = known(ctx, 1).values;
-    return broadcast(data, { shape, dtype: data.dtype, values: new Array<number>(shape.reduce((a, b) => a * b, 1)).fill(0) }, (x) => x, data.dtype);
+    return broadcast(data, { shape, dtype: data.dtype, values: new Array<number>(checkedSize(ctx, shape)).fill(0) }, (x) => x, data.dtype);
   },
   Range(ctx) {
     const s = known(ctx, 0);
@@ -178,6 +198,7 @@ const EVALUATORS: Record<string, (ctx: ImportContext) => Known> = {
     const delta = known(ctx, 2).values[0]!;
     const start = s.values[0]!;
     const n = Math.max(Math.ceil((limit - start) / delta), 0);
+    checkedSize(ctx, [n]);
     return { shape: [n], dtype: s.dtype, values: Array.from({ length: n }, (_, i) => start + i * delta) };
   },
 };
@@ -186,5 +207,6 @@ export const CONST_ONLY_OPS: readonly string[] = Object.keys(EVALUATORS);
 
 export function importConstOnly(ctx: ImportContext): void {
   const k = EVALUATORS[ctx.node.opType ?? ""]!(ctx);
+  if (checkedSize(ctx, k.shape) !== k.values.length) refuse(ctx, `computed ${k.values.length} values for shape [${k.shape.join(", ")}]`);
   ctx.bind(0, emit(ctx, k));
 }

@@ -3,9 +3,10 @@
  * fields, external data files) and int64 fields (Long). The only module that touches onnx-proto.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
-import { dirname, isAbsolute, normalize, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import onnxProto from "onnx-proto";
-import { fmt, M, TsccError, type Diagnostic, type DType, type TensorData } from "../../../ir/index.js";
+import { fmt, M, MAX_TENSOR_ELEMENTS, TsccError, type Diagnostic, type DType, type TensorData } from "../../../ir/index.js";
+import { fileInside } from "../../io/paths.js";
 
 export const { onnx } = onnxProto;
 export type ModelProto = onnxProto.onnx.IModelProto;
@@ -173,7 +174,10 @@ export function decodeTensor(t: TensorProto, ctx: { file: string; modelDir: stri
   if (!dtype) fail(fmt(M.UnsupportedTensorType, [name, onnxDtypeName(code)], { file: ctx.file }));
   if (t.segment) fail(fmt(M.UnsupportedConstruct, [`tensor '${name}' is segmented; tscc does not read segmented tensors`], { file: ctx.file }));
   const dims = (t.dims ?? []).map(toInt);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(fmt(M.BadTensorDims, [name, `[${dims.join(", ")}]`], { file: ctx.file }));
   const n = dims.reduce((a, b) => a * b, 1);
+  // Checked before anything is read or allocated: a tensor declaring 10^12 elements fails here.
+  if (n > MAX_TENSOR_ELEMENTS) fail(fmt(M.TensorTooLarge, [name, `[${dims.join(", ")}]`, n, MAX_TENSOR_ELEMENTS], { file: ctx.file }));
   let raw: Uint8Array | undefined = t.rawData && t.rawData.byteLength > 0 ? t.rawData : undefined;
   if (t.dataLocation === 1) raw = readExternal(t, ctx.file, ctx.modelDir);
   const D = dtype!;
@@ -274,17 +278,20 @@ function readExternal(t: TensorProto, file: string, modelDir: string): Uint8Arra
   const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? "", e.value ?? ""]));
   const location = kv.get("location");
   if (!location) throw new TsccError(fmt(M.BadExternalData, [name, "no 'location' entry"], { file }));
-  if (isAbsolute(location) || normalize(location).startsWith("..")) {
-    throw new TsccError(fmt(M.BadExternalData, [name, `location '${location}' must be a relative path inside the model's folder`], { file }));
-  }
-  const path = resolve(modelDir, location);
+  const inside = fileInside(modelDir, location);
+  if ("error" in inside) throw new TsccError(fmt(M.BadExternalData, [name, `location ${inside.error}`], { file }));
+  const path = inside.path;
   if (!existsSync(path)) throw new TsccError(fmt(M.MissingExternalData, [location, name], { file }));
   const offset = kv.has("offset") ? Number(kv.get("offset")) : 0;
+  const given = kv.has("length") ? Number(kv.get("length")) : 0;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(given) || given < 0) {
+    throw new TsccError(fmt(M.BadExternalData, [name, `offset '${kv.get("offset") ?? ""}' and length '${kv.get("length") ?? ""}' must be non-negative integers`], { file }));
+  }
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
-    const length = kv.has("length") ? Number(kv.get("length")) : size - offset;
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+    const length = kv.has("length") ? given : size - offset;
+    if (length < 0 || offset + length > size) {
       throw new TsccError(fmt(M.BadExternalData, [name, `offset ${offset} + length ${length} exceeds the ${size} bytes of '${location}'`], { file }));
     }
     // A fresh ArrayBuffer: always 8-byte aligned.

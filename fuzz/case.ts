@@ -1,0 +1,142 @@
+/**
+ * Running one fuzz case and judging it. A case is a folder (the target's base files plus the case's
+ * own) and a `tscc` command run in it, either in this process through the CLI's `main()` (fast; every
+ * thrown error that is not a coded TsccError becomes exit 2 there) or as a real `node bin/tscc.js`
+ * subprocess. The oracle is the same for both: exit 0, or exit 1 with only well-formed coded
+ * diagnostics on stderr, no stack trace, no output folder and no stray file.
+ */
+import { spawnSync } from "node:child_process";
+import { lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { main } from "../src/cli/main.js";
+import { ROOT } from "./corpus.js";
+import type { FileContent, FuzzCase, FuzzTarget } from "./target.js";
+
+export type CaseResult =
+  | { readonly kind: "accepted" }
+  | { readonly kind: "rejected"; readonly codes: readonly number[]; readonly first: string }
+  | { readonly kind: "finding"; readonly why: string; readonly detail: string };
+
+/** A rendered diagnostic line (`file: loc: error TSCC1234: ...`) or one of its indented note/hint lines. */
+const DIAG_LINE = /^(?:.*?: )?(error|warning|note|remark) TSCC(\d{4}): /;
+const SUB_LINE = /^ {2}(note|hint): /;
+const STACK_LINE = /^\s+at\s/;
+
+export function judge(c: FuzzCase, code: number, stderr: string, outExists: boolean): CaseResult {
+  const lines = stderr.split("\n").filter((l) => l !== "");
+  if (code !== 0 && code !== 1) return { kind: "finding", why: code === 2 ? `internal error: ${firstLine(stderr)}` : `exit code ${code}`, detail: stderr };
+  if (lines.some((l) => STACK_LINE.test(l))) return { kind: "finding", why: "stack trace printed", detail: stderr };
+  if (code === 0) return c.mustReject ? { kind: "finding", why: "hostile input accepted", detail: c.note } : { kind: "accepted" };
+  const bad = lines.find((l) => !DIAG_LINE.test(l) && !SUB_LINE.test(l));
+  if (bad !== undefined) return { kind: "finding", why: "malformed diagnostic output", detail: `line ${JSON.stringify(bad)} in:\n${stderr}` };
+  const codes = lines.flatMap((l) => {
+    const m = DIAG_LINE.exec(l);
+    return m && m[1] === "error" ? [Number(m[2])] : [];
+  });
+  if (codes.length === 0) return { kind: "finding", why: "exit 1 without an error diagnostic", detail: stderr };
+  if (codes.some((x) => x >= 9000)) return { kind: "finding", why: "internal error code", detail: stderr };
+  if (outExists) return { kind: "finding", why: "partial output written", detail: stderr };
+  return { kind: "rejected", codes: [...new Set(codes)].sort((a, b) => a - b), first: lines[0]!.slice(0, 240) };
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0]!.replace(/^tscc: internal error: /, "").slice(0, 160);
+}
+
+function writeContent(path: string, content: FileContent): void {
+  rmSync(path, { recursive: true, force: true });
+  mkdirSync(dirname(path), { recursive: true });
+  if (typeof content === "object" && !(content instanceof Uint8Array)) symlinkSync(content.symlink, path);
+  else writeFileSync(path, content);
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A case folder for one target, reset between cases. */
+export class CaseFolder {
+  private written: string[] = [];
+  constructor(
+    readonly dir: string,
+    private readonly base: Readonly<Record<string, FileContent>>,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    for (const [rel, c] of Object.entries(base)) writeContent(resolve(dir, rel), c);
+  }
+
+  /** Restore the base files the previous case overwrote, and remove everything else it left. */
+  reset(): void {
+    for (const rel of this.written) {
+      const b = this.base[rel];
+      if (b !== undefined) writeContent(join(this.dir, rel), b);
+      else rmSync(join(this.dir, rel), { recursive: true, force: true });
+    }
+    this.written = [];
+    for (const f of readdirSync(this.dir)) if (!this.allowed(f)) rmSync(join(this.dir, f), { recursive: true, force: true });
+    // Emptied subfolders of case files (e.g. calib/).
+    for (const f of readdirSync(this.dir)) {
+      const p = join(this.dir, f);
+      if (!(f in this.base) && lstatSync(p).isDirectory() && readdirSync(p).length === 0) rmSync(p, { recursive: true });
+    }
+  }
+
+  private allowed(top: string): boolean {
+    return Object.keys(this.base).some((rel) => rel.split("/")[0] === top);
+  }
+
+  write(c: FuzzCase): void {
+    for (const [rel, content] of Object.entries(c.files)) {
+      writeContent(join(this.dir, rel), content);
+      this.written.push(rel);
+    }
+  }
+
+  /** Top-level entries that are neither base files, case files nor `out`. */
+  stray(c: FuzzCase): string[] {
+    const expected = new Set([...Object.keys(this.base), ...Object.keys(c.files), "out"].map((r) => r.split("/")[0]!));
+    return readdirSync(this.dir).filter((f) => !expected.has(f));
+  }
+
+  outExists(): boolean {
+    return exists(join(this.dir, "out"));
+  }
+}
+
+export const BIN = join(ROOT, "bin/tscc.js");
+
+/** Run a case: in this process through main(), or as a `node bin/tscc.js` subprocess. */
+export async function runCase<P>(target: FuzzTarget<P>, prepared: P, folder: CaseFolder, c: FuzzCase, mode: "inproc" | "cli", timeoutMs: number): Promise<CaseResult> {
+  folder.reset();
+  folder.write(c);
+  let code: number;
+  let stderr = "";
+  if (mode === "inproc") {
+    process.chdir(folder.dir);
+    try {
+      code = await main(c.argv, { stdout: () => {}, stderr: (s) => (stderr += s), cwd: folder.dir, tty: false });
+    } catch (e) {
+      return { kind: "finding", why: `main() threw: ${(e as Error)?.message ?? String(e)}`, detail: String((e as Error)?.stack ?? e) };
+    }
+  } else {
+    const env: NodeJS.ProcessEnv = { ...process.env, CI: "1" };
+    delete env["TSCC_DEBUG"];
+    const r = spawnSync(process.execPath, ["--max-old-space-size=1024", BIN, ...c.argv], { cwd: folder.dir, encoding: "utf8", env, timeout: timeoutMs, maxBuffer: 16 << 20 });
+    if (r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT") return { kind: "finding", why: `hang: no exit within ${timeoutMs / 1000} s`, detail: c.note };
+    if (r.signal) return { kind: "finding", why: `killed by ${r.signal}`, detail: r.stderr };
+    code = r.status ?? -1;
+    stderr = r.stderr;
+  }
+  const verdict = judge(c, code, stderr, code !== 0 && folder.outExists());
+  if (verdict.kind === "finding") return verdict;
+  const stray = folder.stray(c).filter((f) => f !== "tscc-repro.tir");
+  if (stray.length) return { kind: "finding", why: "wrote outside its output folder", detail: stray.join(", ") };
+  const extra = await target.check?.(prepared, folder.dir, c, code);
+  if (extra) return { kind: "finding", why: extra, detail: c.note };
+  return verdict;
+}
