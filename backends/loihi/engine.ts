@@ -69,6 +69,94 @@ interface Times {
   E: number;
 }
 
+/** Loihi-specific fields the integer twin's nodes carry (run.ts loadNetworks). */
+interface LoihiNodeExtras {
+  /** Extra steps of a relayed group. */
+  readonly loihi_delay?: number;
+  /** Neuron nodes: threshold class per channel (Θ_c = θ / 2^k, Φ_c = φ / 2^k). */
+  readonly loihi_theta_shift?: Float32Array;
+  /** Neuron nodes: [channel, parts] pairs of the channels whose integrator is split. */
+  readonly loihi_fanin_parts?: readonly number[];
+  /** Synapse nodes: [channel, start, end, part] quadruples (ranges of the channel's weight row). */
+  readonly loihi_fanin_ranges?: readonly number[];
+}
+
+function extrasOf(n: unknown): LoihiNodeExtras {
+  return n as LoihiNodeExtras;
+}
+
+/**
+ * Split integrators of one neuron node: each split channel's integrator is `parts` compartments; part
+ * p integrates only the synapses of its ranges. Sub-plans deliver the split channels' part-p weights
+ * into a small register file laid out position-major (position · S + slot) for the S split channels.
+ */
+interface SplitIntegrators {
+  /** Slot (index among the split channels) per channel, −1 for unsplit channels. */
+  readonly slotOf: Int32Array;
+  readonly parts: Int32Array;
+  readonly S: number;
+  readonly Pmax: number;
+  /** Positions per channel (H·W, 1 for flat populations). */
+  readonly positions: number;
+  /** Per term and part: a synapse plan restricted to the split channels' part-p weights (null: scale term). */
+  readonly sub: (SynapsePlan | null)[][];
+  /** Per scale term: the part of each split slot's one-to-one synapse. */
+  readonly scalePart: (Int32Array | null)[];
+}
+
+function buildSplit(net: Network, plan: Plan, nodeIndex: number, np: NeuronPlan): SplitIntegrators | null {
+  const pairs = extrasOf(net.nodes[nodeIndex]).loihi_fanin_parts;
+  if (!pairs || pairs.length === 0) return null;
+  const shape = net.values[(net.nodes[nodeIndex] as { in: number }).in]!.shape;
+  const C = shape.length === 3 ? shape[0]! : np.pop.n;
+  const positions = np.pop.n / C;
+  const slotOf = new Int32Array(C).fill(-1);
+  const chans: number[] = [];
+  const partsOf: number[] = [];
+  for (let k = 0; k + 1 < pairs.length; k += 2) {
+    slotOf[pairs[k]!] = chans.length;
+    chans.push(pairs[k]!);
+    partsOf.push(pairs[k + 1]!);
+  }
+  const S = chans.length;
+  const Pmax = Math.max(...partsOf);
+  const sub: (SynapsePlan | null)[][] = [];
+  const scalePart: (Int32Array | null)[] = [];
+  for (const t of np.terms) {
+    const sp = plan.nodes[t.node] as SynapsePlan;
+    const ranges = extrasOf(net.nodes[t.node]).loihi_fanin_ranges ?? [];
+    // Part of each (slot, row element); elements without a range go to part 0.
+    if (sp.kind === "scale") {
+      const part = new Int32Array(S);
+      for (let k = 0; k + 3 < ranges.length; k += 4) if (slotOf[ranges[k]!]! >= 0) part[slotOf[ranges[k]!]!] = ranges[k + 3]!;
+      sub.push([]);
+      scalePart.push(part);
+      continue;
+    }
+    scalePart.push(null);
+    const K = sp.kind === "conv" ? sp.K : sp.K;
+    if (sp.kind === "conv" && sp.group !== 1) throw new Error("loihi: a split channel in a grouped convolution");
+    const partOf = new Int32Array(S * K);
+    for (let k = 0; k + 3 < ranges.length; k += 4) {
+      const slot = slotOf[ranges[k]!]!;
+      if (slot < 0) continue;
+      partOf.fill(ranges[k + 3]!, slot * K + ranges[k + 1]!, slot * K + ranges[k + 2]!);
+    }
+    const w = sp.node.w;
+    const perPart: SynapsePlan[] = [];
+    for (let part = 0; part < Pmax; part++) {
+      const wt = new Float32Array(K * S);
+      for (let slot = 0; slot < S; slot++) {
+        const c = chans[slot]!;
+        for (let r = 0; r < K; r++) if (partOf[slot * K + r] === part) wt[r * S + slot] = w[c * K + r]!;
+      }
+      perPart.push(sp.kind === "conv" ? { ...sp, M: S, Mg: S, wt } : { ...sp, N: S, wt });
+    }
+    sub.push(perPart);
+  }
+  return { slotOf, parts: Int32Array.from(partsOf), S, Pmax, positions, sub, scalePart };
+}
+
 /** Run `batch` samples; `x` is [batch × unpadded input size]. */
 export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: EngineConfig, record = false): EngineResult {
   const plan: Plan = planOf(net);
@@ -87,7 +175,16 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
   // Time schedule per spikes value (E) and per neuron node (F).
   const E = new Int32Array(net.values.length).fill(-1);
   const F = new Int32Array(nodes.length).fill(-1);
-  const delayOf = (node: number): number => ((nodes[node] as unknown as { loihi_delay?: number }).loihi_delay ?? 0);
+  const delayOf = (node: number): number => extrasOf(nodes[node]).loihi_delay ?? 0;
+  const splits = nodes.map((_, i) => {
+    const p = plan.nodes[i]!;
+    return p.kind === "tsc" || p.kind === "decode" ? buildSplit(net, plan, i, p as NeuronPlan) : null;
+  });
+  /** Channel of canonical neuron j of a neuron node ([C, H, W]: j / (H·W); flat: j). */
+  const channelDiv = nodes.map((n) => {
+    const shape = "in" in n ? (net.values[n.in]?.shape ?? []) : [];
+    return shape.length === 3 ? shape[1]! * shape[2]! : 1;
+  });
   nodes.forEach((n, i) => {
     const p = plan.nodes[i]!;
     if (n.kind === "encode") E[n.out] = T;
@@ -108,7 +205,7 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
   nodes.forEach((n) => {
     if (n.kind === "reshape") times[n.out] = { ...times[n.in]!, E: E[n.out]! };
   });
-  const state = new Map<number, { q: Float64Array; u: Float64Array; v: Float64Array }>();
+  const state = new Map<number, { q: Float64Array; u: Float64Array; v: Float64Array; qs: Float64Array; us: Float64Array; vs: Float64Array; tmp: Float64Array; splitBase: Int32Array | null }>();
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
@@ -139,11 +236,28 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
         case "decode": {
           const np = p as NeuronPlan;
           const nn = np.pop.n;
+          const perm = np.pop.perm;
+          const sl = splits[i];
           let st = state.get(i);
-          if (!st) state.set(i, (st = { q: new Float64Array(nn), u: new Float64Array(nn), v: new Float64Array(nn) }));
-          const { q, u, v } = st;
+          if (!st) {
+            const regs = sl ? sl.Pmax * sl.positions * sl.S : 0;
+            // Internal index → split slot register base (−1: not split).
+            let splitBase: Int32Array | null = null;
+            if (sl) {
+              splitBase = new Int32Array(nn).fill(-1);
+              const div = channelDiv[i]!;
+              for (let j = 0; j < nn; j++) {
+                const slot = sl.slotOf[Math.floor(j / div)]!;
+                if (slot >= 0) splitBase[perm ? perm[j]! : j] = (j % div) * sl.S + slot;
+              }
+            }
+            state.set(i, (st = { q: new Float64Array(nn), u: new Float64Array(nn), v: new Float64Array(nn), qs: new Float64Array(regs), us: new Float64Array(regs), vs: new Float64Array(regs), tmp: new Float64Array(sl ? nn : 0), splitBase }));
+          }
+          const { q, u, v, qs, us, vs, tmp, splitBase } = st;
           u.fill(0);
           v.fill(0);
+          us.fill(0);
+          vs.fill(0);
           const f = F[i]!;
           // Events by arrival step, per term.
           const terms = np.terms.map((t) => ({ sp: plan.nodes[t.node] as SynapsePlan, tm: times[t.source]!, node: t.node, delay: delayOf(t.node) }));
@@ -156,8 +270,10 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
           const buckets = terms.map((tt) => bucketize(tt.tm, t0 - tt.delay, span));
           const bias = np.bias;
           const biasStart = f - T;
+          const regs = sl ? sl.positions * sl.S : 0;
           for (let t = t0; t <= f; t++) {
             q.fill(0);
+            if (sl) qs.fill(0);
             const k = t - t0;
             for (let e = 0; e < terms.length; e++) {
               const bk = buckets[e]!;
@@ -166,13 +282,34 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
               ops += deliverList(tt.sp, bk.offList, bk.offStart[k]!, bk.offStart[k + 1]!, q, np.pop.perm, -1);
               counters.synaptic_ops += ops;
               counters.layer_synaptic_ops[tt.node]! += ops;
+              if (!sl) continue;
+              // The split channels' per-part inputs (the same synaptic events, counted once above).
+              const sub = sl.sub[e]!;
+              for (let part = 0; part < sub.length; part++) {
+                const r = qs.subarray(part * regs, (part + 1) * regs);
+                deliverList(sub[part]!, bk.onList, bk.onStart[k]!, bk.onStart[k + 1]!, r, null, 1);
+                deliverList(sub[part]!, bk.offList, bk.offStart[k]!, bk.offStart[k + 1]!, r, null, -1);
+              }
+              const sp = sl.scalePart[e];
+              if (sp) {
+                tmp.fill(0);
+                deliverList(tt.sp, bk.onList, bk.onStart[k]!, bk.onStart[k + 1]!, tmp, np.pop.perm, 1);
+                deliverList(tt.sp, bk.offList, bk.offStart[k]!, bk.offStart[k + 1]!, tmp, np.pop.perm, -1);
+                for (let j = 0; j < nn; j++) {
+                  const base = splitBase![j]!;
+                  if (base >= 0) qs[sp[base % sl.S]! * regs + base]! += tmp[j]!;
+                }
+              }
             }
             if (bias && cfg.biasVia === "clock-synapse" && (t === biasStart || t === f)) {
               const sgn = t === f ? -1 : 1;
               for (let j = 0; j < nn; j++) q[j]! += sgn * bias[j]!;
+              if (sl) for (let j = 0; j < nn; j++) if (splitBase![j]! >= 0) qs[splitBase![j]!]! += sgn * bias[j]!;
               counters.synaptic_ops += nn;
             }
+            const biasOn = t >= biasStart && t < f;
             for (let j = 0; j < nn; j++) {
+              if (splitBase && splitBase[j]! >= 0) continue;
               let qj = q[j]!;
               if (qj > qMax || qj < -qMax) {
                 counters.q_overflows++;
@@ -184,7 +321,7 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
                 uj = wrap(uj, cfg.uBits);
               }
               u[j] = uj;
-              let vj = v[j]! + uj + (bias && cfg.biasVia === "neuron" && t >= biasStart && t < f ? bias[j]! : 0);
+              let vj = v[j]! + uj + (bias && cfg.biasVia === "neuron" && biasOn ? bias[j]! : 0);
               if (vj > vMax) {
                 vj = vMax;
                 counters.v_saturations++;
@@ -194,10 +331,37 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
               }
               v[j] = vj;
             }
+            if (sl) {
+              // Split integrators: every part is its own compartment (q, u, v registers); bias in part 0.
+              for (let j = 0; j < nn; j++) {
+                const base = splitBase![j]!;
+                if (base < 0) continue;
+                const parts = sl.parts[base % sl.S]!;
+                for (let part = 0; part < parts; part++) {
+                  const x = part * regs + base;
+                  const b = part === 0 && bias && cfg.biasVia === "neuron" && biasOn ? bias[j]! : 0;
+                  const r = integrate(qs[x]!, us[x]!, vs[x]!, b, qMax, cfg, uHalf, vMax, vMin, counters);
+                  us[x] = r.u;
+                  vs[x] = r.v;
+                }
+              }
+            }
+          }
+          if (sl) {
+            // The comparator joins the parts: V = Σ v_part (its own register saturates harmlessly: only
+            // the comparison with the ramp matters, and the ramp stays within ±(T + 1)·Θ).
+            for (let j = 0; j < nn; j++) {
+              const base = splitBase![j]!;
+              if (base < 0) continue;
+              let V = 0;
+              for (let part = 0; part < sl.parts[base % sl.S]!; part++) V += vs[part * regs + base]!;
+              v[j] = V;
+            }
           }
           // The clock's bias OFF (at the window end) cancels the bias current; u returns to 0.
           counters.neuron_updates += nn * (1 + T * np.windows.length);
-          const perm = np.pop.perm;
+          const shifts = extrasOf(n).loihi_theta_shift;
+          const div = channelDiv[i]!;
           if (p.kind === "tsc") {
             const { theta, phi } = np.node as { theta: number; phi: number };
             const tm = times[n.out]!;
@@ -205,11 +369,15 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
             let dis = 0;
             for (let j = 0; j < nn; j++) {
               const V = v[perm ? perm[j]! : j]!;
+              // Threshold class of the neuron's channel: Θ_c = Θ / 2^k, Φ_c = Φ / 2^k (exact integers).
+              const kc = shifts ? shifts[Math.floor(j / div)]! : 0;
+              const th = theta / 2 ** kc;
+              const ph = phi / 2 ** kc;
               tm.on[j] = -1;
               tm.off[j] = -1;
               // Ramp comparator: first k with V + Φ + (k − T)·Θ ≥ 0.
               for (let k = 0; k < T; k++) {
-                if (V + phi + (k - T) * theta >= 0) {
+                if (V + ph + (k - T) * th >= 0) {
                   tm.on[j] = f + k;
                   tm.off[j] = f + T;
                   sp += 2;
@@ -223,7 +391,10 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
             counters.neuron_updates += dis;
           } else {
             const lambda = (np.node as { lambda: number }).lambda;
-            for (let j = 0; j < nn; j++) logits[b * nn + j] = (lambda * v[perm ? perm[j]! : j]!) / T;
+            for (let j = 0; j < nn; j++) {
+              const kc = shifts ? shifts[Math.floor(j / div)]! : 0;
+              logits[b * nn + j] = (lambda * 2 ** kc * v[perm ? perm[j]! : j]!) / T;
+            }
           }
           break;
         }
@@ -280,6 +451,32 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
     }
   }
   return { logits, counters, latency, ...(intervals ? { intervals } : {}) };
+}
+
+/**
+ * One step of one integrator compartment: q (wraps past q_bits + sign, counted), u ← wrap(u + q) to
+ * u_bits (counted), v ← clip(v + u + b) (saturations counted).
+ */
+function integrate(q0: number, u0: number, v0: number, b: number, qMax: number, cfg: EngineConfig, uHalf: number, vMax: number, vMin: number, counters: EngineCounters): { u: number; v: number } {
+  let qj = q0;
+  if (qj > qMax || qj < -qMax) {
+    counters.q_overflows++;
+    qj = wrap(qj, cfg.qBits + 1);
+  }
+  let uj = u0 + qj;
+  if (uj >= uHalf || uj < -uHalf) {
+    counters.u_wraps++;
+    uj = wrap(uj, cfg.uBits);
+  }
+  let vj = v0 + uj + b;
+  if (vj > vMax) {
+    vj = vMax;
+    counters.v_saturations++;
+  } else if (vj < vMin) {
+    vj = vMin;
+    counters.v_saturations++;
+  }
+  return { u: uj, v: vj };
 }
 
 /** Sources bucketed by the arrival step (spike time + 1) of their ON and OFF spikes. */

@@ -30,7 +30,7 @@ import { bandNeeds, boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv,
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 import { Traffic, TrafficBuilder } from "./traffic.js";
-import { addUsage, axisNeeds, cxPerNeuron, densePopGroups, dims, emptyUsage, fits, shares, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
+import { addUsage, axisNeeds, channelQuant, cxPerNeuron, densePopGroups, dims, emptyUsage, fits, shares, splitExtra, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
 
 export interface ClockItem {
   readonly pop: Pop;
@@ -189,12 +189,13 @@ const candidateCache = new WeakMap<Pop, { key: string; list: Candidate[] }>();
 
 /** Every tiling of a population with its own (consumer-independent) costs. */
 export function candidates(p: Pop, net: Network, prof: Profile, densePop: ReadonlySet<Group>): Candidate[] {
-  const key = `${prof.name}|${prof.cx_per_core}|${prof.syn_bits_per_core}|${prof.in_axons}|${prof.delay_slots}|${[...densePop].map((g) => g.id).join(",")}`;
+  const key = `${prof.name}|${prof.cx_per_core}|${prof.syn_bits_per_core}|${prof.in_axons}|${prof.delay_slots}|${[...densePop].map((g) => g.id).join(",")}|${String(p.op.attrs["loihi.fanin_split"] ?? "")}`;
   const hit = candidateCache.get(p);
   if (hit && hit.key === key) return hit.list;
   const [C, H, W] = dims(p);
   const uo: UsageOptions = { densePop, T: net.T };
   const list: Candidate[] = [];
+  const cq = p.kind === "or" ? null : channelQuant(p);
   for (const mc of distinctCeil(C)) {
     for (const hr of distinctCeil(H)) {
       for (const wr of distinctCeil(W)) {
@@ -211,7 +212,11 @@ export function candidates(p: Pop, net: Network, prof: Profile, densePop: Readon
           ins += u.inSlots;
         }
         const n = tileCount(p, t);
-        const cxShare = (Math.min(C, mc) * Math.min(H, hr) * Math.min(W, wr) * cxPerNeuron(p, prof)) / cxCapacity(prof);
+        // Split channels' extra integrators: the channel group with the most of them.
+        let extra = 0;
+        if (cq) for (let c0 = 0; c0 < C; c0 += mc) extra = Math.max(extra, splitExtra(cq, c0, Math.min(C, c0 + mc)));
+        const cxShare = (Math.min(C, mc) * Math.min(H, hr) * Math.min(W, wr) * cxPerNeuron(p, prof) + extra * Math.min(H, hr) * Math.min(W, wr)) / cxCapacity(prof);
+        if (extra > 0) worst = Math.max(worst, cxShare);
         list.push({ t, n, samples, ownWorst: worst, cxShare, bits: (bits / us.length) * n, inSlots: (ins / us.length) * n });
       }
     }
@@ -342,7 +347,7 @@ export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet
   const rcls = relayClass(prof);
   for (const p of [...net.placed].reverse()) {
     const cls = compatClass(p, prof);
-    const cxTotal = p.size * cxPerNeuron(p, prof);
+    const cxTotal = p.size * cxPerNeuron(p, prof) + (p.kind === "or" ? 0 : splitExtra(channelQuant(p), 0, dims(p)[0]) * dims(p)[1] * dims(p)[2]);
     const list = candidates(p, net, prof, densePop);
     const myFans = fansBySrc.get(p);
     let best: { c: Candidate; cost: number; worst: number } | undefined;
