@@ -139,7 +139,8 @@ export function runDrc(d: DrcInput): RuleResult[] {
     ratio("q-overflow", q.q_worst, qMax(prof));
     if (q.q_worst > qMax(prof)) push("q-overflow", { message: `q-overflow worst-case per-step input ${q.q_worst} > ${qMax(prof)} (2^${prof.q_bits} − 1) (layer ${layer}): ${hintOf("q-overflow")}`, layer });
     ratio("u-overflow", q.q_worst, uMax(prof));
-    if (q.q_worst > uMax(prof)) push("u-overflow", { message: `u-overflow worst-case current ${q.q_worst} > ${uMax(prof)} (2^${prof.u_bits - 1} − 1) (layer ${layer}): ${hintOf("u-overflow")}`, layer });
+    // Where q overflows too and is the narrower register, the q-overflow line names the limit alone.
+    if (q.q_worst > uMax(prof) && !(q.q_worst > qMax(prof) && qMax(prof) <= uMax(prof))) push("u-overflow", { message: `u-overflow worst-case current ${q.q_worst} > ${uMax(prof)} (2^${prof.u_bits - 1} − 1) (layer ${layer}): ${hintOf("u-overflow")}`, layer });
     ratio("v-saturation", q.v_worst, vMax(prof));
     if (q.v_worst > vMax(prof)) push("v-saturation", { message: `v-saturation worst-case membrane ${q.v_worst} > vmax ${vMax(prof)} (layer ${layer}): ${hintOf("v-saturation")}`, layer });
   }

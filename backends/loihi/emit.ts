@@ -231,21 +231,11 @@ export function networkFiles(state: State, m: Module): { json: Record<string, un
   // built.network.nodes follow m.ops one to one (buildNetwork adds one node per op).
   built.network.nodes.forEach((n, i) => opOfNode.set(n, i));
   const shift = weightShift(prof);
-  // Fan-in splits: per neuron op [channel, parts] pairs; per synapse op [channel, start, end, part] quadruples.
+  // Fan-in splits: per neuron op [channel, parts] pairs (weight k of a row feeds part k mod parts).
   const faninParts = new Map<unknown, number[]>();
-  const faninRanges = new Map<unknown, number[]>();
   for (const p of state.net.placed) {
     const pq = state.quant?.pops.get(p);
-    if (!pq?.splits.length) continue;
-    faninParts.set(p.op, pq.splits.flatMap((sp) => [sp.channel, sp.parts]));
-    for (const sp of pq.splits) {
-      for (const [gi, a, e, part] of sp.ranges) {
-        const gop = p.groups[gi]!.op;
-        let l = faninRanges.get(gop);
-        if (!l) faninRanges.set(gop, (l = []));
-        l.push(sp.channel, a, e, part);
-      }
-    }
+    if (pq?.splits.length) faninParts.set(p.op, pq.splits.flatMap((sp) => [sp.channel, sp.parts]));
   }
   const nodes = built.network.nodes.map((n, i) => {
     const op = m.ops[i]!;
@@ -273,8 +263,6 @@ export function networkFiles(state: State, m: Module): { json: Record<string, un
       }
     }
     if ((n.kind === "conv" || n.kind === "dense" || n.kind === "scale" || n.kind === "maxpool") && op.attrs["loihi.relays"]) int["delay"] = 1;
-    const fanin = faninRanges.get(op);
-    if (fanin) int["fanin_ranges"] = fanin;
     if (n.kind === "tsc" || n.kind === "decode") {
       const a = op.attrs;
       const scale = a["loihi.scale"] as number;

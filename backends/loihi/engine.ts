@@ -75,10 +75,8 @@ interface LoihiNodeExtras {
   readonly loihi_delay?: number;
   /** Neuron nodes: threshold class per channel (Θ_c = θ / 2^k, Φ_c = φ / 2^k). */
   readonly loihi_theta_shift?: Float32Array;
-  /** Neuron nodes: [channel, parts] pairs of the channels whose integrator is split. */
+  /** Neuron nodes: [channel, parts] pairs of the channels whose integrator is split (weight k of a row → part k mod parts). */
   readonly loihi_fanin_parts?: readonly number[];
-  /** Synapse nodes: [channel, start, end, part] quadruples (ranges of the channel's weight row). */
-  readonly loihi_fanin_ranges?: readonly number[];
 }
 
 function extrasOf(n: unknown): LoihiNodeExtras {
@@ -124,31 +122,22 @@ function buildSplit(net: Network, plan: Plan, nodeIndex: number, np: NeuronPlan)
   const scalePart: (Int32Array | null)[] = [];
   for (const t of np.terms) {
     const sp = plan.nodes[t.node] as SynapsePlan;
-    const ranges = extrasOf(net.nodes[t.node]).loihi_fanin_ranges ?? [];
-    // Part of each (slot, row element); elements without a range go to part 0.
     if (sp.kind === "scale") {
-      const part = new Int32Array(S);
-      for (let k = 0; k + 3 < ranges.length; k += 4) if (slotOf[ranges[k]!]! >= 0) part[slotOf[ranges[k]!]!] = ranges[k + 3]!;
+      // A one-to-one synapse is the single weight (k = 0) of its row: part 0.
       sub.push([]);
-      scalePart.push(part);
+      scalePart.push(new Int32Array(S));
       continue;
     }
     scalePart.push(null);
-    const K = sp.kind === "conv" ? sp.K : sp.K;
+    const K = sp.K;
     if (sp.kind === "conv" && sp.group !== 1) throw new Error("loihi: a split channel in a grouped convolution");
-    const partOf = new Int32Array(S * K);
-    for (let k = 0; k + 3 < ranges.length; k += 4) {
-      const slot = slotOf[ranges[k]!]!;
-      if (slot < 0) continue;
-      partOf.fill(ranges[k + 3]!, slot * K + ranges[k + 1]!, slot * K + ranges[k + 2]!);
-    }
     const w = sp.node.w;
     const perPart: SynapsePlan[] = [];
     for (let part = 0; part < Pmax; part++) {
       const wt = new Float32Array(K * S);
       for (let slot = 0; slot < S; slot++) {
         const c = chans[slot]!;
-        for (let r = 0; r < K; r++) if (partOf[slot * K + r] === part) wt[r * S + slot] = w[c * K + r]!;
+        for (let r = part; r < K; r += partsOf[slot]!) if (part < partsOf[slot]!) wt[r * S + slot] = w[c * K + r]!;
       }
       perPart.push(sp.kind === "conv" ? { ...sp, M: S, Mg: S, wt } : { ...sp, N: S, wt });
     }

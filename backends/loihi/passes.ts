@@ -11,11 +11,11 @@
 import { resolve as resolvePath } from "node:path";
 import { definePass, fmt, M, tensorType, type Module, type PassContext } from "../../ir/index.js";
 import { runDrc, STAGE_RULES, type LayerQuantInfo, type RuleResult } from "./drc.js";
-import type { Pop } from "./model.js";
+import type { Group, Pop } from "./model.js";
 import { granularities, partitionNetwork } from "./partition.js";
 import { placeCores, type Weights } from "./place.js";
 import { loadProfile, qMax, uMax, weightMantMax, weightShift, type Profile } from "./profile.js";
-import { encodeSplits, groupScale, layerBias, medianTailExponents, planSplits, quantizeLayer, quantizeRows, rowExponents, scaleOfRow, weightRows, channelsOf, type ChannelSplit, type RowScale } from "./quant.js";
+import { encodeSplits, groupScale, layerBias, medianTailExponents, partWorst, planSplits, quantizeLayer, quantizeRows, rowExponents, scaleOfRow, weightRows, channelsOf, type ChannelSplit, type RowScale } from "./quant.js";
 import { routeAll } from "./route.js";
 import { cachePartition, loadState, storePartition, type GroupQuant, type State } from "./state.js";
 
@@ -161,35 +161,12 @@ export function quantInfo(state: State): LayerQuantInfo[] {
   return out;
 }
 
-/** Worst case (larger of Σ positive and Σ negative integer weights, bias in part 0) of each split channel's largest part. */
+/** Worst case of each split channel's largest part (quant.ts partWorst). */
 function splitPartSums(state: State, p: Pop, splits: readonly ChannelSplit[], biasUnit: number): Map<number, number> {
   const out = new Map<number, number>();
-  if (!splits.length) return out;
   const pq = state.quant!.pops.get(p)!;
-  const shift = weightShift(state.prof);
-  for (const sp of splits) {
-    const pos = new Float64Array(sp.parts);
-    const neg = new Float64Array(sp.parts);
-    const b = pq.bias_mant ? Math.abs(pq.bias_mant[sp.channel]!) * biasUnit : 0;
-    pos[0] = b;
-    neg[0] = b;
-    for (const [gi, a, e, part] of sp.ranges) {
-      const g = p.groups[gi]!;
-      const gq = state.quant!.groups.get(g);
-      const wr = weightRows(g);
-      if (!gq || !wr) continue;
-      const r = g.kind === "scale" ? 0 : sp.channel;
-      const unit = 2 ** (shift + gq.exps[r]!);
-      for (let k = a; k < e; k++) {
-        const x = gq.mant[r * wr.rowLen + k]! * unit;
-        if (x > 0) pos[part]! += x;
-        else neg[part]! -= x;
-      }
-    }
-    let w = 0;
-    for (let k = 0; k < sp.parts; k++) w = Math.max(w, pos[k]!, neg[k]!);
-    out.set(sp.channel, w);
-  }
+  const ints = (g: Group) => state.quant!.groups.get(g);
+  for (const sp of splits) out.set(sp.channel, Math.max(...partWorst(p, sp.channel, sp.parts, ints, weightShift(state.prof), pq.bias_mant ? Math.abs(pq.bias_mant[sp.channel]!) * biasUnit : 0)));
   return out;
 }
 

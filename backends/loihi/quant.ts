@@ -281,15 +281,14 @@ export function layerBias(p: Pop): Float64Array | null {
 }
 
 /**
- * Fan-in split of one channel: its integrator is P compartments (partial sums joined into the
- * comparator), and `ranges` say which part each of its synapses feeds: per synapse group (index in
- * `pop.groups`), contiguous ranges [start, end) of the channel's weight row.
+ * Fan-in split of one channel: its integrator is `parts` compartments (partial sums joined into the
+ * comparator). Weight k of the channel's row in each synapse group feeds part k mod parts (part 0 also
+ * takes the bias): interleaving keeps each part's positive and negative weights mixed, so the parts'
+ * membranes carry shares of V instead of large opposite sums that would saturate.
  */
 export interface ChannelSplit {
   readonly channel: number;
   readonly parts: number;
-  /** [group index, start, end, part] quadruples, in group and weight order. */
-  readonly ranges: readonly (readonly [number, number, number, number])[];
 }
 
 export interface LayerQuant {
@@ -570,108 +569,79 @@ export function quantizeLayer(pop: Pop, p: Profile, phi: number, T: number): Lay
   return { scale: s, vth_mant: s / 2 ** p.vth_shift, phi: phiInt, bias_mant, bias_exp, row_abs_sum: worstAll, bound_by: boundBy, v_safe: vSafe, scale_limit: scaleLimit, scale_floor: scaleFloor, shifts, notes };
 }
 
-/** Splits as one flat list of numbers (an IR attribute): channel, parts, ranges, then 4 numbers per range. */
+/** Splits as one flat list of numbers (an IR attribute): channel, parts, channel, parts, … */
 export function encodeSplits(splits: readonly ChannelSplit[]): number[] {
-  const out: number[] = [];
-  for (const sp of splits) {
-    out.push(sp.channel, sp.parts, sp.ranges.length);
-    for (const r of sp.ranges) out.push(...r);
-  }
-  return out;
+  return splits.flatMap((sp) => [sp.channel, sp.parts]);
 }
 
 export function decodeSplits(flat: readonly number[] | undefined): ChannelSplit[] {
   const out: ChannelSplit[] = [];
-  if (!flat) return out;
-  let i = 0;
-  while (i + 2 < flat.length) {
-    const channel = flat[i]!;
-    const parts = flat[i + 1]!;
-    const n = flat[i + 2]!;
-    i += 3;
-    const ranges: [number, number, number, number][] = [];
-    for (let k = 0; k < n; k++, i += 4) ranges.push([flat[i]!, flat[i + 1]!, flat[i + 2]!, flat[i + 3]!]);
-    out.push({ channel, parts, ranges });
-  }
+  if (flat) for (let i = 0; i + 1 < flat.length; i += 2) out.push({ channel: flat[i]!, parts: flat[i + 1]! });
   return out;
+}
+
+/** Integer weights of a group (mantissas and per-row exponents), as the splits and their checks read them. */
+export type GroupInts = (g: Group) => { mant: ArrayLike<number>; exps: readonly number[] } | undefined;
+
+/**
+ * Worst case of each part of channel c split `parts` ways (weight k of each group's row → part k mod
+ * parts, the bias in part 0): the larger of the part's Σ positive and Σ negative integer weights.
+ */
+export function partWorst(pop: Pop, c: number, parts: number, weights: GroupInts, shift: number, biasInt: number): number[] {
+  const pos = new Float64Array(parts);
+  const neg = new Float64Array(parts);
+  pos[0] = biasInt;
+  neg[0] = biasInt;
+  for (const g of pop.groups) {
+    const wr = weightRows(g);
+    const q = weights(g);
+    if (!wr || !q) continue;
+    const r = g.kind === "scale" ? 0 : c;
+    const unit = 2 ** (shift + q.exps[r]!);
+    for (let k = 0; k < wr.rowLen; k++) {
+      const v = q.mant[r * wr.rowLen + k]! * unit;
+      const p = k % parts;
+      if (v > 0) pos[p]! += v;
+      else neg[p]! -= v;
+    }
+  }
+  return Array.from(pos, (x, p) => Math.max(x, neg[p]!));
+}
+
+function maxWeight(pop: Pop, c: number, weights: GroupInts, shift: number): number {
+  let m = 0;
+  for (const g of pop.groups) {
+    const wr = weightRows(g);
+    const q = weights(g);
+    if (!wr || !q) continue;
+    const r = g.kind === "scale" ? 0 : c;
+    const unit = 2 ** (shift + q.exps[r]!);
+    for (let k = r * wr.rowLen; k < (r + 1) * wr.rowLen; k++) m = Math.max(m, Math.abs(q.mant[k]! * unit));
+  }
+  return m;
 }
 
 /**
  * Fan-in splits, planned on the integer weights (so the parts' worst cases are exact): every channel
- * whose worst case (the larger of Σ positive and Σ negative integer weights, plus the bias) exceeds
- * `limit` is cut into the fewest contiguous ranges of its weights, in group and weight order, each
- * within the limit (part 0 also carries the bias). A channel with a single weight above the limit
- * cannot be split (the q-/u-overflow rules report it).
+ * whose worst case exceeds `limit` takes the fewest parts whose interleaved shares all fit. A channel
+ * with a single weight above the limit cannot be split (the q-/u-overflow rules report it).
  */
-export function planSplits(pop: Pop, weights: (g: Group) => { mant: ArrayLike<number>; exps: readonly number[] } | undefined, shift: number, limit: number, biasInt: (c: number) => number): ChannelSplit[] {
+export function planSplits(pop: Pop, weights: GroupInts, shift: number, limit: number, biasInt: (c: number) => number): ChannelSplit[] {
   const C = channelsOf(pop);
-  const pos = new Float64Array(C);
-  const neg = new Float64Array(C);
+  const out: ChannelSplit[] = [];
+  let rowLen = 0;
+  for (const g of pop.groups) rowLen = Math.max(rowLen, weightRows(g)?.rowLen ?? 0);
   for (let c = 0; c < C; c++) {
-    pos[c] = biasInt(c);
-    neg[c] = biasInt(c);
-  }
-  const rows = pop.groups.map((g) => {
-    const wr = weightRows(g);
-    const q = weights(g);
-    return wr && q ? { wr, q } : null;
-  });
-  rows.forEach((x, gi) => {
-    if (!x) return;
-    const g = pop.groups[gi]!;
-    for (let r = 0; r < x.wr.rows; r++) {
-      const unit = 2 ** (shift + x.q.exps[r]!);
-      let sp = 0;
-      let sn = 0;
-      for (let k = r * x.wr.rowLen; k < (r + 1) * x.wr.rowLen; k++) {
-        const v = x.q.mant[k]! * unit;
-        if (v > 0) sp += v;
-        else sn -= v;
-      }
-      const c0 = g.kind === "scale" ? 0 : r;
-      const c1 = g.kind === "scale" ? C : r + 1;
-      for (let c = c0; c < c1; c++) {
-        pos[c]! += sp;
-        neg[c]! += sn;
+    const whole = partWorst(pop, c, 1, weights, shift, biasInt(c))[0]!;
+    if (whole <= limit) continue;
+    // One weight (or the bias) alone above the limit: no split fits.
+    if (biasInt(c) > limit || maxWeight(pop, c, weights, shift) > limit) continue;
+    for (let parts = Math.max(2, Math.ceil(whole / limit)); parts <= Math.max(2, rowLen); parts++) {
+      if (Math.max(...partWorst(pop, c, parts, weights, shift, biasInt(c))) <= limit) {
+        out.push({ channel: c, parts });
+        break;
       }
     }
-  });
-  const out: ChannelSplit[] = [];
-  for (let c = 0; c < C; c++) {
-    if (Math.max(pos[c]!, neg[c]!) <= limit) continue;
-    const ranges: [number, number, number, number][] = [];
-    let part = 0;
-    let sp = biasInt(c);
-    let sn = biasInt(c);
-    let ok = true;
-    rows.forEach((x, gi) => {
-      if (!x || !ok) return;
-      const r = pop.groups[gi]!.kind === "scale" ? 0 : c;
-      const unit = 2 ** (shift + x.q.exps[r]!);
-      const i0 = r * x.wr.rowLen;
-      let start = 0;
-      for (let k = 0; k < x.wr.rowLen; k++) {
-        const v = x.q.mant[i0 + k]! * unit;
-        if (Math.abs(v) > limit) {
-          ok = false;
-          return;
-        }
-        const np = v > 0 ? sp + v : sp;
-        const nn = v < 0 ? sn - v : sn;
-        if (np > limit || nn > limit) {
-          if (k > start) ranges.push([gi, start, k, part]);
-          part++;
-          start = k;
-          sp = v > 0 ? v : 0;
-          sn = v < 0 ? -v : 0;
-        } else {
-          sp = np;
-          sn = nn;
-        }
-      }
-      if (x.wr.rowLen > start) ranges.push([gi, start, x.wr.rowLen, part]);
-    });
-    if (ok) out.push({ channel: c, parts: part + 1, ranges });
   }
   return out;
 }

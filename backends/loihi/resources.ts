@@ -23,6 +23,7 @@
  */
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
+import { decodeSplits } from "./quant.js";
 
 /** A box of neuron coordinates: channels [c0, c1) × rows [y0, y1) × columns [x0, x1). */
 export interface Box {
@@ -243,8 +244,7 @@ export function channelQuant(p: Pop): ChannelQuant | null {
       classCount.push(pre);
     }
     const per = new Int32Array(C);
-    // [channel, parts, nRanges, 4 × nRanges numbers] records (quant.ts encodeSplits).
-    if (split) for (let i = 0; i + 2 < split.length; i += 3 + 4 * split[i + 2]!) per[split[i]!] = split[i + 1]! - 1;
+    for (const sp of decodeSplits(split)) per[sp.channel] = sp.parts - 1;
     const extra = new Int32Array(C + 1);
     for (let c = 0; c < C; c++) extra[c + 1] = extra[c]! + per[c]!;
     q = { classCount, extra };

@@ -103,7 +103,6 @@ export function loadNetworks(dir: string): { float: Network; int: Network; twin:
     if (int?.["delay"] !== undefined) o["loihi_delay"] = int["delay"];
     if (int?.["theta_shift"] !== undefined) o["loihi_theta_shift"] = blob(int["theta_shift"]);
     if (int?.["fanin_parts"] !== undefined) o["loihi_fanin_parts"] = int["fanin_parts"];
-    if (int?.["fanin_ranges"] !== undefined) o["loihi_fanin_ranges"] = int["fanin_ranges"];
     return o;
   });
   file.nodes.forEach((n, i) => {
