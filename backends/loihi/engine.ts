@@ -159,7 +159,7 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
   const qMax = 2 ** cfg.qBits - 1;
   const uHalf = 2 ** (cfg.uBits - 1);
   const vMax = 2 ** (cfg.vBits - 1) - 1;
-  const vMin = -vMax;
+  const regs0: Registers = { qMax, uHalf, vMax, cfg, counters };
   const intervals = record ? net.values.map((v, id) => (v.kind === "spikes" ? new Uint16Array(batch * sizes[id]!) : null)) : undefined;
   // Time schedule per spikes value (E) and per neuron node (F).
   const E = new Int32Array(net.values.length).fill(-1);
@@ -299,26 +299,7 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
             const biasOn = t >= biasStart && t < f;
             for (let j = 0; j < nn; j++) {
               if (splitBase && splitBase[j]! >= 0) continue;
-              let qj = q[j]!;
-              if (qj > qMax || qj < -qMax) {
-                counters.q_overflows++;
-                qj = wrap(qj, cfg.qBits + 1);
-              }
-              let uj = u[j]! + qj;
-              if (uj >= uHalf || uj < -uHalf) {
-                counters.u_wraps++;
-                uj = wrap(uj, cfg.uBits);
-              }
-              u[j] = uj;
-              let vj = v[j]! + uj + (bias && cfg.biasVia === "neuron" && biasOn ? bias[j]! : 0);
-              if (vj > vMax) {
-                vj = vMax;
-                counters.v_saturations++;
-              } else if (vj < vMin) {
-                vj = vMin;
-                counters.v_saturations++;
-              }
-              v[j] = vj;
+              integrate(q, u, v, j, bias && cfg.biasVia === "neuron" && biasOn ? bias[j]! : 0, regs0);
             }
             if (sl) {
               // Split integrators: every part is its own compartment (q, u, v registers); bias in part 0.
@@ -326,13 +307,7 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
                 const base = splitBase![j]!;
                 if (base < 0) continue;
                 const parts = sl.parts[base % sl.S]!;
-                for (let part = 0; part < parts; part++) {
-                  const x = part * regs + base;
-                  const b = part === 0 && bias && cfg.biasVia === "neuron" && biasOn ? bias[j]! : 0;
-                  const r = integrate(qs[x]!, us[x]!, vs[x]!, b, qMax, cfg, uHalf, vMax, vMin, counters);
-                  us[x] = r.u;
-                  vs[x] = r.v;
-                }
+                for (let part = 0; part < parts; part++) integrate(qs, us, vs, part * regs + base, part === 0 && bias && cfg.biasVia === "neuron" && biasOn ? bias[j]! : 0, regs0);
               }
             }
           }
@@ -442,30 +417,40 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
   return { logits, counters, latency, ...(intervals ? { intervals } : {}) };
 }
 
+/** Register limits of one run and its event counters. */
+interface Registers {
+  readonly qMax: number;
+  readonly uHalf: number;
+  readonly vMax: number;
+  readonly cfg: EngineConfig;
+  readonly counters: EngineCounters;
+}
+
 /**
- * One step of one integrator compartment: q (wraps past q_bits + sign, counted), u ← wrap(u + q) to
- * u_bits (counted), v ← clip(v + u + b) (saturations counted).
+ * One step of integrator compartment j: q (wraps past q_bits + sign, counted), u ← wrap(u + q) to
+ * u_bits (counted), v ← clip(v + u + b) to ±vmax (saturations counted).
  */
-function integrate(q0: number, u0: number, v0: number, b: number, qMax: number, cfg: EngineConfig, uHalf: number, vMax: number, vMin: number, counters: EngineCounters): { u: number; v: number } {
-  let qj = q0;
-  if (qj > qMax || qj < -qMax) {
-    counters.q_overflows++;
-    qj = wrap(qj, cfg.qBits + 1);
+function integrate(q: Float64Array, u: Float64Array, v: Float64Array, j: number, b: number, r: Registers): void {
+  let qj = q[j]!;
+  if (qj > r.qMax || qj < -r.qMax) {
+    r.counters.q_overflows++;
+    qj = wrap(qj, r.cfg.qBits + 1);
   }
-  let uj = u0 + qj;
-  if (uj >= uHalf || uj < -uHalf) {
-    counters.u_wraps++;
-    uj = wrap(uj, cfg.uBits);
+  let uj = u[j]! + qj;
+  if (uj >= r.uHalf || uj < -r.uHalf) {
+    r.counters.u_wraps++;
+    uj = wrap(uj, r.cfg.uBits);
   }
-  let vj = v0 + uj + b;
-  if (vj > vMax) {
-    vj = vMax;
-    counters.v_saturations++;
-  } else if (vj < vMin) {
-    vj = vMin;
-    counters.v_saturations++;
+  u[j] = uj;
+  let vj = v[j]! + uj + b;
+  if (vj > r.vMax) {
+    vj = r.vMax;
+    r.counters.v_saturations++;
+  } else if (vj < -r.vMax) {
+    vj = -r.vMax;
+    r.counters.v_saturations++;
   }
-  return { u: uj, v: vj };
+  v[j] = vj;
 }
 
 /** Sources bucketed by the arrival step (spike time + 1) of their ON and OFF spikes. */

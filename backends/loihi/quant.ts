@@ -583,6 +583,18 @@ export function decodeSplits(flat: readonly number[] | undefined): ChannelSplit[
 /** Integer weights of a group (mantissas and per-row exponents), as the splits and their checks read them. */
 export type GroupInts = (g: Group) => { mant: ArrayLike<number>; exps: readonly number[] } | undefined;
 
+/** Visit channel c's integer weights: for each synapse group, weight k of its row. */
+function forEachIntWeight(pop: Pop, c: number, weights: GroupInts, shift: number, visit: (w: number, k: number) => void): void {
+  for (const g of pop.groups) {
+    const wr = weightRows(g);
+    const q = weights(g);
+    if (!wr || !q) continue;
+    const r = g.kind === "scale" ? 0 : c;
+    const unit = 2 ** (shift + q.exps[r]!);
+    for (let k = 0; k < wr.rowLen; k++) visit(q.mant[r * wr.rowLen + k]! * unit, k);
+  }
+}
+
 /**
  * Worst case of each part of channel c split `parts` ways (weight k of each group's row → part k mod
  * parts, the bias in part 0): the larger of the part's Σ positive and Σ negative integer weights.
@@ -592,32 +604,18 @@ export function partWorst(pop: Pop, c: number, parts: number, weights: GroupInts
   const neg = new Float64Array(parts);
   pos[0] = biasInt;
   neg[0] = biasInt;
-  for (const g of pop.groups) {
-    const wr = weightRows(g);
-    const q = weights(g);
-    if (!wr || !q) continue;
-    const r = g.kind === "scale" ? 0 : c;
-    const unit = 2 ** (shift + q.exps[r]!);
-    for (let k = 0; k < wr.rowLen; k++) {
-      const v = q.mant[r * wr.rowLen + k]! * unit;
-      const p = k % parts;
-      if (v > 0) pos[p]! += v;
-      else neg[p]! -= v;
-    }
-  }
+  forEachIntWeight(pop, c, weights, shift, (v, k) => {
+    if (v > 0) pos[k % parts]! += v;
+    else neg[k % parts]! -= v;
+  });
   return Array.from(pos, (x, p) => Math.max(x, neg[p]!));
 }
 
 function maxWeight(pop: Pop, c: number, weights: GroupInts, shift: number): number {
   let m = 0;
-  for (const g of pop.groups) {
-    const wr = weightRows(g);
-    const q = weights(g);
-    if (!wr || !q) continue;
-    const r = g.kind === "scale" ? 0 : c;
-    const unit = 2 ** (shift + q.exps[r]!);
-    for (let k = r * wr.rowLen; k < (r + 1) * wr.rowLen; k++) m = Math.max(m, Math.abs(q.mant[k]! * unit));
-  }
+  forEachIntWeight(pop, c, weights, shift, (v) => {
+    m = Math.max(m, Math.abs(v));
+  });
   return m;
 }
 
