@@ -8,6 +8,7 @@
  *   npx tsx bench/loihi-fit.ts [--dir DIR] [--images N] [--profiles loihi1,loihi2]
  *                              [--models vgg-avg-512,…,resnet20] [--calibs noise,images,single] [--out NAME]
  *                              [--keep-artifacts]
+ *   npx tsx bench/loihi-fit.ts --table a.json[,b.json…] [--images N] [--out NAME]
  *
  * Models and data are exported into DIR (default: a temporary folder, removed afterwards; existing
  * files in DIR are reused) with examples/vgg16-cifar/export.py and examples/resnet20-cifar/export.py
@@ -17,11 +18,13 @@
  * (onnxruntime): `accuracy` is agreement with the ANN, and what matters is the delta between the
  * bit-accurate run and the float TSC network on the same images, and their agreement.
  *
- * Every compile and run is a fresh `tscc` process. Prints Markdown tables and writes
- * bench/results/NAME.{json,md} (default NAME loihi-fit).
+ * Every compile and run is a fresh `tscc` process. Each row is appended to bench/results/NAME.json as
+ * soon as it is measured (so the models can be shared between processes with --models); at the end,
+ * or with --table over such files, the Markdown table goes to stdout and bench/results/NAME.md
+ * (default NAME loihi-fit).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,10 +39,12 @@ const arg = (k: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const N_EVAL = Number(arg("--images") ?? 4);
+const RESULTS = join(ROOT, "bench", "results");
 const N_CAL = 16;
 const keep = arg("--dir") !== undefined;
-const dir = arg("--dir") ?? mkdtempSync(join(tmpdir(), "tscc-loihi-fit-"));
-mkdirSync(dir, { recursive: true });
+const tableOnly = arg("--table");
+const dir = tableOnly ? "" : (arg("--dir") ?? mkdtempSync(join(tmpdir(), "tscc-loihi-fit-")));
+if (!tableOnly) mkdirSync(dir, { recursive: true });
 const profiles = (arg("--profiles") ?? "loihi1,loihi2").split(",");
 const calibs = (arg("--calibs") ?? "noise,images,single").split(",");
 const outName = arg("--out") ?? "loihi-fit";
@@ -73,24 +78,6 @@ for (const pool of ["avg", "max"]) {
 const only = arg("--models")?.split(",");
 const chosen = only ? models.filter((m) => only.includes(m.name)) : models;
 
-// Data: noise calibration, stand-in images (calibration + held-out evaluation), one image.
-const noise = join(dir, "cal-noise.npy");
-const imagesAll = join(dir, `images-${N_CAL + N_EVAL}.npy`);
-const calImages = join(dir, "cal-images.npy");
-const calSingle = join(dir, "cal-single.npy");
-const evalX = join(dir, `eval-${N_EVAL}.npy`);
-if (!existsSync(noise)) python("examples/vgg16-cifar/export.py", ["--skip-onnx", "--calib", noise, "--calib-source", "noise", "--n", String(N_CAL)]);
-if (!existsSync(imagesAll)) python("examples/vgg16-cifar/export.py", ["--skip-onnx", "--calib", imagesAll, "--n", String(N_CAL + N_EVAL)]);
-{
-  const all = readNpy(imagesAll);
-  const per = 3 * 32 * 32;
-  const data = all.data as Float32Array;
-  writeNpy(calImages, { shape: [N_CAL, 3, 32, 32], dtype: "f32", data: data.slice(0, N_CAL * per) });
-  writeNpy(calSingle, { shape: [1, 3, 32, 32], dtype: "f32", data: data.slice(0, per) });
-  writeNpy(evalX, { shape: [N_EVAL, 3, 32, 32], dtype: "f32", data: data.slice(N_CAL * per, (N_CAL + N_EVAL) * per) });
-}
-const calFile: Record<string, string> = { noise, images: calImages, single: calSingle };
-
 interface LayerRow {
   layer: string;
   theta: number;
@@ -118,68 +105,105 @@ interface Row {
   run_s?: number;
 }
 
-function tscc(a: string[]): { code: number; stdout: string; stderr: string; s: number } {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [TSCC, ...a], { encoding: "utf8", maxBuffer: 1 << 28 });
-  return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", s: (performance.now() - t0) / 1000 };
+/** Measure every chosen (model, calibration, profile), appending each row to `file` as it is done. */
+async function measure(file: string): Promise<void> {
+  const emit = (r: Row): void => appendFileSync(file, JSON.stringify(r) + "\n");
+  // Data: noise calibration, stand-in images (calibration + held-out evaluation), one image.
+  const noise = join(dir, "cal-noise.npy");
+  const imagesAll = join(dir, `images-${N_CAL + N_EVAL}.npy`);
+  const calImages = join(dir, "cal-images.npy");
+  const calSingle = join(dir, "cal-single.npy");
+  const evalX = join(dir, `eval-${N_EVAL}.npy`);
+  if (!existsSync(noise)) python("examples/vgg16-cifar/export.py", ["--skip-onnx", "--calib", noise, "--calib-source", "noise", "--n", String(N_CAL)]);
+  if (!existsSync(imagesAll)) python("examples/vgg16-cifar/export.py", ["--skip-onnx", "--calib", imagesAll, "--n", String(N_CAL + N_EVAL)]);
+  // (Written once: processes measuring other models with the same --dir share them.)
+  if (!existsSync(evalX) || !existsSync(calImages) || !existsSync(calSingle)) {
+    const all = readNpy(imagesAll);
+    const per = 3 * 32 * 32;
+    const data = all.data as Float32Array;
+    writeNpy(calImages, { shape: [N_CAL, 3, 32, 32], dtype: "f32", data: data.slice(0, N_CAL * per) });
+    writeNpy(calSingle, { shape: [1, 3, 32, 32], dtype: "f32", data: data.slice(0, per) });
+    writeNpy(evalX, { shape: [N_EVAL, 3, 32, 32], dtype: "f32", data: data.slice(N_CAL * per, (N_CAL + N_EVAL) * per) });
+  }
+  const calFile: Record<string, string> = { noise, images: calImages, single: calSingle };
+
+  function tscc(a: string[]): { code: number; stdout: string; stderr: string; s: number } {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [TSCC, ...a], { encoding: "utf8", maxBuffer: 1 << 28 });
+    return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", s: (performance.now() - t0) / 1000 };
+  }
+
+  const progress = (msg: string): void => {
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${msg}`);
+  };
+  const total = chosen.length * calibs.length * profiles.length;
+  let done = 0;
+  for (const m of chosen) {
+    if (!existsSync(m.file)) m.make();
+    // Labels: the ANN's own predictions on the evaluation images (random weights: no ground truth).
+    const x = readNpy(evalX);
+    const logits = await annLogits(m.file, x.data as Float32Array, N_EVAL, [3, 32, 32]);
+    const k = logits.length / N_EVAL;
+    const labels = new BigInt64Array(N_EVAL).map((_, i) => {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
+      return BigInt(best);
+    });
+    const labelFile = join(dir, `labels-${m.name}.npy`);
+    writeNpy(labelFile, { shape: [N_EVAL], dtype: "i64", data: labels });
+    for (const calib of calibs) {
+      for (const profile of profiles) {
+        progress(`loihi-fit ${++done}/${total}: ${m.name} ${calib} ${profile}`);
+        const art = join(dir, `art-${m.name}-${calib}-${profile}`);
+        rmSync(art, { recursive: true, force: true });
+        const c = tscc(["compile", m.file, "--target", "loihi", "--window", "32", "--calibration", calFile[calib]!, "-O", `profile=${profile}`, "-o", art]);
+        if (c.code !== 0) {
+          emit({ model: m.name, calib, profile, ok: false, error: c.stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join(" / ") || c.stderr.slice(0, 400) });
+          continue;
+        }
+        const rep = JSON.parse(readFileSync(join(art, "resource-report.json"), "utf8"));
+        const q = JSON.parse(readFileSync(join(art, "quantization.json"), "utf8"));
+        const layers: LayerRow[] = q.layers.map((l: any) => ({
+          layer: l.layer,
+          theta: l.scale_theta_int,
+          classes: l.precision.threshold_classes.length,
+          theta_min: l.precision.theta_min,
+          exps: l.precision.weight_exps,
+          bits_median: l.precision.row_mantissa_bits.median,
+          bits_min: l.precision.row_mantissa_bits.min,
+          flushed: l.precision.flushed_fraction,
+          splits: l.precision.fanin_split.length,
+        }));
+        const r = tscc(["run", art, "--input", evalX, "--labels", labelFile, "--json"]);
+        const row: Row = { model: m.name, calib, profile, ok: r.code === 0, cores: rep.cores, bound: rep.lower_bound.tightened.cores, chips: rep.chips, layers, compile_s: c.s, run_s: r.s };
+        if (r.code === 0) {
+          const j = JSON.parse(r.stdout);
+          row.run = {};
+          for (const key of ["accuracy", "float_tsc_accuracy", "accuracy_delta", "agreement_with_float_tsc", "logit_error_max", "q_overflows", "u_wraps", "v_saturations"]) row.run[key] = j[key];
+        } else row.error = `run: ${r.stderr.slice(0, 400)}`;
+        emit(row);
+        if (!args.includes("--keep-artifacts")) rmSync(art, { recursive: true, force: true });
+      }
+    }
+  }
+  if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+  if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 
 const rows: Row[] = [];
-const progress = (msg: string): void => {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${msg}`);
-};
-const total = chosen.length * calibs.length * profiles.length;
-let done = 0;
-for (const m of chosen) {
-  if (!existsSync(m.file)) m.make();
-  // Labels: the ANN's own predictions on the evaluation images (random weights: no ground truth).
-  const x = readNpy(evalX);
-  const logits = await annLogits(m.file, x.data as Float32Array, N_EVAL, [3, 32, 32]);
-  const k = logits.length / N_EVAL;
-  const labels = new BigInt64Array(N_EVAL).map((_, i) => {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
-    return BigInt(best);
-  });
-  const labelFile = join(dir, `labels-${m.name}.npy`);
-  writeNpy(labelFile, { shape: [N_EVAL], dtype: "i64", data: labels });
-  for (const calib of calibs) {
-    for (const profile of profiles) {
-      progress(`loihi-fit ${++done}/${total}: ${m.name} ${calib} ${profile}`);
-      const art = join(dir, `art-${m.name}-${calib}-${profile}`);
-      rmSync(art, { recursive: true, force: true });
-      const c = tscc(["compile", m.file, "--target", "loihi", "--window", "32", "--calibration", calFile[calib]!, "-O", `profile=${profile}`, "-o", art]);
-      if (c.code !== 0) {
-        rows.push({ model: m.name, calib, profile, ok: false, error: c.stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join(" / ") || c.stderr.slice(0, 400) });
-        continue;
-      }
-      const rep = JSON.parse(readFileSync(join(art, "resource-report.json"), "utf8"));
-      const q = JSON.parse(readFileSync(join(art, "quantization.json"), "utf8"));
-      const layers: LayerRow[] = q.layers.map((l: any) => ({
-        layer: l.layer,
-        theta: l.scale_theta_int,
-        classes: l.precision.threshold_classes.length,
-        theta_min: l.precision.theta_min,
-        exps: l.precision.weight_exps,
-        bits_median: l.precision.row_mantissa_bits.median,
-        bits_min: l.precision.row_mantissa_bits.min,
-        flushed: l.precision.flushed_fraction,
-        splits: l.precision.fanin_split.length,
-      }));
-      const r = tscc(["run", art, "--input", evalX, "--labels", labelFile, "--json"]);
-      const row: Row = { model: m.name, calib, profile, ok: r.code === 0, cores: rep.cores, bound: rep.lower_bound.tightened.cores, chips: rep.chips, layers, compile_s: c.s, run_s: r.s };
-      if (r.code === 0) {
-        const j = JSON.parse(r.stdout);
-        row.run = {};
-        for (const key of ["accuracy", "float_tsc_accuracy", "accuracy_delta", "agreement_with_float_tsc", "logit_error_max", "q_overflows", "u_wraps", "v_saturations"]) row.run[key] = j[key];
-      } else row.error = `run: ${r.stderr.slice(0, 400)}`;
-      rows.push(row);
-      if (!args.includes("--keep-artifacts")) rmSync(art, { recursive: true, force: true });
-    }
-  }
+if (tableOnly) {
+  for (const f of tableOnly.split(",")) rows.push(...readRows(f));
+} else {
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, `${outName}.json`);
+  writeFileSync(file, "");
+  await measure(file);
+  rows.push(...readRows(file));
 }
-if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
-if (!keep) rmSync(dir, { recursive: true, force: true });
+
+function readRows(file: string): Row[] {
+  return readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Row);
+}
 
 // Tables.
 const pct = (v: number): string => `${(100 * v).toFixed(0)}%`;
@@ -198,6 +222,5 @@ for (const r of rows) {
 }
 const md = L.join("\n");
 console.log(md);
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-writeFileSync(join(ROOT, "bench", "results", `${outName}.json`), JSON.stringify(rows, null, 1) + "\n");
-writeFileSync(join(ROOT, "bench", "results", `${outName}.md`), md + "\n");
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(join(RESULTS, `${outName}.md`), md + "\n");

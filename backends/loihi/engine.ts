@@ -85,8 +85,9 @@ function extrasOf(n: unknown): LoihiNodeExtras {
 
 /**
  * Split integrators of one neuron node: each split channel's integrator is `parts` compartments; part
- * p integrates only the synapses of its ranges. Sub-plans deliver the split channels' part-p weights
- * into a small register file laid out position-major (position · S + slot) for the S split channels.
+ * p integrates the weights k ≡ p (mod parts) of the channel's row in every synapse group. Sub-plans
+ * deliver the split channels' part-p weights into a small register file laid out position-major
+ * (position · S + slot) for the S split channels.
  */
 interface SplitIntegrators {
   /** Slot (index among the split channels) per channel, −1 for unsplit channels. */
@@ -130,16 +131,20 @@ function buildSplit(net: Network, plan: Plan, nodeIndex: number, np: NeuronPlan)
     }
     scalePart.push(null);
     const K = sp.K;
-    if (sp.kind === "conv" && sp.group !== 1) throw new Error("loihi: a split channel in a grouped convolution");
     const w = sp.node.w;
+    // Rows of the sub-plan: every input (a conv's input channel × tap, over all channel groups, so a
+    // grouped conv's split channels read their own group's inputs through one ungrouped plan).
+    const rows = sp.kind === "conv" ? sp.C * sp.kk : K;
     const perPart: SynapsePlan[] = [];
     for (let part = 0; part < Pmax; part++) {
-      const wt = new Float32Array(K * S);
+      const wt = new Float32Array(rows * S);
       for (let slot = 0; slot < S; slot++) {
         const c = chans[slot]!;
-        for (let r = part; r < K; r += partsOf[slot]!) if (part < partsOf[slot]!) wt[r * S + slot] = w[c * K + r]!;
+        if (part >= partsOf[slot]!) continue;
+        const base = sp.kind === "conv" ? Math.floor(c / sp.Mg) * K : 0;
+        for (let r = part; r < K; r += partsOf[slot]!) wt[(base + r) * S + slot] = w[c * K + r]!;
       }
-      perPart.push(sp.kind === "conv" ? { ...sp, M: S, Mg: S, wt } : { ...sp, N: S, wt });
+      perPart.push(sp.kind === "conv" ? { ...sp, group: 1, Cg: sp.C, K: rows, M: S, Mg: S, wt } : { ...sp, N: S, wt });
     }
     sub.push(perPart);
   }

@@ -129,14 +129,14 @@ export function quantInfo(state: State): LayerQuantInfo[] {
     const biasMax = prof.tsc.bias === "clock-synapse" ? mantMax : 2 ** (prof.bias_mant_bits - 1) - 1;
     const rowScale = (c: number): number => (pq.shifts ? pq.scale / 2 ** pq.shifts[c]! : pq.scale);
     // Worst case per integrator compartment: a channel's whole row, or each part of a split channel.
-    const partWorst = splitPartSums(state, p, pq.splits, biasUnit);
+    const splitWorst = splitPartSums(state, p, pq.splits, biasUnit);
     let qWorst = 0;
     let vWorst = 0;
     const windows = Math.max(1, p.windows.length);
     for (let c = 0; c < C; c++) {
       const b = pq.bias_mant ? Math.abs(pq.bias_mant[c]!) * biasUnit : 0;
       if (bias && Math.abs(Math.round((bias[c]! * rowScale(c)) / biasUnit)) > biasMax) clippedBias++;
-      const w = partWorst.get(c) ?? Math.max(rows[c]!, rowsNeg[c]!) + b;
+      const w = splitWorst.get(c) ?? Math.max(rows[c]!, rowsNeg[c]!) + b;
       qWorst = Math.max(qWorst, w);
       const phiC = Math.abs(pq.shifts ? pq.phi / 2 ** pq.shifts[c]! : pq.phi);
       vWorst = Math.max(vWorst, windows * net.T * w + phiC);

@@ -396,8 +396,9 @@ export function classBudget(p: Profile): number {
 export const SINGLE_SCALE_SPREAD_BITS = 4;
 
 /**
- * Choose the layer scale Θ, the channels' threshold classes and fan-in splits, and quantise the bias.
- * Weights are quantised per group (see quantizeRows) at each channel's scale Θ_c.
+ * Choose the layer scale Θ and the channels' threshold classes, and quantise the bias. Weights are
+ * quantised per group (see quantizeRows) at each channel's scale Θ_c; fan-in splits are planned on
+ * the integer weights afterwards (planSplits).
  *
  * The rule (docs/loihi.md "Fitting ordinary networks"):
  * 1. Per channel c: its hard limit H_c (the largest Θ at which its worst-case input |q| ≤ 2^q_bits − 1
@@ -413,9 +414,9 @@ export const SINGLE_SCALE_SPREAD_BITS = 4;
  *    class Θ_c = Θ / 2^k_c with Θ = 2^a, k_c = ⌈log2(Θ / t_c)⌉ clamped to a window of classBudget
  *    classes; a is the window that holds the most targets (ties: the lower one). Exact in hardware (a
  *    per-channel ramp weight on Loihi 1, a threshold profile on Loihi 2).
- * 4. A channel whose hard limit is still below its Θ_c takes further classes down to thetaFloor; below
- *    that, if its q/u limit is the one that binds, its fan-in is split over P integrator compartments
- *    (contiguous ranges of its weights, each part's worst case within the limit): exact, P − 1 more
+ * 4. A channel whose hard limit is still below its Θ_c takes further classes down to thetaFloor.
+ * 5. (planSplits) A channel whose integer worst case still exceeds q or u is split over P integrator
+ *    compartments (interleaved weights, each part's worst case within the limit): exact, P − 1 more
  *    compartments per neuron of the channel. What still does not fit is left to the DRC (no legal
  *    configuration).
  */
