@@ -30,7 +30,7 @@ import { bandNeeds, boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv,
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 import { Traffic, TrafficBuilder } from "./traffic.js";
-import { addUsage, axisNeeds, channelQuant, classesIn, cxPerNeuron, densePopGroups, dims, emptyUsage, expGroups, fits, shares, splitExtra, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
+import { addUsage, axisNeeds, channelQuant, cxPerNeuron, densePopGroups, dims, emptyUsage, expGroups, fits, shares, splitExtra, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
 
 export interface ClockItem {
   readonly pop: Pop;
@@ -173,31 +173,22 @@ export function sampleTiles(p: Pop, t: Tiling): Tile[] {
 
 /**
  * Channels of a layer differ in cost when the quantiser gave them threshold classes, own weight
- * exponents (their entries fill separate blocks and formats) or split integrators: the channel group
- * of a tiling with the most of them, when it is not the first one (which sampleTiles covers), so that
- * a tiling is judged by its heaviest tile too.
+ * exponents (their entries fill separate blocks and formats) or split integrators. For such a layer a
+ * tiling is judged by every channel group (at the sampled positions), not only the first: the largest
+ * share of a core's compartments, synapse memory or input axons any of its tiles needs (0 otherwise).
  */
-export function heavyTile(p: Pop, t: Tiling): Tile | null {
-  if (p.kind === "or") return null;
-  const cq = channelQuant(p);
-  const egs = p.groups.map(expGroups).filter((x) => x !== null);
-  if (!cq && egs.length === 0) return null;
-  const [C, H, W] = dims(p);
-  const score = (c0: number, c1: number): number => {
-    let s = classesIn(cq, c0, c1).length + splitExtra(cq, c0, c1);
-    for (const eg of egs) for (const pre of eg!.count) if (pre[c1]! - pre[c0]! > 0) s++;
-    return s;
-  };
-  let best = 0;
-  let bestScore = score(0, Math.min(C, t.mc));
+export function heterogeneousWorst(p: Pop, t: Tiling, samples: readonly Tile[], net: Network, prof: Profile, uo: UsageOptions): number {
+  if (p.kind === "or") return 0;
+  if (!channelQuant(p) && !p.groups.some((g) => expGroups(g) !== null)) return 0;
+  const C = dims(p)[0];
+  let worst = 0;
   for (let c0 = t.mc; c0 < C; c0 += t.mc) {
-    const sc = score(c0, Math.min(C, c0 + t.mc));
-    if (sc > bestScore) {
-      bestScore = sc;
-      best = c0;
+    for (const x of samples) {
+      const sh = shares(tileUsage({ ...x, c0, c1: Math.min(C, c0 + t.mc) }, net, prof, uo, 0, undefined, false), prof);
+      worst = Math.max(worst, sh[0], sh[1], sh[2]);
     }
   }
-  return best === 0 ? null : { pop: p, index: 0, c0: best, c1: Math.min(C, best + t.mc), y0: 0, y1: Math.min(H, t.hr), x0: 0, x1: Math.min(W, t.wr) };
+  return worst;
 }
 
 /** A tiling with what its tiles cost the layer itself (independent of the consumers). */
@@ -240,11 +231,7 @@ export function candidates(p: Pop, net: Network, prof: Profile, densePop: Readon
           bits += u.bits;
           ins += u.inSlots;
         }
-        const heavy = heavyTile(p, t);
-        if (heavy) {
-          const sh = shares(tileUsage(heavy, net, prof, uo, 0, undefined, false), prof);
-          worst = Math.max(worst, sh[0], sh[1], sh[2]);
-        }
+        worst = Math.max(worst, heterogeneousWorst(p, t, samples, net, prof, uo));
         const n = tileCount(p, t);
         // Split channels' extra integrators: the channel group with the most of them.
         let extra = 0;
