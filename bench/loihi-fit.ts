@@ -43,7 +43,7 @@ const RESULTS = join(ROOT, "bench", "results");
 const N_CAL = 16;
 const keep = arg("--dir") !== undefined;
 const tableOnly = arg("--table");
-const dir = tableOnly ? "" : (arg("--dir") ?? mkdtempSync(join(tmpdir(), "tscc-loihi-fit-")));
+const dir = tableOnly ? (arg("--dir") ?? "") : (arg("--dir") ?? mkdtempSync(join(tmpdir(), "tscc-loihi-fit-")));
 if (!tableOnly) mkdirSync(dir, { recursive: true });
 const profiles = (arg("--profiles") ?? "loihi1,loihi2").split(",");
 const calibs = (arg("--calibs") ?? "noise,images,single").split(",");
@@ -103,6 +103,8 @@ interface Row {
   compile_s?: number;
   run?: Record<string, number>;
   run_s?: number;
+  /** Largest |logit| of the ANN on the evaluation images (the scale of the logit error). */
+  ann_logit_max?: number;
 }
 
 /** Measure every chosen (model, calibration, profile), appending each row to `file` as it is done. */
@@ -149,6 +151,7 @@ async function measure(file: string): Promise<void> {
       for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
       return BigInt(best);
     });
+    const annMax = logits.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
     const labelFile = join(dir, `labels-${m.name}.npy`);
     writeNpy(labelFile, { shape: [N_EVAL], dtype: "i64", data: labels });
     for (const calib of calibs) {
@@ -158,7 +161,7 @@ async function measure(file: string): Promise<void> {
         rmSync(art, { recursive: true, force: true });
         const c = tscc(["compile", m.file, "--target", "loihi", "--window", "32", "--calibration", calFile[calib]!, "-O", `profile=${profile}`, "-o", art]);
         if (c.code !== 0) {
-          emit({ model: m.name, calib, profile, ok: false, error: c.stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join(" / ") || c.stderr.slice(0, 400) });
+          emit({ model: m.name, calib, profile, ok: false, ann_logit_max: annMax, error: c.stderr.split("\n").filter((l) => l.includes("error")).slice(0, 3).join(" / ") || c.stderr.slice(0, 400) });
           continue;
         }
         const rep = JSON.parse(readFileSync(join(art, "resource-report.json"), "utf8"));
@@ -175,7 +178,7 @@ async function measure(file: string): Promise<void> {
           splits: l.precision.fanin_split.length,
         }));
         const r = tscc(["run", art, "--input", evalX, "--labels", labelFile, "--json"]);
-        const row: Row = { model: m.name, calib, profile, ok: r.code === 0, cores: rep.cores, bound: rep.lower_bound.tightened.cores, chips: rep.chips, layers, compile_s: c.s, run_s: r.s };
+        const row: Row = { model: m.name, calib, profile, ok: r.code === 0, ann_logit_max: annMax, cores: rep.cores, bound: rep.lower_bound.tightened.cores, chips: rep.chips, layers, compile_s: c.s, run_s: r.s };
         if (r.code === 0) {
           const j = JSON.parse(r.stdout);
           row.run = {};
@@ -193,6 +196,16 @@ async function measure(file: string): Promise<void> {
 const rows: Row[] = [];
 if (tableOnly) {
   for (const f of tableOnly.split(",")) rows.push(...readRows(f));
+  // Rows measured before the ANN's logit scale was recorded: from the models in --dir.
+  const evalFile = join(arg("--dir") ?? "", `eval-${N_EVAL}.npy`);
+  const scale = new Map<string, number>();
+  for (const r of rows) {
+    if (r.ann_logit_max !== undefined || !arg("--dir") || !existsSync(evalFile)) continue;
+    const m = models.find((x) => x.name === r.model);
+    if (!m || !existsSync(m.file)) continue;
+    if (!scale.has(m.name)) scale.set(m.name, (await annLogits(m.file, readNpy(evalFile).data as Float32Array, N_EVAL, [3, 32, 32])).reduce((a, v) => Math.max(a, Math.abs(v)), 0));
+    r.ann_logit_max = scale.get(m.name)!;
+  }
 } else {
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, `${outName}.json`);
@@ -209,7 +222,7 @@ function readRows(file: string): Row[] {
 const pct = (v: number): string => `${(100 * v).toFixed(0)}%`;
 const L: string[] = [];
 L.push(`Bit-accurate runs on ${N_EVAL} held-out stand-in images per row; labels = the ANN's predictions (random weights). Precision per layer: threshold classes / median mantissa bits of the rows' largest weights (min), \`s\` = fan-in splits in that layer.`, "");
-L.push("| model | calibration | profile | cores | tightened bound | accuracy (vs ANN) | float TSC | delta | agreement with float TSC | max logit error | q / u overflows, v saturations | precision per layer (classes/bits(min)) |");
+L.push("| model | calibration | profile | cores | tightened bound | accuracy (vs ANN) | float TSC | delta | agreement with float TSC | max logit error (ANN max \|logit\|) | q / u overflows, v saturations | precision per layer (classes/bits(min)) |");
 L.push("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
 for (const r of rows) {
   if (!r.ok && !r.run) {
@@ -218,7 +231,7 @@ for (const r of rows) {
   }
   const per = (r.layers ?? []).map((l) => `${l.classes}/${l.bits_median}(${l.bits_min})${l.splits ? "s" : ""}`).join(" ");
   const u = r.run;
-  L.push(`| ${r.model} | ${r.calib} | ${r.profile} | ${r.cores} | ${r.bound} | ${u ? pct(u["accuracy"]!) : "–"} | ${u ? pct(u["float_tsc_accuracy"]!) : "–"} | ${u ? `${(100 * u["accuracy_delta"]!).toFixed(0)} pp` : "–"} | ${u ? pct(u["agreement_with_float_tsc"]!) : "–"} | ${u ? u["logit_error_max"]!.toPrecision(2) : "–"} | ${u ? `${u["q_overflows"]} / ${u["u_wraps"]}, ${u["v_saturations"]}` : r.error ?? ""} | ${per} |`);
+  L.push(`| ${r.model} | ${r.calib} | ${r.profile} | ${r.cores} | ${r.bound} | ${u ? pct(u["accuracy"]!) : "–"} | ${u ? pct(u["float_tsc_accuracy"]!) : "–"} | ${u ? `${(100 * u["accuracy_delta"]!).toFixed(0)} pp` : "–"} | ${u ? pct(u["agreement_with_float_tsc"]!) : "–"} | ${u ? `${u["logit_error_max"]!.toPrecision(2)} (${r.ann_logit_max?.toPrecision(2) ?? "?"})` : "–"} | ${u ? `${u["q_overflows"]} / ${u["u_wraps"]}, ${u["v_saturations"]}` : r.error ?? ""} | ${per} |`);
 }
 const md = L.join("\n");
 console.log(md);
