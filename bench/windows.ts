@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       for (const T of uniform) await runTsc(`TSC, every window ${T}`, { window: String(T), calibration: CALIBRATION });
       for (const objective of ["latency", "additions"] as const) {
         let tuned: TuneResult | undefined;
-        await runTsc(`TSC, windows tuned (${objective})`, { ...base, windows: "auto", window: qatL ?? "32", tolerance: "0.5", objective, "calibration-labels": labelFile }, {}, { onTune: (t: TuneResult) => (tuned = t) });
+        await runTsc(`TSC, windows tuned (${objective})`, { ...base, "layer-windows": "auto", window: qatL ?? "32", tolerance: "0.5", objective, "calibration-labels": labelFile }, {}, { onTune: (t: TuneResult) => (tuned = t) });
         const t = tuned as TuneResult | undefined;
         if (t) rows[rows.length - 1] = { ...rows[rows.length - 1]!, note: `search ${(t.ms / 1000).toFixed(1)} s, ${t.evaluations} runs on ${t.samples} images (${t.engine})` };
       }

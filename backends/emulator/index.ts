@@ -29,7 +29,7 @@ export function emulatorPipeline(o: BackendOptions): string {
   const std = o["std"] as string;
   parts.push(`fold-input-normalization{scale=${o["input-scale"]}${mean ? `,mean=${q(mean)}` : ""}${std ? `,std=${q(std)}` : ""}}`);
   const cal = o["calibration"] as string;
-  const windows = String(o["windows"] ?? "");
+  const windows = String(o["layer-windows"] ?? "");
   const auto = windows.trim() === "auto" && o["coding"] !== "rate";
   // Window tuning holds the last calibration samples out of threshold normalisation.
   const holdout = auto ? `,holdout=${o["holdout"]}` : "";
@@ -54,7 +54,7 @@ export const CONVERSION_OPTIONS = {
   "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
   "per-channel": { kind: "bool", default: true, doc: "one activation scale λ per channel (off residual paths); false for one λ per layer" },
   phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
-  windows: { kind: "str", default: "", doc: "TSC per-layer windows: layer=T,… or a JSON file (as `tscc tune` writes it); layers without one get --window; auto: tuned on held-out calibration samples (--window is then the largest)" },
+  "layer-windows": { kind: "str", default: "", doc: "TSC per-layer windows: layer=T,… or a JSON file (as `tscc tune` writes it); layers without one get --window; auto: tuned on held-out calibration samples (--window is then the largest)" },
   tolerance: { kind: "float", default: 0.5, doc: "windows=auto: accuracy points the SNN may lose against the ANN on the held-out samples" },
   objective: { kind: "enum", choices: ["latency", "additions"], default: "latency", doc: "windows=auto: minimise the end-to-end latency Σ T_l or the synaptic additions" },
   holdout: { kind: "int", default: 500, doc: "windows=auto: the last min(holdout, N/2) calibration samples are held out of normalisation and tune the windows" },
@@ -81,7 +81,7 @@ export const emulatorBackend = defineBackend({
   },
   pipeline: emulatorPipeline,
   legalize(m, diag, options) {
-    if (options["windows"] && options["coding"] === "rate") diag.report(fmt(M.BackendUnsupported, ["emulator", "per-layer windows with rate coding", "a rate-coded network runs every layer for the whole run; drop --windows, or use --coding tsc"]));
+    if (options["layer-windows"] && options["coding"] === "rate") diag.report(fmt(M.BackendUnsupported, ["emulator", "per-layer windows with rate coding", "a rate-coded network runs every layer for the whole run; drop --layer-windows, or use --coding tsc"]));
     legalizeForSnn(m, diag, "emulator");
   },
   async emit(m, ctx) {

@@ -46,18 +46,18 @@ export const SNN_FLAGS: readonly [flag: string, option: string, help: string][] 
   ["--mean <list>", "mean", "per-channel mean the model expects subtracted (comma-separated)"],
   ["--std <list>", "std", "per-channel std the model expects divided by (comma-separated)"],
   ["--phi <phi>", "phi", "TSC rounding offset φ (default 0.5; 0 floors)"],
-  ["--windows <spec>", "windows", "TSC per-layer windows: layer=T,… or a JSON file from `tscc tune` (other layers get --window), or auto"],
+  ["--layer-windows <spec>", "layer-windows", "TSC per-layer windows: layer=T,… or a JSON file from `tscc tune` (other layers get --window), or auto"],
   ["--tolerance <pts>", "tolerance", "with --window auto: accuracy points the SNN may lose against the ANN (default 0.5)"],
   ["--objective <what>", "objective", "with --window auto: latency (default) or additions"],
   ["--calibration-labels <file>", "calibration-labels", "with --window auto: labels of the calibration inputs (.npy)"],
   ["--avgpool <mode>", "avgpool", "merge (default) average pooling into the next layer, or spike"],
 ];
 
-/** `--window auto`: per-layer windows tuned by the compiler, searching windows up to 32 (or --windows auto with --window T). */
+/** `--window auto`: per-layer windows tuned by the compiler, searching windows up to 32 (or --layer-windows auto with --window T). */
 export function autoWindow(opts: Record<string, string>): void {
   if (opts["window"] !== "auto") return;
-  if (opts["windows"] && opts["windows"] !== "auto") throw new UsageError("--window auto chooses every layer's window; it cannot be combined with --windows");
-  opts["windows"] = "auto";
+  if (opts["layer-windows"] && opts["layer-windows"] !== "auto") throw new UsageError("--window auto chooses every layer's window; it cannot be combined with --layer-windows");
+  opts["layer-windows"] = "auto";
   delete opts["window"];
 }
 

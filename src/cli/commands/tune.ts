@@ -1,6 +1,6 @@
 /**
  * `tscc tune model.onnx --calibration … [--calibration-labels …] -o windows.json`: choose every TSC
- * population's window (src/passes/snn/tune.ts) and write them for `tscc compile --windows windows.json`.
+ * population's window (src/passes/snn/tune.ts) and write them for `tscc compile --layer-windows windows.json`.
  * The same search runs inside `tscc compile --window auto`.
  */
 import { writeFileSync } from "node:fs";
@@ -24,7 +24,7 @@ interface TuneFlags {
 
 const pct = (x: number | undefined): string => (x === undefined ? "–" : `${(100 * x).toFixed(2)}%`);
 
-/** The windows file: what `--windows` reads, plus what was measured (deterministic: no timings). */
+/** The windows file: what `--layer-windows` reads, plus what was measured (deterministic: no timings). */
 export function windowsFile(r: TuneResult, o: { tolerance: number; objective: string; maxWindow: number }): string {
   const summary = {
     tolerance: o.tolerance,
@@ -44,20 +44,20 @@ export function tuneCommand(program: Command, io: Io): void {
     .command("tune")
     .description("choose each TSC layer's window on held-out calibration samples (minimum latency within a tolerance of the ANN)")
     .argument("<model>", "the model file (ONNX, .tir or .tir.json)")
-    .option("-o, --out <file>", "write the windows as JSON (for `tscc compile --windows <file>`)")
+    .option("-o, --out <file>", "write the windows as JSON (for `tscc compile --layer-windows <file>`)")
     .option("--holdout <n>", "tune on the last min(n, N/2) calibration samples; normalisation uses the rest (default 500)")
     .option("--plugin <spec>", "load a plugin (path or npm package); repeatable", collect)
     .option("-O, --option <key=value>", "conversion option; repeatable", collect)
     .option("--json", "print the result as JSON on stdout");
   const cmd = program.commands[program.commands.length - 1]!;
-  for (const [flag, option, help] of SNN_FLAGS) if (option !== "windows" && option !== "coding") cmd.option(flag, help);
+  for (const [flag, option, help] of SNN_FLAGS) if (option !== "layer-windows" && option !== "coding") cmd.option(flag, help);
   cmd.action(async (model: string, f: TuneFlags) => {
     const cwd = io.cwd;
     const opts = { ...parseKeyValues(f.option), ...snnOptions(f) };
     if (opts["window"] === "auto") delete opts["window"];
     if (f.holdout !== undefined) opts["holdout"] = f.holdout;
     if (opts["coding"] === "rate") throw new UsageError("tscc tune chooses TSC windows; a rate-coded network has one run length");
-    opts["windows"] = "auto";
+    opts["layer-windows"] = "auto";
     let result: TuneResult | undefined;
     const reg = await createRegistry(f.plugin ?? [], cwd);
     const r = await compile(

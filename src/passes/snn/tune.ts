@@ -13,7 +13,8 @@
  * 3. all populations at those windows together; while that misses the constraint, every population
  *    steps one rung back up (the layers' errors add up);
  * 4. greedy descent: try each population one rung lower (largest saving first), keep what still meets
- *    the constraint and lowers the objective; repeat until nothing moves.
+ *    the constraint and lowers the objective; a population whose move failed is not tried again (lowering
+ *    the others only adds error); repeat until nothing moves.
  * Every candidate is one closed-form run over the held-out samples (on onnxruntime when it is installed,
  * else the float64 JavaScript closed form); results are cached per window vector.
  *
@@ -72,7 +73,7 @@ export interface Measured {
 
 export interface TuneResult {
   readonly layers: readonly TunedLayer[];
-  /** Windows by layer key (the form `--windows` reads). */
+  /** Windows by layer key (the form `--layer-windows` reads). */
   readonly windows: ReadonlyMap<string, number>;
   readonly tuned: Measured;
   readonly uniform: Measured;
@@ -224,10 +225,12 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
     curEval = await evaluate(cur);
   }
 
-  // 4. Greedy descent, largest saving first.
+  // 4. Greedy descent, largest saving first. A population whose next rung missed the constraint (or did
+  //    not lower the objective) is not tried again: lowering others only adds error.
+  const blocked = new Array<boolean>(P).fill(false);
   for (let moved = true; moved; ) {
     moved = false;
-    const order = cur.map((t, j) => ({ j, save: t - (ladder[rung(t) + 1] ?? t) })).filter((c) => c.save > 0).sort((a, b) => b.save - a.save || a.j - b.j);
+    const order = cur.map((t, j) => ({ j, save: t - (ladder[rung(t) + 1] ?? t) })).filter((c) => c.save > 0 && !blocked[c.j]).sort((a, b) => b.save - a.save || a.j - b.j);
     for (const { j } of order) {
       const next = cur.map((t, q) => (q === j ? ladder[rung(t) + 1]! : t));
       const e = await evaluate(next);
@@ -235,7 +238,7 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
         cur = next;
         curEval = e;
         moved = true;
-      }
+      } else blocked[j] = true;
     }
   }
   const layers = converted.map((l, j) => ({ index: l.index, name: l.name, key: keys[j]!, alone: alone[j]!, window: cur[j]! }));
