@@ -54,7 +54,7 @@ export function capacityBound(net: Network, prof: Profile, densePop: ReadonlySet
     const whole: Tile = { pop: p, index: 0, c0: 0, c1: C, y0: 0, y1: H, x0: 0, x1: W };
     const u = tileUsage(whole, net, prof, { densePop, T: net.T });
     const a = get(cls);
-    a.cx += p.size * cxPerNeuron(p, prof);
+    a.cx += u.cx;
     a.bits += u.bits;
     a.in += u.inSlots;
     const clockCx = p.kind === "tsc" ? prof.tsc.clock_cx_per_layer : Math.min(2, prof.tsc.clock_cx_per_layer);

@@ -9,7 +9,7 @@
 import type { Network, Pop } from "./model.js";
 import type { Partition } from "./partition.js";
 import { cxCapacity, qMax, uMax, vMax, vthMantMax, weightMantMax, type Profile } from "./profile.js";
-import { cxPerNeuron } from "./resources.js";
+import { channelQuant, cxPerNeuron, splitExtra } from "./resources.js";
 
 export interface Violation {
   readonly message: string;
@@ -34,6 +34,9 @@ export interface LayerQuantInfo {
   readonly scale_limit: number;
   readonly scale: number;
   readonly vth_mant: number;
+  /** The smallest threshold class Θ / 2^k the layer uses (Θ without classes) and the realisation's floor. */
+  readonly min_class_scale: number;
+  readonly class_floor: number;
   readonly clipped_weights: number;
   readonly clipped_bias: number;
   /** Worst case over the layer's neurons of Σ|W| + |B| (integer units). */
@@ -60,13 +63,13 @@ export const RULES: readonly { readonly rule: string; readonly description: stri
   { rule: "cx-profiles", description: "distinct compartment profiles per core ≤ max_cx_profiles", severity: "error", hint: "put fewer kinds of compartments on a core (one layer per core)" },
   { rule: "vth-profiles", description: "distinct threshold profiles per core ≤ max_vth_profiles", severity: "error", hint: "put fewer layers on a core" },
   { rule: "syn-formats", description: "synapse formats per core ≤ max_syn_formats", severity: "error", hint: "put fewer synapse groups on a core or share exponents (exponent=layer)" },
-  { rule: "weight-range", description: "every weight mantissa within ±(2^(weight_bits−1) − 1) without clipping", severity: "error", hint: "the layer's scale is forced so low that its weights clip: raise weight_exp_max or the other limits that bind" },
-  { rule: "threshold-range", description: "vth_mant = Θ / 2^vth_shift an integer in [1, 2^vth_mant_bits − 1]", severity: "error", hint: "the overflow or weight limits force Θ below one threshold unit: raise q_bits/u_bits or lower vth_shift" },
-  { rule: "bias-range", description: "every bias mantissa within its range without clipping", severity: "error", hint: "raise bias_mant_bits / bias_exp_max (or the weight exponent range for clock-synapse biases)" },
+  { rule: "weight-range", description: "every weight mantissa within ±(2^(weight_bits−1) − 1) without clipping", severity: "error", hint: "no legal configuration: even the smallest threshold class leaves a weight above the largest mantissa at weight_exp_max (a profile with a larger weight_exp_max is needed)" },
+  { rule: "threshold-range", description: "vth_mant = Θ / 2^vth_shift an integer in [1, 2^vth_mant_bits − 1]; every threshold class Θ/2^k an integer ≥ the realisation's smallest threshold", severity: "error", hint: "no legal configuration: a channel's weights or bias need a threshold below the smallest one the realisation allows (a profile with a larger weight_exp_max, bias range or a smaller vth_shift is needed)" },
+  { rule: "bias-range", description: "every bias mantissa within its range without clipping", severity: "error", hint: "no legal configuration: the bias does not fit the bias grid at any threshold class (a profile with more bias_mant_bits / bias_exp_max, or a wider weight exponent range for clock-synapse biases, is needed)" },
   { rule: "delay-range", description: "programmed synaptic delays ≤ delay_max (the mapping uses only the built-in one-step delay)", severity: "error", hint: "—" },
   { rule: "tsc-window", description: "one-shot comparators: window T + 1 ≤ refract_max", severity: "error", hint: "use --window ≤ refract_max − 1 or a realisation with self-inhibition (Loihi 2 microcode)" },
-  { rule: "q-overflow", description: "worst-case per-step synaptic input |q| ≤ 2^q_bits − 1 (all positive or all negative switches of a row at once, plus the bias)", severity: "error", hint: "lower the layer's weights (e.g. a lower percentile) or raise q_bits" },
-  { rule: "u-overflow", description: "worst-case current |u| ≤ 2^(u_bits−1) − 1 (u wraps silently)", severity: "error", hint: "lower the layer's weights or raise u_bits" },
+  { rule: "q-overflow", description: "worst-case per-step synaptic input |q| ≤ 2^q_bits − 1 per integrator compartment (all positive or all negative switches of a row, or of a split channel's part, at once, plus the bias)", severity: "error", hint: "no legal configuration: the channel is at its smallest threshold class and a single weight exceeds the register, so no fan-in split fits (a profile with more q_bits is needed)" },
+  { rule: "u-overflow", description: "worst-case current |u| ≤ 2^(u_bits−1) − 1 per integrator compartment (u wraps silently)", severity: "error", hint: "no legal configuration: the channel is at its smallest threshold class and a single weight exceeds the register, so no fan-in split fits (a profile with more u_bits is needed)" },
   { rule: "v-saturation", description: "worst-case membrane path |v| ≤ vmax (v saturates)", severity: "warning", hint: "saturation is possible only for extreme inputs; tscc run reports the events that occur" },
   { rule: "chips", description: "chips used ≤ max_chips (0 = unlimited)", severity: "error", hint: "use a profile with more chips or a smaller model" },
 ];
@@ -95,10 +98,12 @@ export function runDrc(d: DrcInput): RuleResult[] {
     for (const c of part.cores) {
       const layer = layerOf(c);
       const u = c.usage;
-      const cxHint =
-        c.tiles.length === 1 && c.tiles[0]!.c1 - c.tiles[0]!.c0 === 1 && c.tiles[0]!.y1 - c.tiles[0]!.y0 === 1 && c.tiles[0]!.x1 - c.tiles[0]!.x0 === 1
-          ? `a ${c.tiles[0]!.pop.kind} neuron needs ${cxPerNeuron(c.tiles[0]!.pop, prof)} compartments: raise cx_per_core`
-          : "split the layer into smaller tiles";
+      const one = c.tiles.length === 1 && c.tiles[0]!.c1 - c.tiles[0]!.c0 === 1 && c.tiles[0]!.y1 - c.tiles[0]!.y0 === 1 && c.tiles[0]!.x1 - c.tiles[0]!.x0 === 1;
+      const cxHint = one
+        ? c.tiles[0]!.pop.kind !== "or" && splitExtra(channelQuant(c.tiles[0]!.pop), c.tiles[0]!.c0, c.tiles[0]!.c1) > 0
+          ? `no legal configuration: a ${c.tiles[0]!.pop.kind} neuron of a split channel needs more compartments than a core has (its fan-in parts must share a core): raise cx_per_core`
+          : `a ${c.tiles[0]!.pop.kind} neuron needs ${cxPerNeuron(c.tiles[0]!.pop, prof)} compartments: raise cx_per_core`
+        : "split the layer into smaller tiles";
       check("compartments", u.cx, prof.cx_per_core, c.id, layer, "compartments", cxHint);
       check("delay-slots", u.cx * prof.delay_slots, prof.delay_slot_budget, c.id, layer, `delay-slots ${u.cx}×${prof.delay_slots} =`, hintOf("delay-slots"));
       check("synapse-memory", u.bits, prof.syn_bits_per_core, c.id, layer, "synapse bits");
@@ -119,8 +124,11 @@ export function runDrc(d: DrcInput): RuleResult[] {
     const layer = q.pop.name;
     ratio("threshold-range", q.vth_mant, vthMantMax(prof));
     const unit = 2 ** prof.vth_shift;
-    if (q.scale_limit < unit) {
-      push("threshold-range", { message: `threshold-range Θ ≤ ${Number(q.scale_limit.toPrecision(4))} is below one threshold unit 2^${prof.vth_shift} = ${unit} (layer ${layer}): ${hintOf("threshold-range")}`, layer });
+    if (q.scale_limit < q.class_floor) {
+      const what = q.class_floor === unit ? `one threshold unit 2^${prof.vth_shift} = ${unit}` : `the smallest threshold class Θ/2^k = ${q.class_floor} the realisation allows`;
+      push("threshold-range", { message: `threshold-range Θ ≤ ${Number(q.scale_limit.toPrecision(4))} is below ${what} (layer ${layer}): ${hintOf("threshold-range")}`, layer });
+    } else if (!(Number.isInteger(q.min_class_scale) && q.min_class_scale >= q.class_floor)) {
+      push("threshold-range", { message: `threshold-range class Θ_c ${q.min_class_scale} is not an integer ≥ ${q.class_floor} (layer ${layer}): ${hintOf("threshold-range")}`, layer });
     } else if (!(Number.isInteger(q.vth_mant) && q.vth_mant >= 1 && q.vth_mant <= vthMantMax(prof))) {
       push("threshold-range", { message: `threshold-range vth_mant ${q.vth_mant} outside [1, ${vthMantMax(prof)}] (layer ${layer}): ${hintOf("threshold-range")}`, layer });
     }
@@ -131,7 +139,8 @@ export function runDrc(d: DrcInput): RuleResult[] {
     ratio("q-overflow", q.q_worst, qMax(prof));
     if (q.q_worst > qMax(prof)) push("q-overflow", { message: `q-overflow worst-case per-step input ${q.q_worst} > ${qMax(prof)} (2^${prof.q_bits} − 1) (layer ${layer}): ${hintOf("q-overflow")}`, layer });
     ratio("u-overflow", q.q_worst, uMax(prof));
-    if (q.q_worst > uMax(prof)) push("u-overflow", { message: `u-overflow worst-case current ${q.q_worst} > ${uMax(prof)} (2^${prof.u_bits - 1} − 1) (layer ${layer}): ${hintOf("u-overflow")}`, layer });
+    // Where q overflows too and is the narrower register, the q-overflow line names the limit alone.
+    if (q.q_worst > uMax(prof) && !(q.q_worst > qMax(prof) && qMax(prof) <= uMax(prof))) push("u-overflow", { message: `u-overflow worst-case current ${q.q_worst} > ${uMax(prof)} (2^${prof.u_bits - 1} − 1) (layer ${layer}): ${hintOf("u-overflow")}`, layer });
     ratio("v-saturation", q.v_worst, vMax(prof));
     if (q.v_worst > vMax(prof)) push("v-saturation", { message: `v-saturation worst-case membrane ${q.v_worst} > vmax ${vMax(prof)} (layer ${layer}): ${hintOf("v-saturation")}`, layer });
   }

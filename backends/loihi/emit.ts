@@ -22,11 +22,12 @@ import type { Node } from "../emulator/runtime/network.js";
 import { runBoxes } from "./fanout.js";
 import { classConfig } from "./partition.js";
 import { polarities, profileJson, weightShift, type Profile } from "./profile.js";
-import { quantizeRows, statsOf, weightRows, type QuantStats } from "./quant.js";
+import { layerPrecision } from "./precision.js";
 import { buildReport, mappingSvg, reportMarkdown } from "./report.js";
 import { cxPerNeuron, tileNeurons, tileUsage, type Tile } from "./resources.js";
 import { forEachRoute, routeCount, type Route } from "./route.js";
 import type { State } from "./state.js";
+import type { Pop } from "./model.js";
 import { quantInfo } from "./passes.js";
 
 export const LOIHI_FORMAT = "tscc-loihi";
@@ -38,6 +39,16 @@ function json(v: unknown): string {
 
 function round(x: number, d = 6): number {
   return Number.isFinite(x) ? Number(x.toPrecision(d)) : x;
+}
+
+/** Threshold classes and fan-in splits of a layer, as mapping.json states them (they change its resources). */
+function quantLayout(state: State, p: Pop): Record<string, unknown> {
+  const pq = state.quant?.pops.get(p);
+  if (!pq) return {};
+  return {
+    ...(pq.shifts ? { threshold_classes: pq.shifts, threshold_class_rule: "channel c uses Θ/2^k with k = threshold_classes[c]" } : {}),
+    ...(pq.splits.length ? { fanin_split: pq.splits.map((x) => ({ channel: x.channel, parts: x.parts })) } : {}),
+  };
 }
 
 export function mappingJson(state: State, ctx: { source: string; toolVersion?: string }): Record<string, unknown> {
@@ -65,8 +76,12 @@ export function mappingJson(state: State, ctx: { source: string; toolVersion?: s
         axons: g.geo ? "population (one per input position and polarity; atoms = input channels)" : part!.densePop.has(g) ? "population (atoms = source neurons)" : "discrete (one per source compartment)",
         ...(g.geo ? { geometry: g.geo } : {}),
         ...(state.quant?.groups.get(g) ? { weight_exps: [...new Set(state.quant.groups.get(g)!.exps)].sort((a, b) => a - b) } : {}),
+        // Rows of several exponents: the exponent of every output channel (each is a synapse format;
+        // a list's entries of each exponent fill their own blocks).
+        ...(g.kind !== "scale" && state.quant?.groups.get(g) && new Set(state.quant.groups.get(g)!.exps).size > 1 ? { channel_exps: state.quant.groups.get(g)!.exps } : {}),
       };
     }),
+    ...quantLayout(state, p),
   }));
   const cores = part!.cores.map((c) => {
     const s = placement!.slots[c.id]!;
@@ -149,27 +164,22 @@ export function quantizationJson(state: State): Record<string, unknown> {
     .map((p) => {
       const pq = state.quant!.pops.get(p)!;
       const qi = info.find((x) => x.pop === p)!;
-      const groups = p.groups.map((g) => {
-        const gq = state.quant!.groups.get(g);
-        const wr = weightRows(g);
-        const stats: QuantStats = statsOf();
-        if (gq && wr) quantizeRows(wr, pq.scale, gq.exps, prof, stats);
-        const exps = gq ? [...new Set(gq.exps)].sort((a, b) => a - b) : [];
-        return {
-          group: g.id,
-          kind: g.kind,
-          weight_exps: exps,
-          num_weight_bits: prof.weight_bits,
-          sign_mode: "mixed",
-          weight_unit: exps.map((e) => 2 ** (weightShift(prof) + e)),
-          max_abs_error_theta: round(stats.max_abs_error),
-          max_rel_error: round(stats.max_rel_error),
-          max_abs_weight_theta: round(stats.max_abs_value),
-          clipped: stats.clipped,
-          flushed_to_zero: stats.flushed_to_zero,
-          count: stats.count,
-        };
-      });
+      const lp = layerPrecision(state, p)!;
+      const groups = lp.groups.map(({ group, stats, exps }) => ({
+        group,
+        kind: p.groups.find((g) => g.id === group)!.kind,
+        weight_exps: exps,
+        num_weight_bits: prof.weight_bits,
+        sign_mode: "mixed",
+        weight_unit: exps.map((e) => 2 ** (weightShift(prof) + e)),
+        max_abs_error_theta: round(stats.max_abs_error),
+        max_rel_error: round(stats.max_rel_error),
+        max_abs_weight_theta: round(stats.max_abs_value),
+        clipped: stats.clipped,
+        flushed_to_zero: stats.flushed_to_zero,
+        count: stats.count,
+      }));
+      const fit = p.op.attrs["loihi.fit_notes"] as string | undefined;
       return {
         layer: p.name,
         kind: p.kind,
@@ -180,6 +190,15 @@ export function quantizationJson(state: State): Record<string, unknown> {
         bias: { exp: pq.bias_exp, via: prof.tsc.bias, channels: pq.bias_mant?.length ?? 0, clipped: qi.clipped_bias },
         scale_bound_by: pq.bound_by,
         worst_case: { q: qi.q_worst, v: qi.v_worst },
+        precision: {
+          threshold_classes: lp.threshold_classes.map(([k, channels]) => ({ k, theta: pq.scale / 2 ** k, channels })),
+          theta_min: lp.theta_min,
+          weight_exps: lp.weight_exps,
+          row_mantissa_bits: lp.row_mantissa_bits,
+          flushed_fraction: round(lp.flushed_fraction),
+          fanin_split: pq.splits.map((x) => ({ channel: x.channel, parts: x.parts })),
+          ...(fit ? { why: fit } : {}),
+        },
         groups,
       };
     });
@@ -188,7 +207,7 @@ export function quantizationJson(state: State): Record<string, unknown> {
     version: LOIHI_VERSION,
     profile: prof.name,
     exponent: state.exponent,
-    rule: "W = w_mant · 2^(weight_shift + e) ≈ W̃·Θ with |w_mant| ≤ 2^(weight_bits−1) − 1; Θ = vth_mant · 2^vth_shift; d = clip(floor((V + Φ)/Θ), 0, T)",
+    rule: "W = w_mant · 2^(weight_shift + e) ≈ W̃·Θ_c with |w_mant| ≤ 2^(weight_bits−1) − 1; Θ = vth_mant · 2^vth_shift, Θ_c = Θ/2^k (threshold class k of channel c), Φ_c = Φ/2^k; d = clip(floor((V + Φ_c)/Θ_c), 0, T); errors in units of each channel's θ",
     weight_shift: weightShift(prof),
     layers,
     accuracy_delta: "run `tscc run <artifact> --input x.npy --labels y.npy`: accuracy, float_tsc_accuracy and accuracy_delta",
@@ -212,12 +231,19 @@ export function networkFiles(state: State, m: Module): { json: Record<string, un
   // built.network.nodes follow m.ops one to one (buildNetwork adds one node per op).
   built.network.nodes.forEach((n, i) => opOfNode.set(n, i));
   const shift = weightShift(prof);
+  // Fan-in splits: per neuron op [channel, parts] pairs (weight k of a row feeds part k mod parts).
+  const faninParts = new Map<unknown, number[]>();
+  for (const p of state.net.placed) {
+    const pq = state.quant?.pops.get(p);
+    if (pq?.splits.length) faninParts.set(p.op, pq.splits.flatMap((sp) => [sp.channel, sp.parts]));
+  }
   const nodes = built.network.nodes.map((n, i) => {
     const op = m.ops[i]!;
     const names = built.blobNames.get(n);
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(n)) {
-      if (k === "w" || k === "b") continue;
+      // Weight and bias arrays go to weights.bin (an add node's `b` is a value index and stays).
+      if ((k === "w" || k === "b") && (n.kind === "conv" || n.kind === "dense")) continue;
       out[k] = v;
     }
     if (names?.w) out["w"] = put(names.w, (n as { w: Float32Array }).w);
@@ -243,6 +269,11 @@ export function networkFiles(state: State, m: Module): { json: Record<string, un
       int["theta"] = scale;
       int["phi"] = a["loihi.phi"] as number;
       int["lambda"] = (n as { lambda: number }).lambda / scale;
+      // Threshold classes: channel c uses Θ / 2^k and Φ / 2^k (weights and bias are already at that scale).
+      const shifts = a["loihi.theta_shift"] as number[] | undefined;
+      if (shifts) int["theta_shift"] = put(`node${i}.loihi.theta_shift`, Float32Array.from(shifts));
+      const parts = faninParts.get(op);
+      if (parts) int["fanin_parts"] = parts;
       const bname = a["loihi.bias_mant"] as string | undefined;
       if (bname) {
         const bm = m.consts.get(bname)!.data as Float32Array;

@@ -69,6 +69,88 @@ interface Times {
   E: number;
 }
 
+/** Loihi-specific fields the integer twin's nodes carry (run.ts loadNetworks). */
+interface LoihiNodeExtras {
+  /** Extra steps of a relayed group. */
+  readonly loihi_delay?: number;
+  /** Neuron nodes: threshold class per channel (Θ_c = θ / 2^k, Φ_c = φ / 2^k). */
+  readonly loihi_theta_shift?: Float32Array;
+  /** Neuron nodes: [channel, parts] pairs of the channels whose integrator is split (weight k of a row → part k mod parts). */
+  readonly loihi_fanin_parts?: readonly number[];
+}
+
+function extrasOf(n: unknown): LoihiNodeExtras {
+  return n as LoihiNodeExtras;
+}
+
+/**
+ * Split integrators of one neuron node: each split channel's integrator is `parts` compartments; part
+ * p integrates the weights k ≡ p (mod parts) of the channel's row in every synapse group. Sub-plans
+ * deliver the split channels' part-p weights into a small register file laid out position-major
+ * (position · S + slot) for the S split channels.
+ */
+interface SplitIntegrators {
+  /** Slot (index among the split channels) per channel, −1 for unsplit channels. */
+  readonly slotOf: Int32Array;
+  readonly parts: Int32Array;
+  readonly S: number;
+  readonly Pmax: number;
+  /** Positions per channel (H·W, 1 for flat populations). */
+  readonly positions: number;
+  /** Per term and part: a synapse plan restricted to the split channels' part-p weights (null: scale term). */
+  readonly sub: (SynapsePlan | null)[][];
+  /** Per scale term: the part of each split slot's one-to-one synapse. */
+  readonly scalePart: (Int32Array | null)[];
+}
+
+function buildSplit(net: Network, plan: Plan, nodeIndex: number, np: NeuronPlan): SplitIntegrators | null {
+  const pairs = extrasOf(net.nodes[nodeIndex]).loihi_fanin_parts;
+  if (!pairs || pairs.length === 0) return null;
+  const shape = net.values[(net.nodes[nodeIndex] as { in: number }).in]!.shape;
+  const C = shape.length === 3 ? shape[0]! : np.pop.n;
+  const positions = np.pop.n / C;
+  const slotOf = new Int32Array(C).fill(-1);
+  const chans: number[] = [];
+  const partsOf: number[] = [];
+  for (let k = 0; k + 1 < pairs.length; k += 2) {
+    slotOf[pairs[k]!] = chans.length;
+    chans.push(pairs[k]!);
+    partsOf.push(pairs[k + 1]!);
+  }
+  const S = chans.length;
+  const Pmax = Math.max(...partsOf);
+  const sub: (SynapsePlan | null)[][] = [];
+  const scalePart: (Int32Array | null)[] = [];
+  for (const t of np.terms) {
+    const sp = plan.nodes[t.node] as SynapsePlan;
+    if (sp.kind === "scale") {
+      // A one-to-one synapse is the single weight (k = 0) of its row: part 0.
+      sub.push([]);
+      scalePart.push(new Int32Array(S));
+      continue;
+    }
+    scalePart.push(null);
+    const K = sp.K;
+    const w = sp.node.w;
+    // Rows of the sub-plan: every input (a conv's input channel × tap, over all channel groups, so a
+    // grouped conv's split channels read their own group's inputs through one ungrouped plan).
+    const rows = sp.kind === "conv" ? sp.C * sp.kk : K;
+    const perPart: SynapsePlan[] = [];
+    for (let part = 0; part < Pmax; part++) {
+      const wt = new Float32Array(rows * S);
+      for (let slot = 0; slot < S; slot++) {
+        const c = chans[slot]!;
+        if (part >= partsOf[slot]!) continue;
+        const base = sp.kind === "conv" ? Math.floor(c / sp.Mg) * K : 0;
+        for (let r = part; r < K; r += partsOf[slot]!) wt[(base + r) * S + slot] = w[c * K + r]!;
+      }
+      perPart.push(sp.kind === "conv" ? { ...sp, group: 1, Cg: sp.C, K: rows, M: S, Mg: S, wt } : { ...sp, N: S, wt });
+    }
+    sub.push(perPart);
+  }
+  return { slotOf, parts: Int32Array.from(partsOf), S, Pmax, positions, sub, scalePart };
+}
+
 /** Run `batch` samples; `x` is [batch × unpadded input size]. */
 export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: EngineConfig, record = false): EngineResult {
   const plan: Plan = planOf(net);
@@ -82,12 +164,21 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
   const qMax = 2 ** cfg.qBits - 1;
   const uHalf = 2 ** (cfg.uBits - 1);
   const vMax = 2 ** (cfg.vBits - 1) - 1;
-  const vMin = -vMax;
+  const regs0: Registers = { qMax, uHalf, vMax, cfg, counters };
   const intervals = record ? net.values.map((v, id) => (v.kind === "spikes" ? new Uint16Array(batch * sizes[id]!) : null)) : undefined;
   // Time schedule per spikes value (E) and per neuron node (F).
   const E = new Int32Array(net.values.length).fill(-1);
   const F = new Int32Array(nodes.length).fill(-1);
-  const delayOf = (node: number): number => ((nodes[node] as unknown as { loihi_delay?: number }).loihi_delay ?? 0);
+  const delayOf = (node: number): number => extrasOf(nodes[node]).loihi_delay ?? 0;
+  const splits = nodes.map((_, i) => {
+    const p = plan.nodes[i]!;
+    return p.kind === "tsc" || p.kind === "decode" ? buildSplit(net, plan, i, p as NeuronPlan) : null;
+  });
+  /** Channel of canonical neuron j of a neuron node ([C, H, W]: j / (H·W); flat: j). */
+  const channelDiv = nodes.map((n) => {
+    const shape = "in" in n ? (net.values[n.in]?.shape ?? []) : [];
+    return shape.length === 3 ? shape[1]! * shape[2]! : 1;
+  });
   nodes.forEach((n, i) => {
     const p = plan.nodes[i]!;
     if (n.kind === "encode") E[n.out] = T;
@@ -108,7 +199,7 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
   nodes.forEach((n) => {
     if (n.kind === "reshape") times[n.out] = { ...times[n.in]!, E: E[n.out]! };
   });
-  const state = new Map<number, { q: Float64Array; u: Float64Array; v: Float64Array }>();
+  const state = new Map<number, { q: Float64Array; u: Float64Array; v: Float64Array; qs: Float64Array; us: Float64Array; vs: Float64Array; tmp: Float64Array; splitBase: Int32Array | null }>();
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
@@ -139,11 +230,28 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
         case "decode": {
           const np = p as NeuronPlan;
           const nn = np.pop.n;
+          const perm = np.pop.perm;
+          const sl = splits[i];
           let st = state.get(i);
-          if (!st) state.set(i, (st = { q: new Float64Array(nn), u: new Float64Array(nn), v: new Float64Array(nn) }));
-          const { q, u, v } = st;
+          if (!st) {
+            const regs = sl ? sl.Pmax * sl.positions * sl.S : 0;
+            // Internal index → split slot register base (−1: not split).
+            let splitBase: Int32Array | null = null;
+            if (sl) {
+              splitBase = new Int32Array(nn).fill(-1);
+              const div = channelDiv[i]!;
+              for (let j = 0; j < nn; j++) {
+                const slot = sl.slotOf[Math.floor(j / div)]!;
+                if (slot >= 0) splitBase[perm ? perm[j]! : j] = (j % div) * sl.S + slot;
+              }
+            }
+            state.set(i, (st = { q: new Float64Array(nn), u: new Float64Array(nn), v: new Float64Array(nn), qs: new Float64Array(regs), us: new Float64Array(regs), vs: new Float64Array(regs), tmp: new Float64Array(sl ? nn : 0), splitBase }));
+          }
+          const { q, u, v, qs, us, vs, tmp, splitBase } = st;
           u.fill(0);
           v.fill(0);
+          us.fill(0);
+          vs.fill(0);
           const f = F[i]!;
           // Events by arrival step, per term.
           const terms = np.terms.map((t) => ({ sp: plan.nodes[t.node] as SynapsePlan, tm: times[t.source]!, node: t.node, delay: delayOf(t.node) }));
@@ -156,8 +264,10 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
           const buckets = terms.map((tt) => bucketize(tt.tm, t0 - tt.delay, span));
           const bias = np.bias;
           const biasStart = f - T;
+          const regs = sl ? sl.positions * sl.S : 0;
           for (let t = t0; t <= f; t++) {
             q.fill(0);
+            if (sl) qs.fill(0);
             const k = t - t0;
             for (let e = 0; e < terms.length; e++) {
               const bk = buckets[e]!;
@@ -166,38 +276,61 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
               ops += deliverList(tt.sp, bk.offList, bk.offStart[k]!, bk.offStart[k + 1]!, q, np.pop.perm, -1);
               counters.synaptic_ops += ops;
               counters.layer_synaptic_ops[tt.node]! += ops;
+              if (!sl) continue;
+              // The split channels' per-part inputs (the same synaptic events, counted once above).
+              const sub = sl.sub[e]!;
+              for (let part = 0; part < sub.length; part++) {
+                const r = qs.subarray(part * regs, (part + 1) * regs);
+                deliverList(sub[part]!, bk.onList, bk.onStart[k]!, bk.onStart[k + 1]!, r, null, 1);
+                deliverList(sub[part]!, bk.offList, bk.offStart[k]!, bk.offStart[k + 1]!, r, null, -1);
+              }
+              const sp = sl.scalePart[e];
+              if (sp) {
+                tmp.fill(0);
+                deliverList(tt.sp, bk.onList, bk.onStart[k]!, bk.onStart[k + 1]!, tmp, np.pop.perm, 1);
+                deliverList(tt.sp, bk.offList, bk.offStart[k]!, bk.offStart[k + 1]!, tmp, np.pop.perm, -1);
+                for (let j = 0; j < nn; j++) {
+                  const base = splitBase![j]!;
+                  if (base >= 0) qs[sp[base % sl.S]! * regs + base]! += tmp[j]!;
+                }
+              }
             }
             if (bias && cfg.biasVia === "clock-synapse" && (t === biasStart || t === f)) {
               const sgn = t === f ? -1 : 1;
               for (let j = 0; j < nn; j++) q[j]! += sgn * bias[j]!;
+              if (sl) for (let j = 0; j < nn; j++) if (splitBase![j]! >= 0) qs[splitBase![j]!]! += sgn * bias[j]!;
               counters.synaptic_ops += nn;
             }
+            const biasOn = t >= biasStart && t < f;
             for (let j = 0; j < nn; j++) {
-              let qj = q[j]!;
-              if (qj > qMax || qj < -qMax) {
-                counters.q_overflows++;
-                qj = wrap(qj, cfg.qBits + 1);
+              if (splitBase && splitBase[j]! >= 0) continue;
+              integrate(q, u, v, j, bias && cfg.biasVia === "neuron" && biasOn ? bias[j]! : 0, regs0);
+            }
+            if (sl) {
+              // Split integrators: every part is its own compartment (q, u, v registers); bias in part 0.
+              for (let j = 0; j < nn; j++) {
+                const base = splitBase![j]!;
+                if (base < 0) continue;
+                const parts = sl.parts[base % sl.S]!;
+                for (let part = 0; part < parts; part++) integrate(qs, us, vs, part * regs + base, part === 0 && bias && cfg.biasVia === "neuron" && biasOn ? bias[j]! : 0, regs0);
               }
-              let uj = u[j]! + qj;
-              if (uj >= uHalf || uj < -uHalf) {
-                counters.u_wraps++;
-                uj = wrap(uj, cfg.uBits);
-              }
-              u[j] = uj;
-              let vj = v[j]! + uj + (bias && cfg.biasVia === "neuron" && t >= biasStart && t < f ? bias[j]! : 0);
-              if (vj > vMax) {
-                vj = vMax;
-                counters.v_saturations++;
-              } else if (vj < vMin) {
-                vj = vMin;
-                counters.v_saturations++;
-              }
-              v[j] = vj;
+            }
+          }
+          if (sl) {
+            // The comparator joins the parts: V = Σ v_part (its own register saturates harmlessly: only
+            // the comparison with the ramp matters, and the ramp stays within ±(T + 1)·Θ).
+            for (let j = 0; j < nn; j++) {
+              const base = splitBase![j]!;
+              if (base < 0) continue;
+              let V = 0;
+              for (let part = 0; part < sl.parts[base % sl.S]!; part++) V += vs[part * regs + base]!;
+              v[j] = V;
             }
           }
           // The clock's bias OFF (at the window end) cancels the bias current; u returns to 0.
           counters.neuron_updates += nn * (1 + T * np.windows.length);
-          const perm = np.pop.perm;
+          const shifts = extrasOf(n).loihi_theta_shift;
+          const div = channelDiv[i]!;
           if (p.kind === "tsc") {
             const { theta, phi } = np.node as { theta: number; phi: number };
             const tm = times[n.out]!;
@@ -205,11 +338,15 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
             let dis = 0;
             for (let j = 0; j < nn; j++) {
               const V = v[perm ? perm[j]! : j]!;
+              // Threshold class of the neuron's channel: Θ_c = Θ / 2^k, Φ_c = Φ / 2^k (exact integers).
+              const kc = shifts ? shifts[Math.floor(j / div)]! : 0;
+              const th = theta / 2 ** kc;
+              const ph = phi / 2 ** kc;
               tm.on[j] = -1;
               tm.off[j] = -1;
               // Ramp comparator: first k with V + Φ + (k − T)·Θ ≥ 0.
               for (let k = 0; k < T; k++) {
-                if (V + phi + (k - T) * theta >= 0) {
+                if (V + ph + (k - T) * th >= 0) {
                   tm.on[j] = f + k;
                   tm.off[j] = f + T;
                   sp += 2;
@@ -223,7 +360,10 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
             counters.neuron_updates += dis;
           } else {
             const lambda = (np.node as { lambda: number }).lambda;
-            for (let j = 0; j < nn; j++) logits[b * nn + j] = (lambda * v[perm ? perm[j]! : j]!) / T;
+            for (let j = 0; j < nn; j++) {
+              const kc = shifts ? shifts[Math.floor(j / div)]! : 0;
+              logits[b * nn + j] = (lambda * 2 ** kc * v[perm ? perm[j]! : j]!) / T;
+            }
           }
           break;
         }
@@ -280,6 +420,42 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
     }
   }
   return { logits, counters, latency, ...(intervals ? { intervals } : {}) };
+}
+
+/** Register limits of one run and its event counters. */
+interface Registers {
+  readonly qMax: number;
+  readonly uHalf: number;
+  readonly vMax: number;
+  readonly cfg: EngineConfig;
+  readonly counters: EngineCounters;
+}
+
+/**
+ * One step of integrator compartment j: q (wraps past q_bits + sign, counted), u ← wrap(u + q) to
+ * u_bits (counted), v ← clip(v + u + b) to ±vmax (saturations counted).
+ */
+function integrate(q: Float64Array, u: Float64Array, v: Float64Array, j: number, b: number, r: Registers): void {
+  let qj = q[j]!;
+  if (qj > r.qMax || qj < -r.qMax) {
+    r.counters.q_overflows++;
+    qj = wrap(qj, r.cfg.qBits + 1);
+  }
+  let uj = u[j]! + qj;
+  if (uj >= r.uHalf || uj < -r.uHalf) {
+    r.counters.u_wraps++;
+    uj = wrap(uj, r.cfg.uBits);
+  }
+  u[j] = uj;
+  let vj = v[j]! + uj + b;
+  if (vj > r.vMax) {
+    vj = r.vMax;
+    r.counters.v_saturations++;
+  } else if (vj < -r.vMax) {
+    vj = -r.vMax;
+    r.counters.v_saturations++;
+  }
+  v[j] = vj;
 }
 
 /** Sources bucketed by the arrival step (spike time + 1) of their ON and OFF spikes. */

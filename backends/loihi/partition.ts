@@ -30,7 +30,7 @@ import { bandNeeds, boxDest, boxReached, entriesPerDest, fanoutOf, isSimpleConv,
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 import { Traffic, TrafficBuilder } from "./traffic.js";
-import { addUsage, axisNeeds, cxPerNeuron, densePopGroups, dims, emptyUsage, fits, shares, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
+import { addUsage, axisNeeds, channelQuant, cxPerNeuron, densePopGroups, dims, emptyUsage, expGroups, fits, shares, splitExtra, tileCount, tilesOf, tileUsage, type Box, type Tile, type Tiling, type Usage, type UsageOptions } from "./resources.js";
 
 export interface ClockItem {
   readonly pop: Pop;
@@ -171,6 +171,26 @@ export function sampleTiles(p: Pop, t: Tiling): Tile[] {
   return out;
 }
 
+/**
+ * Channels of a layer differ in cost when the quantiser gave them threshold classes, own weight
+ * exponents (their entries fill separate blocks and formats) or split integrators. For such a layer a
+ * tiling is judged by every channel group (at the sampled positions), not only the first: the largest
+ * share of a core's compartments, synapse memory or input axons any of its tiles needs (0 otherwise).
+ */
+export function heterogeneousWorst(p: Pop, t: Tiling, samples: readonly Tile[], net: Network, prof: Profile, uo: UsageOptions): number {
+  if (p.kind === "or") return 0;
+  if (!channelQuant(p) && !p.groups.some((g) => expGroups(g) !== null)) return 0;
+  const C = dims(p)[0];
+  let worst = 0;
+  for (let c0 = t.mc; c0 < C; c0 += t.mc) {
+    for (const x of samples) {
+      const sh = shares(tileUsage({ ...x, c0, c1: Math.min(C, c0 + t.mc) }, net, prof, uo, 0, undefined, false), prof);
+      worst = Math.max(worst, sh[0], sh[1], sh[2]);
+    }
+  }
+  return worst;
+}
+
 /** A tiling with what its tiles cost the layer itself (independent of the consumers). */
 export interface Candidate {
   readonly t: Tiling;
@@ -189,12 +209,13 @@ const candidateCache = new WeakMap<Pop, { key: string; list: Candidate[] }>();
 
 /** Every tiling of a population with its own (consumer-independent) costs. */
 export function candidates(p: Pop, net: Network, prof: Profile, densePop: ReadonlySet<Group>): Candidate[] {
-  const key = `${prof.name}|${prof.cx_per_core}|${prof.syn_bits_per_core}|${prof.in_axons}|${prof.delay_slots}|${[...densePop].map((g) => g.id).join(",")}`;
+  const key = `${prof.name}|${prof.cx_per_core}|${prof.syn_bits_per_core}|${prof.in_axons}|${prof.delay_slots}|${[...densePop].map((g) => g.id).join(",")}|${String(p.op.attrs["loihi.fanin_split"] ?? "")}|${String(p.op.attrs["loihi.theta_shift"] ?? "")}|${p.groups.map((g) => String(g.op.attrs["loihi.weight_exps"] ?? "")).join(";")}`;
   const hit = candidateCache.get(p);
   if (hit && hit.key === key) return hit.list;
   const [C, H, W] = dims(p);
   const uo: UsageOptions = { densePop, T: net.T };
   const list: Candidate[] = [];
+  const cq = p.kind === "or" ? null : channelQuant(p);
   for (const mc of distinctCeil(C)) {
     for (const hr of distinctCeil(H)) {
       for (const wr of distinctCeil(W)) {
@@ -210,8 +231,13 @@ export function candidates(p: Pop, net: Network, prof: Profile, densePop: Readon
           bits += u.bits;
           ins += u.inSlots;
         }
+        worst = Math.max(worst, heterogeneousWorst(p, t, samples, net, prof, uo));
         const n = tileCount(p, t);
-        const cxShare = (Math.min(C, mc) * Math.min(H, hr) * Math.min(W, wr) * cxPerNeuron(p, prof)) / cxCapacity(prof);
+        // Split channels' extra integrators: the channel group with the most of them.
+        let extra = 0;
+        if (cq) for (let c0 = 0; c0 < C; c0 += mc) extra = Math.max(extra, splitExtra(cq, c0, Math.min(C, c0 + mc)));
+        const cxShare = (Math.min(C, mc) * Math.min(H, hr) * Math.min(W, wr) * cxPerNeuron(p, prof) + extra * Math.min(H, hr) * Math.min(W, wr)) / cxCapacity(prof);
+        if (extra > 0) worst = Math.max(worst, cxShare);
         list.push({ t, n, samples, ownWorst: worst, cxShare, bits: (bits / us.length) * n, inSlots: (ins / us.length) * n });
       }
     }
@@ -342,7 +368,7 @@ export function chooseTilings(net: Network, prof: Profile, densePop: ReadonlySet
   const rcls = relayClass(prof);
   for (const p of [...net.placed].reverse()) {
     const cls = compatClass(p, prof);
-    const cxTotal = p.size * cxPerNeuron(p, prof);
+    const cxTotal = p.size * cxPerNeuron(p, prof) + (p.kind === "or" ? 0 : splitExtra(channelQuant(p), 0, dims(p)[0]) * dims(p)[1] * dims(p)[2]);
     const list = candidates(p, net, prof, densePop);
     const myFans = fansBySrc.get(p);
     let best: { c: Candidate; cost: number; worst: number } | undefined;

@@ -11,18 +11,20 @@
 import { resolve as resolvePath } from "node:path";
 import { definePass, fmt, M, tensorType, type Module, type PassContext } from "../../ir/index.js";
 import { runDrc, STAGE_RULES, type LayerQuantInfo, type RuleResult } from "./drc.js";
-import type { Pop } from "./model.js";
+import type { Group, Pop } from "./model.js";
 import { granularities, partitionNetwork } from "./partition.js";
 import { placeCores, type Weights } from "./place.js";
-import { loadProfile, weightMantMax, weightShift, type Profile } from "./profile.js";
-import { layerBias, quantizeLayer, quantizeRows, rowExponents, weightRows, channelsOf } from "./quant.js";
+import { loadProfile, qMax, uMax, weightMantMax, weightShift, type Profile } from "./profile.js";
+import { encodeSplits, groupScale, layerBias, medianTailExponents, partWorst, planSplits, quantizeLayer, quantizeRows, rowExponents, scaleOfRow, weightRows, channelsOf, type ChannelSplit, type RowScale } from "./quant.js";
 import { routeAll } from "./route.js";
 import { cachePartition, loadState, storePartition, type GroupQuant, type State } from "./state.js";
-import { qMax } from "./profile.js";
 
 function cwdOf(ctx: PassContext): string | undefined {
   return ctx.inputs["cwd"] as string | undefined;
 }
+
+/** DRC rules whose failure means no threshold class, exponent or fan-in split makes the layer fit. */
+export const NO_FIT_RULES: readonly string[] = ["q-overflow", "u-overflow", "threshold-range", "weight-range", "bias-range"];
 
 /** Report a stage's DRC results: errors fail the pass, warnings are shown. */
 export function reportDrc(ctx: PassContext, results: readonly RuleResult[], rules: readonly string[], state: State): void {
@@ -33,7 +35,10 @@ export function reportDrc(ctx: PassContext, results: readonly RuleResult[], rule
     for (const v of shown) {
       const pop = v.layer ? state.net.placed.find((p) => p.name === v.layer) : undefined;
       const extra = pop ? { loc: pop.op.loc } : {};
-      ctx.diag.report(fmt(r.severity === "error" ? M.PassFailed : M.PassWarning, [v.message], extra));
+      // The numeric rules fail only when the quantiser found no legal configuration (every threshold
+      // class and fan-in split tried): their own code, TSCC3101.
+      const msg = r.severity !== "error" ? M.PassWarning : NO_FIT_RULES.includes(r.rule) ? M.LoihiNoFit : M.PassFailed;
+      ctx.diag.report(fmt(msg, [v.message], extra));
     }
     if (r.violations.length > MAX) ctx.diag.report(fmt(r.severity === "error" ? M.PassFailed : M.PassWarning, [`${r.rule}: ${r.violations.length - MAX} more violation(s) of the same rule`]));
   }
@@ -55,11 +60,11 @@ interface GroupSums {
  */
 const groupSumsCache = new WeakMap<object, GroupSums>();
 
-function sumsKey(scale: number, shift: number, mantMax: number, exps: readonly number[]): string {
-  return `${scale}|${shift}|${mantMax}|${exps.join(",")}`;
+function sumsKey(scale: RowScale, shift: number, mantMax: number, exps: readonly number[]): string {
+  return `${typeof scale === "number" ? scale : scale.join(",")}|${shift}|${mantMax}|${exps.join(",")}`;
 }
 
-function groupSums(gq: GroupQuant, wr: { w: ArrayLike<number>; rows: number; rowLen: number }, scale: number, shift: number, mantMax: number): GroupSums {
+function groupSums(gq: GroupQuant, wr: { w: ArrayLike<number>; rows: number; rowLen: number }, scale: RowScale, shift: number, mantMax: number): GroupSums {
   const key = sumsKey(scale, shift, mantMax, gq.exps);
   const hit = groupSumsCache.get(gq.mant);
   if (hit && hit.w === wr.w && hit.key === key) return hit;
@@ -74,7 +79,7 @@ function groupSums(gq: GroupQuant, wr: { w: ArrayLike<number>; rows: number; row
       const mnt = gq.mant[r * wr.rowLen + k]!;
       if (mnt > 0) p += mnt * unit;
       else n -= mnt * unit;
-      const exact = Math.round((wr.w[r * wr.rowLen + k]! * scale) / unit);
+      const exact = Math.round((wr.w[r * wr.rowLen + k]! * scaleOfRow(scale, r)) / unit);
       if (Math.abs(exact) > mantMax) clipped++;
     }
     sp[r] = p;
@@ -89,21 +94,22 @@ export function quantInfo(state: State): LayerQuantInfo[] {
   const out: LayerQuantInfo[] = [];
   if (!state.quant) return out;
   const { prof, net } = state;
+  const shift = weightShift(prof);
+  const mantMax = weightMantMax(prof);
   for (const p of net.placed) {
     const pq = state.quant.pops.get(p);
     if (!pq) continue;
-    const rows = new Float64Array(channelsOf(p));
-    const rowsNeg = new Float64Array(channelsOf(p));
+    const C = channelsOf(p);
+    const rows = new Float64Array(C);
+    const rowsNeg = new Float64Array(C);
     let clipped = 0;
     let exps: number[] = [];
-    const mantMax = 2 ** (prof.weight_bits - 1) - 1;
     for (const g of p.groups) {
       const gq = state.quant.groups.get(g);
       const wr = weightRows(g);
       if (!gq || !wr) continue;
       exps = exps.concat(gq.exps);
-      const shift = prof.weight_fixed_shift + (9 - prof.weight_bits);
-      const gi = groupSums(gq, wr, pq.scale, shift, mantMax);
+      const gi = groupSums(gq, wr, groupScale(g, pq.scale, pq.shifts), shift, mantMax);
       clipped += gi.clipped;
       for (let r = 0; r < wr.rows; r++) {
         if (g.kind === "scale") {
@@ -119,28 +125,48 @@ export function quantInfo(state: State): LayerQuantInfo[] {
     }
     let clippedBias = 0;
     const bias = layerBias(p);
-    const biasUnit = prof.tsc.bias === "clock-synapse" ? 2 ** (prof.weight_fixed_shift + (9 - prof.weight_bits) + pq.bias_exp) : 2 ** pq.bias_exp;
+    const biasUnit = prof.tsc.bias === "clock-synapse" ? 2 ** (shift + pq.bias_exp) : 2 ** pq.bias_exp;
     const biasMax = prof.tsc.bias === "clock-synapse" ? mantMax : 2 ** (prof.bias_mant_bits - 1) - 1;
+    const rowScale = (c: number): number => (pq.shifts ? pq.scale / 2 ** pq.shifts[c]! : pq.scale);
+    // Worst case per integrator compartment: a channel's whole row, or each part of a split channel.
+    const splitWorst = splitPartSums(state, p, pq.splits, biasUnit);
     let qWorst = 0;
-    for (let c = 0; c < rows.length; c++) {
+    let vWorst = 0;
+    const windows = Math.max(1, p.windows.length);
+    for (let c = 0; c < C; c++) {
       const b = pq.bias_mant ? Math.abs(pq.bias_mant[c]!) * biasUnit : 0;
-      if (bias && Math.abs(Math.round((bias[c]! * pq.scale) / biasUnit)) > biasMax) clippedBias++;
-      qWorst = Math.max(qWorst, Math.max(rows[c]!, rowsNeg[c]!) + b);
+      if (bias && Math.abs(Math.round((bias[c]! * rowScale(c)) / biasUnit)) > biasMax) clippedBias++;
+      const w = splitWorst.get(c) ?? Math.max(rows[c]!, rowsNeg[c]!) + b;
+      qWorst = Math.max(qWorst, w);
+      const phiC = Math.abs(pq.shifts ? pq.phi / 2 ** pq.shifts[c]! : pq.phi);
+      vWorst = Math.max(vWorst, windows * net.T * w + phiC);
     }
     const lim = p.op.attrs["loihi.scale_limit"] as number | undefined;
+    let minScale = pq.scale;
+    if (pq.shifts) for (const k of pq.shifts) minScale = Math.min(minScale, pq.scale / 2 ** k);
     out.push({
       pop: p,
       scale_limit: lim === undefined || lim < 0 ? Infinity : lim,
       scale: pq.scale,
       vth_mant: pq.vth_mant,
+      min_class_scale: minScale,
+      class_floor: (p.op.attrs["loihi.scale_floor"] as number | undefined) ?? 2 ** prof.vth_shift,
       clipped_weights: clipped,
       clipped_bias: clippedBias,
       q_worst: qWorst,
-      v_worst: Math.max(1, p.windows.length) * net.T * qWorst + Math.abs(pq.phi),
+      v_worst: vWorst,
       weight_exps: exps.length ? exps : [0],
     });
   }
-  void qMax;
+  return out;
+}
+
+/** Worst case of each split channel's largest part (quant.ts partWorst). */
+function splitPartSums(state: State, p: Pop, splits: readonly ChannelSplit[], biasUnit: number): Map<number, number> {
+  const out = new Map<number, number>();
+  const pq = state.quant!.pops.get(p)!;
+  const ints = (g: Group) => state.quant!.groups.get(g);
+  for (const sp of splits) out.set(sp.channel, Math.max(...partWorst(p, sp.channel, sp.parts, ints, weightShift(state.prof), pq.bias_mant ? Math.abs(pq.bias_mant[sp.channel]!) * biasUnit : 0)));
   return out;
 }
 
@@ -154,10 +180,11 @@ function constName(m: Module, base: string): string {
 }
 
 /** (Re)quantise a population's groups with the given exponents per row and store them in the IR. */
-export function storeGroupQuant(m: Module, state: { prof: Profile }, p: Pop, scale: number, expsFor: (gId: number, rows: number, natural: number[]) => number[]): void {
+export function storeGroupQuant(m: Module, state: { prof: Profile }, p: Pop, layerScale: number, shifts: ArrayLike<number> | null, expsFor: (gId: number, rows: number, natural: number[]) => number[]): void {
   for (const g of p.groups) {
     const wr = weightRows(g);
     if (!wr) continue;
+    const scale = groupScale(g, layerScale, shifts);
     const natural = rowExponents(wr, scale, state.prof);
     const exps = expsFor(g.id, wr.rows, natural);
     const sums = { sp: new Float64Array(wr.rows), sn: new Float64Array(wr.rows), clipped: 0 };
@@ -209,6 +236,7 @@ export const quantizePass = definePass({
       a["loihi.bias_exp"] = lq.bias_exp;
       a["loihi.bound_by"] = lq.bound_by;
       a["loihi.scale_limit"] = Number.isFinite(lq.scale_limit) ? Number(lq.scale_limit.toPrecision(6)) : -1;
+      a["loihi.scale_floor"] = lq.scale_floor;
       if (lq.bias_mant.length) {
         const old = a["loihi.bias_mant"];
         if (typeof old === "string") m.consts.delete(old);
@@ -216,7 +244,29 @@ export const quantizePass = definePass({
         m.addConst(name, tensorType([lq.bias_mant.length]), lq.bias_mant);
         a["loihi.bias_mant"] = name;
       }
-      storeGroupQuant(m, { prof }, p, lq.scale, (_g, rows, natural) => new Array<number>(rows).fill(Math.max(...natural)));
+      if (lq.shifts) a["loihi.theta_shift"] = Array.from(lq.shifts);
+      else delete a["loihi.theta_shift"];
+      // Layers with threshold classes (rows differing by orders of magnitude): channels above the
+      // median exponent keep their own (medianTailExponents); otherwise one exponent per layer.
+      storeGroupQuant(m, { prof }, p, lq.scale, lq.shifts, (_g, rows, natural) => (lq.shifts ? medianTailExponents(natural) : new Array<number>(rows).fill(Math.max(...natural))));
+      // Channels whose integer worst case still exceeds q or u at their class: split their fan-in.
+      const biasUnit = prof.tsc.bias === "clock-synapse" ? 2 ** (weightShift(prof) + lq.bias_exp) : 2 ** lq.bias_exp;
+      const splits = planSplits(
+        p,
+        (g) => {
+          const name = g.op.attrs["loihi.weight_mant"];
+          const c = typeof name === "string" ? m.consts.get(name) : undefined;
+          return c ? { mant: c.data as Float32Array, exps: g.op.attrs["loihi.weight_exps"] as number[] } : undefined;
+        },
+        weightShift(prof),
+        Math.min(qMax(prof), uMax(prof)),
+        (c) => (lq.bias_mant.length ? Math.abs(lq.bias_mant[c]!) * biasUnit : 0),
+      );
+      if (splits.length) a["loihi.fanin_split"] = encodeSplits(splits);
+      else delete a["loihi.fanin_split"];
+      const notes = [...lq.notes, ...(splits.length ? [`${splits.length} channel(s) split over ${splits.reduce((x, sp) => x + sp.parts, 0)} integrator compartments`] : [])];
+      if (notes.length) a["loihi.fit_notes"] = notes.join("; ");
+      else delete a["loihi.fit_notes"];
     }
     m.attrs["loihi.quantized"] = true;
     const state = loadState(m, cwdOf(ctx));
@@ -248,7 +298,7 @@ export const partitionPass = definePass({
         const pq = state0.quant.pops.get(p);
         if (!pq) continue;
         const mc = part.tilings.get(p)!.mc;
-        storeGroupQuant(m, { prof }, p, pq.scale, (_g, rows, natural) => {
+        storeGroupQuant(m, { prof }, p, pq.scale, pq.shifts, (_g, rows, natural) => {
           if (rows === 1) return natural;
           const out = new Array<number>(rows);
           for (let r0 = 0; r0 < rows; r0 += mc) {

@@ -9,6 +9,7 @@ import { CLASS_WHY, classConfig, spikesPerCompartment } from "./partition.js";
 import { naivePlacement, placementCost2 } from "./place.js";
 import { cxCapacity, polarities, qMax, uMax, vMax } from "./profile.js";
 import { quantInfo } from "./passes.js";
+import { layerPrecision, precisionSummary } from "./precision.js";
 import { cxPerNeuron, tileNeurons } from "./resources.js";
 import { routeAll, type TrafficSummary } from "./route.js";
 import type { State } from "./state.js";
@@ -104,6 +105,7 @@ export function buildReport(state: State): Report {
     const tiles = part.tiles.filter((t) => t.pop === p);
     const cores = [...new Set(tiles.map((t) => part.tileCore.get(t)!))].sort((a, b) => a - b);
     const q = quant.find((x) => x.pop === p);
+    const lp = p.kind === "or" ? null : layerPrecision(state, p);
     return {
       layer: p.name,
       kind: p.kind,
@@ -118,6 +120,7 @@ export function buildReport(state: State): Report {
       neurons_per_tile_max: Math.max(...tiles.map(tileNeurons)),
       window: { fire_start: p.F, window_end: p.E, integration_window_ends: p.windows },
       ...(q ? { scale: q.scale, vth_mant: q.vth_mant } : {}),
+      ...(lp ? { precision: precisionSummary(lp), threshold_classes: lp.threshold_classes.length, split_channels: lp.split_channels } : {}),
     };
   });
   const maxStepNs = Math.max(...part.cores.map((c) => c.usage.cx * prof.time_update_ns)) + prof.time_barrier_ns;
@@ -233,6 +236,10 @@ export function reportMarkdown(state: State, r: Report): string {
   L.push("| total | compartment updates | synaptic ops | messages | static |", "|---:|---:|---:|---:|---:|");
   L.push(`| ${fmtN(e.total)} pJ | ${fmtN(e.compartment_updates)} | ${fmtN(e.synaptic_ops)} | ${fmtN(e.messages)} | ${fmtN(e.static)} |`, "");
   L.push(`Latency: ${d.latency_steps} steps (T = ${d.window} per layer plus one step per hop); at most ${fmtN(d.latency.per_step_ns_bound)} ns per step (largest core's updates + barrier) → ${fmtN(d.latency.per_inference_us)} µs per inference.`, "");
+  L.push("## Precision chosen per layer", "", "Θ and its threshold classes Θ/2^k, weight exponents, bits (sign included) of each row's largest weight mantissa (median, smallest), non-zero weights flushed to 0, channels whose fan-in is split (docs/loihi.md \"Fitting ordinary networks\"). `tscc run` measures what they cost against the float TSC network.", "");
+  L.push("| layer | precision |", "|---|---|");
+  for (const l of d.per_layer as { layer: string; precision?: string }[]) if (l.precision) L.push(`| ${l.layer} | ${l.precision} |`);
+  L.push("");
   L.push("## Overflow checks", "", "| layer | worst |q| | limit 2^q_bits−1 | worst |u| | limit | worst |v| path | vmax |", "|---|---:|---:|---:|---:|---:|---:|");
   for (const o of d.overflow) L.push(`| ${md(o.layer)} | ${fmtN(o.q_worst)} | ${fmtN(o.q_limit)} | ${fmtN(o.u_worst)} | ${fmtN(o.u_limit)} | ${fmtN(o.v_worst)} | ${fmtN(o.v_limit)} |`);
   L.push("", "## Design rules", "", "| rule | result | worst used/limit | hint |", "|---|---|---:|---|");

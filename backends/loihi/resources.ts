@@ -23,6 +23,7 @@
  */
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
+import { decodeSplits } from "./quant.js";
 
 /** A box of neuron coordinates: channels [c0, c1) × rows [y0, y1) × columns [x0, x1). */
 export interface Box {
@@ -211,15 +212,115 @@ export function profileKeys(p: Pop, prof: Profile, T: number, layerScale: number
   return { cx: [`microcode-${p.kind}`], vth: p.kind === "tsc" ? [`vth-${layerScale}`] : [`${p.kind}`] };
 }
 
+/**
+ * Per-channel quantisation facts that change a tile's resources (read from the IR attributes that
+ * loihi:quantize writes, cached per op): threshold classes (Loihi 1: extra ramp synapse formats when
+ * a tile spans more classes than one format holds; Loihi 2: one threshold profile per class) and
+ * fan-in splits (P − 1 extra integrator compartments per neuron of a split channel).
+ */
+interface ChannelQuant {
+  /** Prefix counts per class k: count[k][c] = channels < c in class k. */
+  readonly classCount: Int32Array[];
+  /** Prefix sums of the extra compartments per neuron (parts − 1) over channels. */
+  readonly extra: Int32Array;
+}
+
+const channelQuantCache = new WeakMap<object, { shifts: unknown; split: unknown; q: ChannelQuant | null }>();
+
+export function channelQuant(p: Pop): ChannelQuant | null {
+  const a = p.op.attrs;
+  const shifts = a["loihi.theta_shift"] as number[] | undefined;
+  const split = a["loihi.fanin_split"] as number[] | undefined;
+  const hit = channelQuantCache.get(p.op);
+  if (hit && hit.shifts === shifts && hit.split === split) return hit.q;
+  let q: ChannelQuant | null = null;
+  if (shifts || split) {
+    const C = dims(p)[0];
+    const K = shifts ? Math.max(...shifts) + 1 : 1;
+    const classCount: Int32Array[] = [];
+    for (let k = 0; k < K; k++) {
+      const pre = new Int32Array(C + 1);
+      for (let c = 0; c < C; c++) pre[c + 1] = pre[c]! + ((shifts ? shifts[c]! : 0) === k ? 1 : 0);
+      classCount.push(pre);
+    }
+    const per = new Int32Array(C);
+    for (const sp of decodeSplits(split)) per[sp.channel] = sp.parts - 1;
+    const extra = new Int32Array(C + 1);
+    for (let c = 0; c < C; c++) extra[c + 1] = extra[c]! + per[c]!;
+    q = { classCount, extra };
+  }
+  channelQuantCache.set(p.op, { shifts, split, q });
+  return q;
+}
+
+/** Threshold classes present among channels [c0, c1) (ascending). */
+export function classesIn(q: ChannelQuant | null, c0: number, c1: number): number[] {
+  if (!q) return [0];
+  const out: number[] = [];
+  q.classCount.forEach((pre, k) => {
+    if (pre[c1]! - pre[c0]! > 0) out.push(k);
+  });
+  return out;
+}
+
+/** Extra integrator compartments of the split channels among [c0, c1), per position. */
+export function splitExtra(q: ChannelQuant | null, c0: number, c1: number): number {
+  return q ? q.extra[c1]! - q.extra[c0]! : 0;
+}
+
+/**
+ * Rows of a synapse group by weight exponent, when its rows use more than one (quant.ts
+ * medianTailExponents): prefix counts over rows per distinct exponent. A list's entries of different
+ * exponents go to separate blocks (a format index per block), each exponent is a synapse format.
+ */
+interface ExpGroups {
+  readonly values: number[];
+  readonly count: Int32Array[];
+}
+
+const expGroupsCache = new WeakMap<object, { exps: unknown; g: ExpGroups | null }>();
+
+export function expGroups(g: Group): ExpGroups | null {
+  const exps = g.op.attrs["loihi.weight_exps"] as number[] | undefined;
+  const hit = expGroupsCache.get(g.op);
+  if (hit && hit.exps === exps) return hit.g;
+  let out: ExpGroups | null = null;
+  if (exps && exps.length > 1) {
+    const values = [...new Set(exps)].sort((a, b) => a - b);
+    if (values.length > 1) {
+      const count = values.map((v) => {
+        const pre = new Int32Array(exps.length + 1);
+        for (let r = 0; r < exps.length; r++) pre[r + 1] = pre[r]! + (exps[r] === v ? 1 : 0);
+        return pre;
+      });
+      out = { values, count };
+    }
+  }
+  expGroupsCache.set(g.op, { exps, g: out });
+  return out;
+}
+
+/** Rows [r0, r1) per exponent present (the whole range as one when the group uses one exponent). */
+function rowsByExp(eg: ExpGroups | null, r0: number, r1: number): number[] {
+  if (!eg) return [r1 - r0];
+  const out: number[] = [];
+  for (const pre of eg.count) {
+    const n = pre[r1]! - pre[r0]!;
+    if (n > 0) out.push(n);
+  }
+  return out;
+}
+
 /** Resource usage of one tile (additive across tiles on a core, except the key sets, which unite). */
 export function tileUsage(t: Tile, net: Network, prof: Profile, o: UsageOptions, layerScale = 0, exps?: ReadonlyMap<Group, number>, keys = true): Usage {
   const u = keys ? emptyUsage() : NO_KEYS_USAGE();
   const p = t.pop;
   const n = tileNeurons(t);
   const cxn = cxPerNeuron(p, prof);
-  u.cx = n * cxn;
+  const cq = p.kind === "or" ? null : channelQuant(p);
+  u.cx = n * cxn + splitExtra(cq, t.c0, t.c1) * (t.y1 - t.y0) * (t.x1 - t.x0);
   // List indices are relative to the axon's compartment base, so they address at most one core.
-  const idx = idxBitsFor(prof, Math.min(n * cxn, cxCapacity(prof)));
+  const idx = idxBitsFor(prof, Math.min(u.cx, cxCapacity(prof)));
   const wb = prof.weight_bits;
   const pol = polarities(prof);
   const maxAtoms = prof.max_atoms_per_axon;
@@ -235,36 +336,49 @@ export function tileUsage(t: Tile, net: Network, prof: Profile, o: UsageOptions,
       const chunks = Math.ceil(atoms / maxAtoms);
       u.axons += positions * gp * chunks;
       u.inSlots += positions * gp * chunks * prof.pop_axon_slots;
-      // One shared list per (row class, column class, atom chunk, polarity).
+      // One shared list per (row class, column class, atom chunk, polarity); with several weight
+      // exponents among the tile's channels, each exponent's entries fill their own blocks.
       const perChunk = pairs / chunks;
+      const eg = g.kind === "conv" ? expGroups(g) : null;
+      const byExp = rowsByExp(eg, t.c0, t.c1);
       for (const r of rows) {
         for (const c of cols) {
           const entries = r.taps * c.taps * perChunk;
-          u.bits += gp * chunks * listBits(prof, Math.ceil(entries), wb + idx);
+          if (byExp.length === 1) u.bits += gp * chunks * listBits(prof, Math.ceil(entries), wb + idx);
+          else for (const ne of byExp) u.bits += gp * chunks * listBits(prof, Math.ceil((entries * ne) / (t.c1 - t.c0)), wb + idx);
           u.entries += gp * chunks * entries;
         }
       }
-      if (keys) u.formats.add(`g${g.id}:sparse:e${exp}`);
+      if (keys) {
+        u.formats.add(`g${g.id}:sparse:e${exp}`);
+        for (let k = 1; k < byExp.length; k++) u.formats.add(`g${g.id}:sparse:e${exp}:x${k}`);
+      }
     } else {
       // Dense (or flat one-to-one) synapses: every source reaches every tile neuron (dense) or one.
       const oneToOne = g.kind === "scale";
       const perSource = oneToOne ? 1 : n;
       const sources = oneToOne ? n : g.K;
+      // Dense lists run over the tile's neurons: with several weight exponents, one block run per exponent.
+      const byExp = oneToOne ? [1] : rowsByExp(expGroups(g), t.c0, t.c1);
+      const per = (m: number): number => (byExp.length === 1 ? listBits(prof, m * perSource, oneToOne ? wb + idx : wb) : byExp.reduce((acc, ne) => acc + listBits(prof, m * ne, wb), 0));
       if (o.densePop.has(g)) {
         const chunks = Math.ceil(sources / maxAtoms);
         u.axons += chunks * gp;
         u.inSlots += chunks * gp * prof.pop_axon_slots;
         for (let k = 0; k < chunks; k++) {
           const a = Math.min(maxAtoms, sources - k * maxAtoms);
-          u.bits += gp * listBits(prof, a * perSource, oneToOne ? wb + idx : wb);
+          u.bits += gp * per(a);
         }
       } else {
         u.axons += sources * gp;
         u.inSlots += sources * gp;
-        u.bits += gp * sources * listBits(prof, perSource, oneToOne ? wb + idx : wb);
+        u.bits += gp * sources * per(1);
       }
       u.entries += gp * sources * perSource;
-      if (keys) u.formats.add(`g${g.id}:${oneToOne ? "sparse" : "dense"}:e${exp}`);
+      if (keys) {
+        u.formats.add(`g${g.id}:${oneToOne ? "sparse" : "dense"}:e${exp}`);
+        for (let k = 1; k < byExp.length; k++) u.formats.add(`g${g.id}:dense:e${exp}:x${k}`);
+      }
     }
   }
   // Layer clock (Loihi 1): bias switch (TSC and read-out), ramp and end pulses (TSC), end pulse (OR).
@@ -276,11 +390,28 @@ export function tileUsage(t: Tile, net: Network, prof: Profile, o: UsageOptions,
     u.entries += clockAxons * n;
     if (keys) u.formats.add(`clock:${p.kind}:${p.id}`);
   }
+  const classes = classesIn(cq, t.c0, t.c1);
+  if (p.kind === "tsc" && prof.tsc.synapse === "option-a" && classes.length > 1) {
+    // The ramp on/off and offset lists carry Θ_c and Φ_c: one format holds classes spanning
+    // weight_bits − 1 powers of two; beyond that the lists split into blocks of further formats.
+    const per = prof.weight_bits - 1;
+    const groups = Math.ceil((classes[classes.length - 1]! - classes[0]! + 1) / per);
+    if (groups > 1) {
+      const counts = new Array<number>(groups).fill(0);
+      const pos = (t.y1 - t.y0) * (t.x1 - t.x0);
+      for (const k of classes) counts[Math.floor((k - classes[0]!) / per)]! += (cq!.classCount[k]![t.c1]! - cq!.classCount[k]![t.c0]!) * pos;
+      const ramp = Math.min(3, clockAxons);
+      u.bits += ramp * (counts.reduce((a, m) => a + listBits(prof, m, wb), 0) - listBits(prof, n, wb));
+      if (keys) for (let j = 1; j < groups; j++) u.formats.add(`clock:${p.kind}:${p.id}:ramp${j}`);
+    }
+  }
   u.outEst = n * (o.outPerNeuron?.get(p) ?? 0);
   if (keys) {
     const pk = profileKeys(p, prof, o.T, layerScale);
     pk.cx.forEach((k) => u.cxProfiles.add(k));
     pk.vth.forEach((k) => u.vthProfiles.add(k));
+    // Loihi 2: a threshold profile per further class (class 0 keeps the layer's key).
+    if (prof.tsc.synapse !== "option-a" && p.kind === "tsc") for (const k of classes) if (k > 0) u.vthProfiles.add(`vth-${p.id}:k${k}`);
   }
   return u;
 }

@@ -106,7 +106,7 @@ function validated(dir: string, net: Network): void {
 }
 
 /** The float network and its integer twin from network.json + weights.bin. */
-export function loadNetworks(dir: string): { float: Network; int: Network; file: NetFile } {
+export function loadNetworks(dir: string): { float: Network; int: Network; twin: Network; file: NetFile } {
   const file = readArtifactJson(dir, "network.json", KIND, netSchema) as unknown as NetFile;
   const wpath = artifactFile(dir, "weights.bin", KIND);
   let wf: ReturnType<typeof parseWeights>;
@@ -136,7 +136,7 @@ export function loadNetworks(dir: string): { float: Network; int: Network; file:
   const intNodes: Record<string, unknown>[] = file.nodes.map((n) => {
     const { int, ...rest } = n;
     const o: Record<string, unknown> = { ...rest };
-    delete o["b"];
+    if (typeof o["b"] === "string") delete o["b"];
     if (int?.["w"]) o["w"] = blob(int["w"]);
     else if (typeof rest["w"] === "string") o["w"] = blob(rest["w"]);
     if (int?.["factor"] !== undefined) o["factor"] = int["factor"];
@@ -144,6 +144,8 @@ export function loadNetworks(dir: string): { float: Network; int: Network; file:
     if (int?.["phi"] !== undefined) o["phi"] = int["phi"];
     if (int?.["lambda"] !== undefined) o["lambda"] = int["lambda"];
     if (int?.["delay"] !== undefined) o["loihi_delay"] = int["delay"];
+    if (int?.["theta_shift"] !== undefined) o["loihi_theta_shift"] = blob(int["theta_shift"]);
+    if (int?.["fanin_parts"] !== undefined) o["loihi_fanin_parts"] = int["fanin_parts"];
     return o;
   });
   file.nodes.forEach((n, i) => {
@@ -157,7 +159,36 @@ export function loadNetworks(dir: string): { float: Network; int: Network; file:
   });
   const int: Network = { ...float, nodes: intNodes as unknown as Node[] };
   validated(dir, int);
-  return { float, int, file };
+  return { float, int, twin: closedFormTwin(int, sch), file };
+}
+
+/**
+ * The integer network in the emulator's terms (one θ and φ per neuron node), for the integer closed
+ * form: a channel of threshold class k (Θ_c = Θ/2^k, Φ_c = Φ/2^k) computes
+ * floor((V_c + Φ_c)/Θ_c) = floor((2^k·V_c + Φ)/Θ), so its incoming weights and bias are scaled by 2^k
+ * (exact: powers of two) and the read-out's 2^k·V_c/Θ = V_c/Θ_c. Split integrators sum to the same V.
+ */
+export function closedFormTwin(int: Network, sch: ReturnType<typeof schedule>): Network {
+  const nodes = int.nodes.map((n) => ({ ...n }) as Record<string, unknown>);
+  int.nodes.forEach((n, i) => {
+    const shifts = (n as { loihi_theta_shift?: Float32Array }).loihi_theta_shift;
+    if (!shifts || (n.kind !== "tsc" && n.kind !== "decode")) return;
+    for (const t of sch.charge[n.in]?.terms ?? []) {
+      const src = int.nodes[t.node]!;
+      if (src.kind === "scale") throw new TsccError(fmt(M.DataFile, ["network.json", `node ${i}: threshold classes with a one-to-one synapse term`]));
+      if (src.kind !== "conv" && src.kind !== "dense") continue;
+      const rows = shifts.length;
+      const rowLen = src.w.length / rows;
+      const w = Float32Array.from(src.w);
+      for (let r = 0; r < rows; r++) {
+        const f = 2 ** shifts[r]!;
+        if (f !== 1) for (let k = r * rowLen; k < (r + 1) * rowLen; k++) w[k] = w[k]! * f;
+      }
+      nodes[t.node]!["w"] = w;
+      if (src.b) nodes[t.node]!["b"] = src.b.map((x, r) => x * 2 ** shifts[r]!);
+    }
+  });
+  return { ...int, nodes: nodes as unknown as Node[] };
 }
 
 export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<RunReport> {
@@ -173,7 +204,7 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
   const batch = given.shape[0]!;
   const engine = req.options["engine"] ?? "event";
   if (engine !== "event" && engine !== "fast") throw new TsccError(fmt(M.Usage, [`--engine must be event (bit-accurate registers) or fast (integer closed form), got '${engine}'`]));
-  const { float, int, file } = loadNetworks(dir);
+  const { float, int, twin, file } = loadNetworks(dir);
   const prof = readArtifactJson(dir, "hw-profile.json", KIND, hwProfileSchema);
   const cfg = { qBits: file.engine.q_bits, uBits: file.engine.u_bits, vBits: file.engine.v_bits, biasVia: file.engine.bias_via };
   const t0 = performance.now();
@@ -196,7 +227,7 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
       await yieldToEventLoop();
     }
   } else {
-    logits = runClosedForm(int, x, batch).outputs[0]!;
+    logits = runClosedForm(twin, x, batch).outputs[0]!;
   }
   const seconds = (performance.now() - t0) / 1000;
   const fl = runClosedForm(float, x, batch);

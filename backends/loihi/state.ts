@@ -19,6 +19,7 @@ import { fanoutOf, type Fanout } from "./fanout.js";
 import { canonicalRelays, clockUsage, countTraffic, relayOfRun, relayUsage, tileOut, type ClockItem, type CoreInfo, type Granularity, type Partition, type RelayItem } from "./partition.js";
 import type { Placement, Slot } from "./place.js";
 import { loadProfile, type Profile } from "./profile.js";
+import { decodeSplits, type ChannelSplit } from "./quant.js";
 import { Traffic } from "./traffic.js";
 import { addUsage, densePopGroups, emptyUsage, tilesOf, tileUsage, type Tile } from "./resources.js";
 
@@ -28,7 +29,11 @@ export interface GroupQuant {
 }
 
 export interface PopQuant {
+  /** Layer scale Θ; channel c uses Θ / 2^shifts[c] (threshold classes), or Θ when shifts is null. */
   readonly scale: number;
+  readonly shifts: readonly number[] | null;
+  /** Channels whose fan-in is split over several integrator compartments. */
+  readonly splits: readonly ChannelSplit[];
   readonly vth_mant: number;
   readonly phi: number;
   readonly bias_mant: Float32Array | null;
@@ -71,7 +76,7 @@ export function loadState(m: Module, cwd?: string): State {
     for (const p of net.placed) {
       if (p.kind === "or") continue;
       const a = p.op.attrs;
-      pops.set(p, { scale: a["loihi.scale"] as number, vth_mant: a["loihi.vth_mant"] as number, phi: a["loihi.phi"] as number, bias_mant: constData(m, a["loihi.bias_mant"]), bias_exp: (a["loihi.bias_exp"] as number | undefined) ?? 0, bound_by: (a["loihi.bound_by"] as string | undefined) ?? "" });
+      pops.set(p, { scale: a["loihi.scale"] as number, shifts: (a["loihi.theta_shift"] as number[] | undefined) ?? null, splits: decodeSplits(a["loihi.fanin_split"] as number[] | undefined), vth_mant: a["loihi.vth_mant"] as number, phi: a["loihi.phi"] as number, bias_mant: constData(m, a["loihi.bias_mant"]), bias_exp: (a["loihi.bias_exp"] as number | undefined) ?? 0, bound_by: (a["loihi.bound_by"] as string | undefined) ?? "" });
       for (const g of p.groups) {
         const mant = constData(m, g.op.attrs["loihi.weight_mant"]);
         if (mant) groups.set(g, { exps: [...(g.op.attrs["loihi.weight_exps"] as number[])], mant });

@@ -44,6 +44,7 @@ import gzip
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -57,20 +58,24 @@ CALIB_SEED = 2024  # same seed in examples/vgg16-cifar and examples/resnet20-cif
 
 
 class Vgg16Cifar(nn.Module):
-    def __init__(self, num_classes=10):
+    def __init__(self, num_classes=10, pool="avg", bn=False, width=4096):
         super().__init__()
         layers, c_in = [], 3
         for v in CFG:
             if v == "A":
-                layers.append(nn.AvgPool2d(2))
+                layers.append(nn.AvgPool2d(2) if pool == "avg" else nn.MaxPool2d(2))
             else:
-                layers += [nn.Conv2d(c_in, v, 3, padding=1), nn.ReLU(inplace=True)]
+                # With BatchNorm the conv has no bias (the BN's shift replaces it), as in torchvision.
+                layers.append(nn.Conv2d(c_in, v, 3, padding=1, bias=not bn))
+                if bn:
+                    layers.append(nn.BatchNorm2d(v))
+                layers.append(nn.ReLU(inplace=True))
                 c_in = v
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
-            nn.Linear(512, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
-            nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
-            nn.Linear(4096, num_classes),
+            nn.Linear(512, width), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Linear(width, width), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Linear(width, num_classes),
         )
 
     def forward(self, x):
@@ -79,16 +84,24 @@ class Vgg16Cifar(nn.Module):
         return self.classifier(x)
 
 
-def build_model(seed=SEED):
+def build_model(seed=SEED, pool="avg", bn=False, width=4096):
     torch.manual_seed(seed)
-    model = Vgg16Cifar()
+    model = Vgg16Cifar(pool=pool, bn=bn, width=width)
     gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            fan_in = m.weight[0].numel()
-            with torch.no_grad():
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                fan_in = m.weight[0].numel()
                 m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
-                m.bias.copy_(0.01 * torch.randn(m.bias.shape, generator=gen))
+                if m.bias is not None:
+                    m.bias.copy_(0.01 * torch.randn(m.bias.shape, generator=gen))
+            elif isinstance(m, nn.BatchNorm2d):
+                # Seeded non-trivial statistics (as in examples/resnet20-cifar), so folding them matters.
+                c = m.num_features
+                m.weight.copy_(0.5 + torch.rand(c, generator=gen))          # [0.5, 1.5)
+                m.bias.copy_(0.1 * torch.randn(c, generator=gen))
+                m.running_mean.copy_(0.2 * torch.randn(c, generator=gen))
+                m.running_var.copy_(0.5 + torch.rand(c, generator=gen))     # [0.5, 1.5)
     return model.eval()
 
 
@@ -112,12 +125,25 @@ def make_calib(n, data_dir=DEFAULT_DATA_DIR, size=32, channels=3, seed=CALIB_SEE
     return x.repeat(1, channels, 1, 1).contiguous().numpy()
 
 
+def make_noise(n, size=32, channels=3, seed=CALIB_SEED):
+    """Seeded uniform noise in [0, 1): float32 [n,channels,size,size] (what a new user tries first)."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, channels, size, size), dtype=np.float32)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Export the CIFAR-10 VGG-16 (random weights) to ONNX.")
     ap.add_argument("output", nargs="?", default="vgg16-cifar.onnx", help="ONNX path (default: %(default)s)")
     ap.add_argument("--calib", metavar="OUT.npy", help="also write stand-in calibration images here")
     ap.add_argument("--n", type=int, default=256, help="number of calibration images (default: %(default)s)")
     ap.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="Fashion-MNIST idx folder")
+    ap.add_argument("--calib-source", choices=["images", "noise"], default="images",
+                    help="calibration set: Fashion-MNIST stand-in images or seeded uniform noise in [0,1)")
+    ap.add_argument("--pool", choices=["avg", "max"], default="avg", help="pooling layers (default: %(default)s)")
+    ap.add_argument("--bn", action="store_true",
+                    help="BatchNorm after every conv (kept as BatchNormalization nodes; tscc folds them)")
+    ap.add_argument("--width", type=int, choices=[512, 4096], default=4096,
+                    help="width of the two hidden classifier layers (default: %(default)s)")
     ap.add_argument("--skip-onnx", action="store_true", help="do not export the model")
     args = ap.parse_args(argv)
 
@@ -128,19 +154,27 @@ def main(argv=None):
         import onnx
 
         t0 = time.time()
-        model = build_model()
+        model = build_model(pool=args.pool, bn=args.bn, width=args.width)
         n_params = sum(p.numel() for p in model.parameters())
-        torch.onnx.export(
-            model, torch.zeros(1, 3, 32, 32), args.output,
-            opset_version=13,
-            do_constant_folding=True,
-            input_names=["input"],
-            output_names=["logits"],
-            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-        )
+        # BN models keep their BatchNormalization nodes (PRESERVE, model in eval mode) so that tscc
+        # folds them; torch's default (EVAL) would fold them into the convs itself.
+        training = torch.onnx.TrainingMode.PRESERVE if args.bn else torch.onnx.TrainingMode.EVAL
+        with warnings.catch_warnings():
+            # PRESERVE + constant folding warns about models in *training* mode; ours is in eval mode.
+            warnings.filterwarnings("ignore", message="It is recommended that constant folding be turned off")
+            torch.onnx.export(
+                model, torch.zeros(1, 3, 32, 32), args.output,
+                opset_version=13,
+                do_constant_folding=True,
+                training=training,
+                input_names=["input"],
+                output_names=["logits"],
+                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            )
         m = onnx.load(args.output)
         entry = m.metadata_props.add()
-        entry.key, entry.value = "tscc.weights", "random (seeded Kaiming-normal); accuracy is meaningless"
+        bn_note = ", random BN stats" if args.bn else ""
+        entry.key, entry.value = "tscc.weights", f"random (seeded Kaiming-normal{bn_note}); accuracy is meaningless"
         onnx.save(m, args.output)
         onnx.checker.check_model(args.output)
         ops = sorted({n.op_type for n in m.graph.node})
@@ -148,11 +182,14 @@ def main(argv=None):
               f"{len(m.graph.node)} nodes ({', '.join(ops)}), {time.time() - t0:.1f}s")
 
     if args.calib:
-        x = make_calib(args.n, args.data_dir)
+        if args.calib_source == "noise":
+            x, what = make_noise(args.n), "seeded uniform noise in [0,1)"
+        else:
+            x, what = make_calib(args.n, args.data_dir), "Fashion-MNIST training images, seeded sample, 32x32 bilinear, 3 channels"
         os.makedirs(os.path.dirname(os.path.abspath(args.calib)), exist_ok=True)
         np.save(args.calib, x)
         print(f"wrote {args.calib}: float32 {list(x.shape)}, range [{x.min():.3f}, {x.max():.3f}], "
-              f"mean {x.mean():.4f} (Fashion-MNIST training images, seeded sample, 32x32 bilinear, 3 channels)")
+              f"mean {x.mean():.4f} ({what})")
     return 0
 
 

@@ -60,6 +60,8 @@ export const M = {
   PassFailed: { code: 3005, severity: "error", text: "{0}" },
   PassWarning: { code: 3006, severity: "warning", text: "{0}" },
   PassNote: { code: 3007, severity: "note", text: "{0}" },
+  // 31xx: the loihi backend's passes
+  LoihiNoFit: { code: 3101, severity: "error", text: "{0}" },
 
   // 4xxx: backends
   BackendUnsupported: { code: 4001, severity: "error", text: "backend '{0}' cannot compile {1}: {2}" },

@@ -96,8 +96,19 @@ export function checkArtifact(dir: string): CheckResult {
       covered.set(t.layer, (covered.get(t.layer) ?? 0) + n);
       const cxn = L.kind === "tsc" ? prof.tsc.neuron_cx : L.kind === "or" ? prof.tsc.or_cx : prof.tsc.readout_cx;
       if (cxn !== t.cx_per_neuron) bad(`${where}: ${t.layer} claims ${t.cx_per_neuron} compartments per neuron, the profile's realisation gives ${cxn}`);
-      const tileCx = n * cxn;
+      // Split channels: parts − 1 more integrator compartments per neuron.
+      const positions = (t.rows[1] - t.rows[0]) * (t.cols[1] - t.cols[0]);
+      let extraCx = 0;
+      for (const sp of (L.fanin_split ?? []) as { channel: number; parts: number }[]) if (sp.channel >= t.channels[0] && sp.channel < t.channels[1]) extraCx += (sp.parts - 1) * positions;
+      const tileCx = n * cxn + extraCx;
       cx += tileCx;
+      // Channels of the tile per weight exponent of a group (one block run per exponent in every list).
+      const perExp = (g: any): number[] => {
+        if (!g.channel_exps) return [t.channels[1] - t.channels[0]];
+        const m = new Map<number, number>();
+        for (let c = t.channels[0]; c < t.channels[1]; c++) m.set(g.channel_exps[c], (m.get(g.channel_exps[c]) ?? 0) + 1);
+        return [...m.keys()].sort((a, b) => a - b).map((e) => m.get(e)!);
+      };
       const idx = indexBits(Math.min(tileCx, cap), prof);
       let tBits = 0;
       let tSlots = 0;
@@ -125,25 +136,48 @@ export function checkArtifact(dir: string): CheckResult {
           for (const m of rows) rowClasses.set(m, ones(m));
           const colClasses = new Map<number, number>();
           for (const m of cols) colClasses.set(m, ones(m));
-          for (const tr of rowClasses.values()) for (const tc of colClasses.values()) tBits += gp * chunks * bitsOfList(Math.ceil((tr * tc * pairs) / chunks), prof.weight_bits + idx, prof);
+          const split = perExp(g);
+          for (const tr of rowClasses.values()) {
+            for (const tc of colClasses.values()) {
+              const entries = (tr * tc * pairs) / chunks;
+              if (split.length === 1) tBits += gp * chunks * bitsOfList(Math.ceil(entries), prof.weight_bits + idx, prof);
+              else for (const ne of split) tBits += gp * chunks * bitsOfList(Math.ceil((entries * ne) / (t.channels[1] - t.channels[0])), prof.weight_bits + idx, prof);
+            }
+          }
         } else {
           const oneToOne = g.kind === "scale";
           const sources = oneToOne ? n : g.source_neurons;
           const per = oneToOne ? 1 : n;
           const eb = oneToOne ? prof.weight_bits + idx : prof.weight_bits;
+          const split = oneToOne ? [1] : perExp(g);
+          const listOf = (atoms: number): number => (split.length === 1 ? bitsOfList(atoms * per, eb, prof) : split.reduce((acc, ne) => acc + bitsOfList(atoms * ne, prof.weight_bits, prof), 0));
           if (g.dense_population_axons) {
             const chunks = Math.ceil(sources / prof.max_atoms_per_axon);
             tSlots += chunks * gp * prof.pop_axon_slots;
-            for (let k = 0; k < chunks; k++) tBits += gp * bitsOfList(Math.min(prof.max_atoms_per_axon, sources - k * prof.max_atoms_per_axon) * per, eb, prof);
+            for (let k = 0; k < chunks; k++) tBits += gp * listOf(Math.min(prof.max_atoms_per_axon, sources - k * prof.max_atoms_per_axon));
           } else {
             tSlots += sources * gp;
-            tBits += gp * sources * bitsOfList(per, eb, prof);
+            tBits += gp * sources * listOf(1);
           }
         }
       }
       const clockAxons = L.kind === "tsc" ? prof.tsc.clock_axons_per_core : L.kind === "readout" ? Math.min(2, prof.tsc.clock_axons_per_core) : Math.min(1, prof.tsc.clock_axons_per_core);
       tSlots += clockAxons;
       tBits += clockAxons * bitsOfList(n, prof.weight_bits, prof);
+      // Loihi 1 ramp lists (ramp on/off, offset) carry Θ_c: one format spans weight_bits − 1 threshold
+      // classes; a tile spanning more splits those 3 lists into one block run per format.
+      if (L.kind === "tsc" && optionA && L.threshold_classes) {
+        const ks: number[] = L.threshold_classes.slice(t.channels[0], t.channels[1]);
+        const lo = Math.min(...ks);
+        const span = Math.max(...ks) - lo + 1;
+        const per = prof.weight_bits - 1;
+        const runs = Math.ceil(span / per);
+        if (runs > 1) {
+          const counts = new Array<number>(runs).fill(0);
+          for (const k of ks) counts[Math.floor((k - lo) / per)] += positions;
+          tBits += Math.min(3, clockAxons) * (counts.reduce((a, m) => a + bitsOfList(m, prof.weight_bits, prof), 0) - bitsOfList(n, prof.weight_bits, prof));
+        }
+      }
       if (tBits !== t.synapses.bits) bad(`${where}: tile ${t.tile} of ${t.layer}: mapping says ${t.synapses.bits} synapse bits, recomputed ${tBits}`);
       if (tSlots !== t.synapses.in_axon_slots) bad(`${where}: tile ${t.tile} of ${t.layer}: mapping says ${t.synapses.in_axon_slots} in-axon slots, recomputed ${tSlots}`);
       bits += tBits;

@@ -64,3 +64,46 @@ test("tscc run reports accuracy, float TSC accuracy and the delta, and agrees wi
   expect(m.agreement_with_float_tsc).toBeGreaterThanOrEqual(0.95);
   expect(m.accuracy_delta).toBeCloseTo(m.accuracy - m.float_tsc_accuracy, 10);
 });
+
+test("a residual network's artifact runs: the add node keeps both operands, registers = closed form", async () => {
+  // conv → relu → conv (+ identity shortcut) → relu → dense: network.json once dropped the add node's
+  // second operand (its `b` was taken for a bias blob), so ResNet artifacts could not be run.
+  const { buildModel } = await import("../../support/onnx-builder.js");
+  const { writeFileSync } = await import("node:fs");
+  const w = (n: number, seed: number, scale: number): Float32Array => new Float32Array(n).map((_, i) => ((((i + 1) * 7919 + seed * 104729) % 1000) / 1000 - 0.5) * scale);
+  const model = join(dir, "residual.onnx");
+  writeFileSync(
+    model,
+    buildModel({
+      inputs: [{ name: "input", shape: ["N", 4, 6, 6] }],
+      outputs: ["output"],
+      initializers: [
+        { name: "w1", dims: [4, 4, 3, 3], data: w(144, 1, 0.6) },
+        { name: "w2", dims: [4, 4, 3, 3], data: w(144, 2, 0.6) },
+        { name: "w3", dims: [3, 144], data: w(432, 3, 0.3) },
+      ],
+      nodes: [
+        { op: "Conv", inputs: ["input", "w1"], outputs: ["c1"], attrs: { pads: [1, 1, 1, 1] } },
+        { op: "Relu", inputs: ["c1"], outputs: ["r1"] },
+        { op: "Conv", inputs: ["r1", "w2"], outputs: ["c2"], attrs: { pads: [1, 1, 1, 1] } },
+        { op: "Add", inputs: ["c2", "r1"], outputs: ["s"] },
+        { op: "Relu", inputs: ["s"], outputs: ["r2"] },
+        { op: "Flatten", inputs: ["r2"], outputs: ["f"] },
+        { op: "Gemm", inputs: ["f", "w3"], outputs: ["output"], attrs: { transB: 1 } },
+      ],
+    }),
+  );
+  const x = w(24 * 144, 4, 1).map((v) => v + 0.5);
+  writeNpy(join(dir, "res-x.npy"), { shape: [24, 4, 6, 6], dtype: "f32", data: x });
+  const out = join(dir, "res-art");
+  const c = await tscc(["compile", model, "--target", "loihi", "--calibration", join(dir, "res-x.npy"), "-o", out], ROOT);
+  expect(c.code, c.stderr).toBe(0);
+  const { int, twin, file } = loadNetworks(out);
+  expect(int.nodes.filter((n) => n.kind === "add").every((n) => typeof (n as { b: unknown }).b === "number")).toBe(true);
+  const cfg = { qBits: file.engine.q_bits, uBits: file.engine.u_bits, vBits: file.engine.v_bits, biasVia: file.engine.bias_via };
+  const ev = runLoihi(int, x, 24, cfg);
+  expect(Array.from(ev.logits)).toEqual(Array.from(runClosedForm(twin, x, 24).outputs[0]!));
+  const r = await tscc(["run", out, "--input", join(dir, "res-x.npy"), "--json"], ROOT);
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout).agreement_with_float_tsc).toBeGreaterThan(0.5);
+});
