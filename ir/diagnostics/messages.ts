@@ -38,6 +38,12 @@ export const M = {
   UnsupportedInputRank: { code: 1015, severity: "error", text: "{0}" },
   UnsupportedConstruct: { code: 1016, severity: "error", text: "{0}" },
   MissingShape: { code: 1017, severity: "error", text: "input '{0}' has no static shape in the model; tscc needs every non-batch dimension" },
+  QuantPerAxis: {
+    code: 1300,
+    severity: "error",
+    text: "{0} input '{1}' has {2} values: per-axis quantisation is not supported (tscc imports per-tensor scales and zero points)",
+  },
+  QuantElementType: { code: 1301, severity: "error", text: "{0} with element type {1} is not supported; tscc imports uint8 and int8 quantisation" },
 
   // 2xxx: IR text, JSON and verifier
   ParseError: { code: 2001, severity: "error", text: "{0}" },
@@ -54,6 +60,11 @@ export const M = {
   PassFailed: { code: 3005, severity: "error", text: "{0}" },
   PassWarning: { code: 3006, severity: "warning", text: "{0}" },
   PassNote: { code: 3007, severity: "note", text: "{0}" },
+  NotAQuantizer: {
+    code: 3300,
+    severity: "warning",
+    text: "{0} after {1} is not a {2} quantiser: {3}; it stays unfused (a spiking conversion will reject it)",
+  },
 
   // 4xxx: backends
   BackendUnsupported: { code: 4001, severity: "error", text: "backend '{0}' cannot compile {1}: {2}" },
