@@ -32,7 +32,8 @@ export function emulatorPipeline(o: BackendOptions): string {
   if (o["coding"] === "rate") {
     parts.push(`insert-rate-encoding{avgpool=${o["avgpool"]},input=${o["rate-input"]},reset=${o["reset"]},v-init=${o["v-init"]},window=${windowOf(o)}}`);
   } else {
-    parts.push(`insert-tsc-encoding{avgpool=${o["avgpool"]},phi=${o["phi"]},rounding=${o["rounding"]},window=${windowOf(o)}}`);
+    const windows = o["windows"] as string;
+    parts.push(`insert-tsc-encoding{avgpool=${o["avgpool"]},phi=${o["phi"]},rounding=${o["rounding"]},window=${windowOf(o)}${windows ? `,windows=${q(windows)}` : ""}}`);
   }
   return parts.join(",");
 }
@@ -47,6 +48,7 @@ export const CONVERSION_OPTIONS = {
   "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
   "per-channel": { kind: "bool", default: true, doc: "one activation scale λ per channel (off residual paths); false for one λ per layer" },
   phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
+  windows: { kind: "str", default: "", doc: "TSC per-layer windows: layer=T,… or a JSON file (as `tscc tune` writes it); layers without one get --window" },
   rounding: { kind: "enum", choices: ["round", "floor"], default: "round", doc: "TSC input encoder rounding" },
   avgpool: { kind: "enum", choices: ["merge", "spike"], default: "merge", doc: "average pooling merged into the next layer, or a spiking layer" },
   "input-scale": { kind: "float", default: 1, doc: "raw input range [0, scale]" },

@@ -46,6 +46,7 @@ export const SNN_FLAGS: readonly [flag: string, option: string, help: string][] 
   ["--mean <list>", "mean", "per-channel mean the model expects subtracted (comma-separated)"],
   ["--std <list>", "std", "per-channel std the model expects divided by (comma-separated)"],
   ["--phi <phi>", "phi", "TSC rounding offset φ (default 0.5; 0 floors)"],
+  ["--windows <spec>", "windows", "TSC per-layer windows: layer=T,… or a JSON file from `tscc tune` (other layers get --window)"],
   ["--avgpool <mode>", "avgpool", "merge (default) average pooling into the next layer, or spike"],
 ];
 
