@@ -67,7 +67,8 @@ export function closedFormOnnx(net: Network): Uint8Array {
   const attrInts = (name: string, v: readonly number[]): onnxProto.onnx.IAttributeProto => ({ name, type: 7, ints: [...v] });
   const attrInt = (name: string, v: number): onnxProto.onnx.IAttributeProto => ({ name, type: 2, i: v });
   const zero = scalar(0);
-  const tops = new Map<number, string>([[net.window, scalar(net.window)]]);
+  // The network's own window first (its scalar keeps its place in uniform networks' files), if any population uses it.
+  const tops = new Map<number, string>(sched.steps.some((t, i) => t === net.window && (net.nodes[i]!.kind === "encode" || net.nodes[i]!.kind === "tsc")) ? [[net.window, scalar(net.window)]] : []);
   /** clip(floor(x), 0, T) */
   const quantise = (x: string, T: number): string => {
     let top = tops.get(T);

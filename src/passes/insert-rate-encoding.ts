@@ -34,6 +34,6 @@ export const insertRateEncodingPass = definePass({
       window: ctx.options["window"] as number,
       avgpool: ctx.options["avgpool"] as "merge" | "spike",
     });
-    return { changed: ok };
+    return { changed: ok !== undefined };
   },
 });

@@ -30,6 +30,7 @@ import { deliverList } from "./kernels.js";
 import { runRate } from "./rate.js";
 import type { RunOptions, RunResult, SpikeTimes } from "./types.js";
 import type { ChargeTerm, StepWindow } from "./schedule.js";
+import { traceRecorders, type NodeTrace } from "./trace.js";
 
 /** Run `batch` samples through the event engine (TSC or rate, by `net.coding`). */
 export function runEvent(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts: RunOptions = {}): RunResult {
@@ -147,6 +148,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
     ? net.values.map((v, id) => (v.kind === "spikes" && on[id] ? { on: new Int32Array(batch * sizes[id]!), off: new Int32Array(batch * sizes[id]!) } : null))
     : undefined;
   const membrane = opts.recordMembrane ? net.nodes.map((n) => (n.kind === "tsc" || n.kind === "decode" ? new Float64Array(batch * sizes[n.in]!) : null)) : undefined;
+  const traces = traceRecorders(net, opts.recordTrace, ["tsc", "decode"], sched.latency, batch);
 
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < net.nodes.length; i++) {
@@ -161,7 +163,8 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
           break;
         case "tsc":
         case "decode": {
-          integrate(plan, p, pops[i]!, b, tally, bucketsOf, i);
+          const tr = traces?.[i];
+          integrate(plan, p, pops[i]!, b, tally, bucketsOf, i, tr ? (t) => tr.recordV(b, t, pops[i]!.V, p.pop.perm) : undefined);
           const mem = membrane?.[i];
           if (mem) {
             const V = pops[i]!.V;
@@ -170,7 +173,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
           }
           if (p.kind === "tsc") {
             const w = sched.spikeWindow[p.node.out]!;
-            tally.spikes[i]! += fire(p, pops[i]!.V, w.start, w.steps, on[p.node.out]!, off[p.node.out]!, tally, i);
+            tally.spikes[i]! += fire(p, pops[i]!.V, w.start, w.steps, on[p.node.out]!, off[p.node.out]!, tally, i, tr ?? undefined, b);
           } else {
             const V = pops[i]!.V;
             const out = outputs[plan.outputNodes.indexOf(i)];
@@ -208,6 +211,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
         st.off.set(f, b * n);
       }
     }
+    traces?.forEach((t) => t?.finishSample(b));
   }
   const spiking = net.nodes.map((n) => (n.kind === "encode" || n.kind === "tsc" ? sizes[n.out]! : 0));
   const result: RunResult = {
@@ -217,6 +221,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
     ...(intervals ? { intervals } : {}),
     ...(spikeTimes ? { spikeTimes } : {}),
     ...(membrane ? { membrane } : {}),
+    ...(traces ? { traces: opts.recordTrace!.map((r) => traces[r.node]!.result()) } : {}),
   };
   return result;
 }
@@ -239,8 +244,11 @@ function encodeSample(ep: EncodePlan, x: Float32Array, b: number, T: number, on:
   return spikes;
 }
 
-/** Integration phase of one population for sample `sample`: bias/φ init, then every window step by step. */
-function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tally: Tally, bucketsOf: (v: number, s: number) => Buckets, node: number): void {
+/**
+ * Integration phase of one population for sample `sample`: bias/φ init, then every window step by step.
+ * `onStep(t)` (recordTrace) sees V after the init (t = first window start) and after every step (t = step + 1).
+ */
+function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tally: Tally, bucketsOf: (v: number, s: number) => Buckets, node: number, onStep?: (t: number) => void): void {
   const T = p.steps;
   const { V, I } = st;
   const n = p.pop.n;
@@ -250,6 +258,7 @@ function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tall
   if (bias) for (let q = 0; q < n; q++) V[q] = bias[q]! * T + phi;
   else V.fill(phi);
   tally.neuron[node]! += n;
+  onStep?.(st.byWindow[0]!.window.start);
   for (const { window, gain, terms } of st.byWindow) {
     I.fill(0);
     const sps = terms.map((t) => plan.nodes[t.node] as SynapsePlan);
@@ -260,14 +269,15 @@ function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tall
       for (let e = 0; e < nt; e++) tally.syn[terms[e]!.node]! += deliverSlot(sps[e]!, bks[e]!, k, I, perm);
       if (gain === 1) for (let q = 0; q < n; q++) V[q]! += I[q]!;
       else for (let q = 0; q < n; q++) V[q]! += gain * I[q]!;
+      onStep?.(window.start + k + 1);
     }
     // Slot T_s (spike 2 at the window end, from saturated sources) is outside the window: dropped, no cost.
     tally.neuron[node]! += n * Ts;
   }
 }
 
-/** Fire phase of a tsc population (§3.4), window start s. Returns the spikes emitted. */
-function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Array, off: Int32Array, tally: Tally, node: number): number {
+/** Fire phase of a tsc population (§3.4), window start s. Returns the spikes emitted. `tr`: recordTrace of sample b. */
+function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Array, off: Int32Array, tally: Tally, node: number, tr?: NodeTrace, b = 0): number {
   const theta = (p.node as { theta: number }).theta;
   const n = p.pop.n;
   const perm = p.pop.perm;
@@ -277,17 +287,21 @@ function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Arr
   for (let j = 0; j < n; j++) {
     let v = V[perm ? perm[j]! : j]!;
     let own = 0;
+    const q = tr ? tr.slot[j]! : -1;
     on[j] = -1;
     off[j] = -1;
     if (v >= theta) {
       on[j] = s; // spike 1 at k = 0
       own++;
+      if (q >= 0) tr!.spike(b, j, s, 1);
       for (let k = 0; k < T; k++) {
         v -= theta;
         discharges++;
+        if (q >= 0) tr!.recordOne(b, q, s + k + 1, v);
         if (v < theta || k === T - 1) {
           off[j] = s + k + 1; // spike 2
           own++;
+          if (q >= 0) tr!.spike(b, j, s + k + 1, 2);
           break;
         }
       }

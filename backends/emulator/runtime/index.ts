@@ -28,6 +28,6 @@ export { runClosedForm } from "./closed-form.js";
 export { createOrtSession, runOnnxClosedForm, type OrtModule, type OrtSession } from "./onnx-engine.js";
 export { runRateOnnx } from "./rate-onnx.js";
 export { schedule, validateNetwork, type ChargeSchedule, type ChargeTerm, type Schedule } from "./schedule.js";
-export type { Checkpoint, Counters, LayerCounters, OpCounts, RunOptions, RunResult, SpikeTimes } from "./types.js";
+export type { Checkpoint, Counters, LayerCounters, OpCounts, RunOptions, RunResult, SpikeTimes, Trace, TraceRequest } from "./types.js";
 export type * from "./network.js";
 export { size, nodeInputs } from "./network.js";

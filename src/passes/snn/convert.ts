@@ -8,21 +8,25 @@
  * synapses.ts); the coding (coding.ts) is a strategy that makes the encoder and the neurons.
  */
 import { fmt, M, type Module, type PassContext, type Value } from "../../../ir/index.js";
-import { Conversion, ConvertError, reportConvertError, Skip, type ConvertOptions } from "./conversion.js";
+import { Conversion, ConvertError, reportConvertError, Skip, type ConvertedLayer, type ConvertOptions } from "./conversion.js";
 import { CONVERTERS } from "./layers.js";
 
-export type { ConvertOptions } from "./conversion.js";
+export type { ConvertedLayer, ConvertOptions } from "./conversion.js";
 export { rateCoding, tscCoding, type Coding } from "./coding.js";
 
-export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): boolean {
+/**
+ * Convert `m` in place. Returns the neuron populations made (the encoder first, in conversion order),
+ * or undefined when the conversion failed (every problem is reported to `ctx.diag`).
+ */
+export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): readonly ConvertedLayer[] | undefined {
   const input = m.inputs[0];
   if (!input || m.inputs.length !== 1) {
     ctx.diag.report(fmt(M.PassFailed, [`conversion needs exactly one model input, found ${m.inputs.length}`]));
-    return false;
+    return undefined;
   }
   if (o.windows?.size && o.coding.name !== "tsc") {
     ctx.diag.report(fmt(M.PassFailed, ["per-layer windows are for TSC: a rate-coded network runs every layer for the whole run"]));
-    return false;
+    return undefined;
   }
   const cv = new Conversion(m, ctx, input, o);
   let failed = false;
@@ -38,12 +42,12 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
       failed = true;
     }
   }
-  if (failed || !readOutputs(cv, ctx)) return false;
+  if (failed || !readOutputs(cv, ctx)) return undefined;
   const unknown = [...(o.windows?.keys() ?? [])].filter((k) => !cv.usedKeys.has(k));
   if (unknown.length) {
     const known = cv.layers.map((l) => (l.name ? `${l.index} '${l.name}'` : l.index)).join(", ");
     ctx.diag.report(fmt(M.PassFailed, [`per-layer windows name no layer: ${unknown.map((k) => `'${k}'`).join(", ")} (layers: ${known})`]));
-    return false;
+    return undefined;
   }
   const fresh = new Set(cv.nnOps);
   m.ops = m.ops.filter((op) => !fresh.has(op));
@@ -51,7 +55,7 @@ export function convertToSnn(m: Module, ctx: PassContext, o: ConvertOptions): bo
   m.attrs["coding"] = o.coding.name;
   m.attrs["window"] = o.window;
   if (cv.softmaxRemoved) m.attrs["softmax_removed"] = true;
-  return true;
+  return cv.layers;
 }
 
 /** The largest window among the spikes integrated into `charge` (a chain's read-out then needs no gain). */

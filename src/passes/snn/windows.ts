@@ -1,5 +1,5 @@
 /**
- * Per-layer windows as the user gives them (`--windows`, the `windows` option of insert-tsc-encoding):
+ * Per-layer windows as the user gives them (`--layer-windows`, the `windows` option of insert-tsc-encoding):
  * inline `layer=T,layer=T` (or `;`-separated), or a JSON file — `{"windows": {"layer": T, …}}` as
  * `tscc tune` writes it, or the bare map. A layer is its ONNX node name (the model input's name for the
  * encoder) or `#k`, its position among the neuron populations (`#0` is the encoder).
