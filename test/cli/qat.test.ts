@@ -27,10 +27,10 @@ describe("tscc compile with activation quantisers", () => {
   });
 
   test("a per-layer window for a quantised layer must be its L", async () => {
-    const r = await tscc(["compile", "qcfs.onnx", "--target", "emulator", "--windows", "fc1=8", "-o", "wrong-window"], tmp);
+    const r = await tscc(["compile", "qcfs.onnx", "--target", "emulator", "--layer-windows", "fc1=8", "-o", "wrong-window"], tmp);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/layer 'fc1' is quantised to 4 levels by the network itself, so its window is 4 steps; a per-layer window of 8 would change what it computes/);
-    expect((await tscc(["compile", "qcfs.onnx", "--target", "emulator", "--windows", "fc1=4,x=16", "-o", "same-window"], tmp)).code).toBe(0);
+    expect((await tscc(["compile", "qcfs.onnx", "--target", "emulator", "--layer-windows", "fc1=4,x=16", "-o", "same-window"], tmp)).code).toBe(0);
   });
 
   test("a near miss is reported: the warning first, then the conversion error naming the Floor", async () => {

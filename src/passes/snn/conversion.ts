@@ -25,6 +25,8 @@ export interface ConvertedLayer {
   /** The ONNX node it realises (the model input's name for the encoder); "" when it has none. */
   readonly name: string;
   readonly window: number;
+  /** The network sets the window (a quantised layer's L, a quantised input's levels): tuning leaves it. */
+  readonly fixed: boolean;
 }
 
 /** A conversion problem at `loc` (reported as a pass diagnostic; the op's dependents are skipped). */
@@ -123,7 +125,7 @@ export class Conversion {
       window = w;
       break;
     }
-    this.layers.push({ index, name, window });
+    this.layers.push({ index, name, window, fixed: levels !== undefined });
     return window;
   }
 
