@@ -51,7 +51,7 @@ beforeAll(async () => {
   await compile("tsc32", ["--window", "32"]);
   await compile("tsc8", ["--window", "8"]);
   await compile("rate64", ["--coding", "rate", "--window", "64"]);
-  await compile("perlayer", ["--window", "32", "--windows", "input=4"]);
+  await compile("perlayer", ["--window", "32", "--layer-windows", "input=4"]);
 });
 afterAll(() => removeDir(dir));
 
