@@ -13,7 +13,7 @@ export * from "./json.js";
 export * from "./weights.js";
 export * from "./pass.js";
 export * from "./ops/index.js";
-export { NN_OPS, ACTIVATION_HOSTS, ACTIVATION_ATTRS, reshapeShape } from "./ops/nn.js";
+export { NN_OPS, ACTIVATION_HOSTS, ACTIVATION_ATTRS, QUANT_RANGE, reshapeShape } from "./ops/nn.js";
 export { SNN_OPS, SYNAPSE_OPS, NEURON_OPS } from "./ops/snn.js";
 export * from "./diagnostics/diagnostic.js";
 export * from "./diagnostics/messages.js";

@@ -49,13 +49,23 @@ export function annToOnnx(m: Module): Uint8Array | undefined {
     names.set(v, name);
     return name;
   };
+  /** A fused quantiser in the float32 steps of the interpreter's kernel (quantizeInPlace): divide by λ/L, shift, round, clip, scale. */
+  const quantizer = (x: string, levels: number, lambda: number, phi: number, rounding: string): string => {
+    const step = lambda / levels;
+    const u = node("Div", [x, scalar(step)]);
+    const k = rounding === "half_even" ? node("Round", [node("Add", [u, scalar(phi - 0.5)])]) : node("Floor", [node("Add", [u, scalar(phi)])]);
+    return node("Mul", [node("Clip", [k, scalar(0), scalar(levels)]), scalar(step)]);
+  };
   const activation = (op: Op, x: string): string => {
     const a = op.attrs["activation"];
+    if (a === "quant") return quantizer(x, op.num("quant_levels"), op.num("quant_lambda"), op.num("quant_phi"), op.str("quant_rounding"));
     if (a === "relu") return node("Relu", [x]);
     if (a === "clip") return node("Clip", [x, scalar(op.num("clip_min")), scalar(op.num("clip_max"))]);
     return x;
   };
-  for (const i of m.inputs) names.set(i.value, i.name);
+  // A quantised input (fuse-quantizers' input_levels) is quantised at the graph input, as the interpreter does.
+  const inputLevels = m.attrs["input_levels"];
+  for (const i of m.inputs) names.set(i.value, typeof inputLevels === "number" ? quantizer(i.name, inputLevels, 1, 0.5, m.attrs["input_rounding"] === "half_even" ? "half_even" : "floor") : i.name);
   const window = (op: Op): AttributeProto[] => [ints("kernel_shape", op.ints("kernel_shape")), ints("strides", op.ints("strides")), ints("pads", op.ints("pads")), ints("dilations", op.ints("dilations"))];
   try {
     for (const op of m.ops) {

@@ -26,7 +26,7 @@ const WEIGHT_OPS = new Set(["nn.conv", "nn.gemm", "nn.matmul"]);
 
 function hasActivation(op: Op): boolean {
   const a = op.attrs["activation"];
-  return a === "relu" || a === "clip";
+  return a === "relu" || a === "clip" || a === "quant";
 }
 
 export function legalizeForSnn(m: Module, diag: DiagnosticSink, backend: string): void {

@@ -44,6 +44,12 @@ export const M = {
     severity: "error",
     text: "tensor '{0}' declares dims {1}, {2} elements, more than the {3} tscc reads (checked before anything is allocated)",
   },
+  QuantPerAxis: {
+    code: 1300,
+    severity: "error",
+    text: "{0} input '{1}' has {2} values: per-axis quantisation is not supported (tscc imports per-tensor scales and zero points)",
+  },
+  QuantElementType: { code: 1301, severity: "error", text: "{0} with element type {1} is not supported; tscc imports uint8 and int8 quantisation" },
 
   // 2xxx: IR text, JSON and verifier
   ParseError: { code: 2001, severity: "error", text: "{0}" },
@@ -62,6 +68,12 @@ export const M = {
   PassNote: { code: 3007, severity: "note", text: "{0}" },
   // 31xx: the loihi backend's passes
   LoihiNoFit: { code: 3101, severity: "error", text: "{0}" },
+  // 33xx: quantiser fusion
+  NotAQuantizer: {
+    code: 3300,
+    severity: "warning",
+    text: "{0} after {1} is not a {2} quantiser: {3}; it stays unfused (a spiking conversion will reject it)",
+  },
 
   // 4xxx: backends
   BackendUnsupported: { code: 4001, severity: "error", text: "backend '{0}' cannot compile {1}: {2}" },

@@ -34,7 +34,20 @@ type Kernel = (x: readonly RTensor[], a: Attrs) => RTensor;
 
 const ints = (a: Attrs, k: string): number[] => [...(a[k] as readonly number[])];
 const num = (a: Attrs, k: string): number => a[k] as number;
-const activation = (a: Attrs): K.Activation => K.activationOf(a["activation"] as string | undefined, a["clip_min"] as number | undefined, a["clip_max"] as number | undefined);
+/** The clamp part of a fused activation (none for quant, which {@link quantized} applies afterwards). */
+const activation = (a: Attrs): K.Activation =>
+  a["activation"] === "quant" ? K.NO_ACTIVATION : K.activationOf(a["activation"] as string | undefined, a["clip_min"] as number | undefined, a["clip_max"] as number | undefined);
+
+/** The quantiser of a fused `activation = "quant"` (attributes with their defaults filled in). */
+export function quantizerOf(a: Attrs): K.Quantizer {
+  return { levels: num(a, "quant_levels"), lambda: num(a, "quant_lambda"), phi: num(a, "quant_phi"), rounding: a["quant_rounding"] as K.Quantizer["rounding"] };
+}
+
+/** Apply a fused quant activation to a host's freshly computed float32 result. */
+function quantized(a: Attrs, y: RTensor): RTensor {
+  if (a["activation"] === "quant") K.quantizeInPlace(y.data as Float32Array, quantizerOf(a));
+  return y;
+}
 const windowParams = (a: Attrs): K.WindowParams => ({
   kernel: ints(a, "kernel_shape"),
   strides: ints(a, "strides"),
@@ -79,18 +92,25 @@ function padChannels(y: RTensor, inShape: readonly number[], pads: readonly numb
 
 /** One kernel per `nn` op; operands are already checked for count, attributes have their defaults. */
 const KERNELS: Readonly<Record<string, Kernel>> = {
-  "nn.conv": ([x, w, b], a) => K.conv(x!, w!, b, { ...windowParams(a), group: num(a, "group"), activation: activation(a) }),
+  "nn.conv": ([x, w, b], a) => quantized(a, K.conv(x!, w!, b, { ...windowParams(a), group: num(a, "group"), activation: activation(a) })),
   "nn.gemm": ([x, w, c], a) =>
-    K.gemm(x!, w!, c, { alpha: num(a, "alpha"), beta: num(a, "beta"), transA: num(a, "transA") === 1, transB: num(a, "transB") === 1, activation: activation(a) }),
-  "nn.matmul": ([x, y], a) => K.matmul(x!, y!, activation(a)),
+    quantized(a, K.gemm(x!, w!, c, { alpha: num(a, "alpha"), beta: num(a, "beta"), transA: num(a, "transA") === 1, transB: num(a, "transB") === 1, activation: activation(a) })),
+  "nn.matmul": ([x, y], a) => quantized(a, K.matmul(x!, y!, activation(a))),
   "nn.relu": ([x]) => K.relu(x!),
   "nn.clip": ([x], a) => K.clip(x!, num(a, "min"), num(a, "max")),
+  "nn.mul": ([x, y]) => K.mul(x!, y!),
+  "nn.div": ([x, y]) => K.div(x!, y!),
+  "nn.sub": ([x, y]) => K.sub(x!, y!),
+  "nn.floor": ([x]) => K.floor(x!),
+  "nn.round": ([x]) => K.round(x!),
+  "nn.quantize_linear": ([x], a) => K.quantizeLinear(x!, num(a, "scale"), num(a, "zero_point"), a["to"] as "u8" | "i8"),
+  "nn.dequantize_linear": ([x], a) => K.dequantizeLinear(x!, num(a, "scale"), num(a, "zero_point")),
   "nn.max_pool": ([x], a) => K.maxPool(x!, { ...windowParams(a), ceilMode: num(a, "ceil_mode") === 1 }),
   "nn.average_pool": ([x], a) =>
     K.averagePool(x!, { ...windowParams(a), ceilMode: num(a, "ceil_mode") === 1, countIncludePad: num(a, "count_include_pad") === 1 }),
   "nn.global_average_pool": ([x]) => K.globalAveragePool(x!),
   "nn.batch_norm": ([x, s, b, m, v], a) => K.batchNorm(x!, s!, b!, m!, v!, num(a, "epsilon")),
-  "nn.add": ([x, y], a) => K.add(scaled(x!, num(a, "alpha")), scaled(y!, num(a, "beta")), activation(a)),
+  "nn.add": ([x, y], a) => quantized(a, K.add(scaled(x!, num(a, "alpha")), scaled(y!, num(a, "beta")), activation(a))),
   "nn.flatten": ([x], a) => K.flatten(x!, num(a, "axis")),
   "nn.reshape": ([x, s], a) => K.reshape(x!, s!, num(a, "allowzero") === 1),
   "nn.pad": ([x], a) => padChannels(K.pad(x!, ints(a, "pads"), num(a, "value")), x!.shape, ints(a, "pads"), a["channel_values"] as readonly number[] | undefined),
@@ -312,12 +332,34 @@ function runOnce(
 }
 
 /**
+ * The module attribute `input_levels` = L (set by fuse-quantizers when it removes an input quantiser
+ * of a quantisation-aware trained network, which the spike encoder then realises) quantises every f32
+ * input to clip(round(x·L), 0, L)/L: floor(x·L + ½) with `input_rounding` = "floor", halves to even
+ * with "half_even".
+ */
+export function quantizeInputs(m: Module, inputs: Record<string, RTensor>): Record<string, RTensor> {
+  const levels = m.attrs["input_levels"];
+  if (typeof levels !== "number") return inputs;
+  const q: K.Quantizer = { levels, lambda: 1, phi: 0.5, rounding: m.attrs["input_rounding"] === "half_even" ? "half_even" : "floor" };
+  const out = { ...inputs };
+  for (const inp of m.inputs) {
+    const t = inputs[inp.name];
+    if (!t || t.dtype !== "f32") continue;
+    const d = Float32Array.from(t.data as Float32Array);
+    K.quantizeInPlace(d, q);
+    out[inp.name] = rtensor(t.shape, "f32", d);
+  }
+  return out;
+}
+
+/**
  * Run module `m` on a batch. `inputs` maps every module input name to a tensor whose shape matches
  * the input's type (any batch N ≥ 1 where the type says `?`) and whose dtype is the same; returns the
  * outputs by name. Input mismatches are reported together as one TsccError (TSCC5005).
  */
 export function interpret(m: Module, inputs: Record<string, RTensor>, opts: InterpretOptions = {}): Record<string, RTensor> {
   const plan = checkInputs(m, inputs);
+  inputs = quantizeInputs(m, inputs);
   checkOps(m);
   const consts = new Map<Const, RTensor>();
   if (plan.loop <= 1) return runOnce(m, inputs, plan.batch, consts, opts);

@@ -20,18 +20,41 @@ function requireFloat(ty: TensorType, what: string): void {
   if (ty.dtype !== "f32") throw new ShapeError(`${what} must be f32, got ${ty.dtype}`);
 }
 
-/** Activation fused into a layer by `fuse-activations`. */
+/** Activation fused into a layer by `fuse-activations` (relu, clip) or `fuse-quantizers` (quant). */
 export const ACTIVATION_ATTRS: Record<string, AttrDef> = {
   activation: {
     kind: "enum",
-    choices: ["none", "relu", "clip"],
+    choices: ["none", "relu", "clip", "quant"],
     default: "none",
-    doc: "activation applied to the result: none, relu, or clip to [clip_min, clip_max]",
+    doc: "activation applied to the result: none, relu, clip to [clip_min, clip_max], or quant (the L-level quantiser of a quantisation-aware trained layer, see quant_rounding)",
   },
   clip_min: { kind: "float", default: 0, doc: "lower bound when activation = clip" },
   clip_max: { kind: "float", default: Infinity, doc: "upper bound when activation = clip" },
+  quant_levels: { kind: "int", default: 1, doc: "quant: the number of levels L above 0 (outputs 0, λ/L, …, λ)" },
+  quant_lambda: { kind: "float", default: 1, doc: "quant: λ, the value of level L in the units of the layer's output" },
+  quant_phi: { kind: "float", default: 0.5, doc: "quant: the shift φ in level units (½ for QCFS and for Round/QuantizeLinear)" },
+  quant_rounding: {
+    kind: "enum",
+    choices: ["floor", "half_even"],
+    default: "floor",
+    doc: "quant: floor gives λ/L·clip(floor(z·L/λ + φ), 0, L); half_even rounds z·L/λ + φ − ½ to the nearest integer, ties to even (ONNX Round, QuantizeLinear)",
+  },
   lambda: { kind: "float", default: 1, doc: "activation scale λ set by normalize-thresholds (the ANN value a normalised 1 stands for)" },
 };
+
+/** Problems with a fused quant activation's parameters (shared by every activation host). */
+function verifyActivation(ctx: InferContext): string[] {
+  const a = ctx.attrs;
+  if (a["activation"] !== "quant") return [];
+  const out: string[] = [];
+  const levels = a["quant_levels"] as number | undefined;
+  const lambda = a["quant_lambda"] as number | undefined;
+  const phi = a["quant_phi"] as number | undefined;
+  if (levels !== undefined && levels < 1) out.push(`quant_levels must be ≥ 1, got ${levels}`);
+  if (lambda !== undefined && !(lambda > 0 && Number.isFinite(lambda))) out.push(`quant_lambda must be a positive number, got ${lambda}`);
+  if (phi !== undefined && !Number.isFinite(phi)) out.push(`quant_phi must be finite, got ${phi}`);
+  return out;
+}
 
 const LAMBDA_ATTR: Record<string, AttrDef> = {
   lambda: { kind: "float", default: 1, doc: "activation scale λ set by normalize-thresholds" },
@@ -70,6 +93,7 @@ const conv = defineOp({
   ],
   results: [{ name: "y", type: "tensor" }],
   attrs: { ...windowAttrs, group: { kind: "int", default: 1, doc: "number of channel groups" }, ...ACTIVATION_ATTRS },
+  verify: verifyActivation,
   infer(ctx) {
     const x = t(ctx, 0);
     const w = t(ctx, 1);
@@ -105,6 +129,7 @@ const gemm = defineOp({
     transB: { kind: "int", default: 0, doc: "1 to transpose B" },
     ...ACTIVATION_ATTRS,
   },
+  verify: verifyActivation,
   infer(ctx) {
     const a = t(ctx, 0);
     const b = t(ctx, 1);
@@ -136,6 +161,7 @@ const matmul = defineOp({
   ],
   results: [{ name: "y", type: "tensor" }],
   attrs: { ...ACTIVATION_ATTRS },
+  verify: verifyActivation,
   infer(ctx) {
     requireFloat(t(ctx, 0), "A");
     requireFloat(t(ctx, 1), "B");
@@ -177,6 +203,85 @@ const clip = unary("nn.clip", "min(max(x, min), max); ReLU6 is clip to [0, 6]", 
   max: { kind: "float", default: Infinity, doc: "upper bound" },
   ...LAMBDA_ATTR,
 });
+const floor = unary("nn.floor", "largest integer ≤ x (ONNX Floor)");
+const round = unary("nn.round", "nearest integer, halves to even (ONNX Round)");
+floor.infer = round.infer = (ctx) => {
+  const x = t(ctx, 0);
+  requireFloat(x, "input");
+  return [tensorType(x.shape)];
+};
+
+/** f32 element-wise arithmetic with numpy broadcasting (ONNX Mul, Div, Sub on run-time data). */
+function binary(name: string, summary: string): OpDef {
+  return defineOp({
+    name,
+    summary,
+    operands: [
+      { name: "a", type: "tensor" },
+      { name: "b", type: "tensor" },
+    ],
+    results: [{ name: "y", type: "tensor" }],
+    attrs: {},
+    infer(ctx) {
+      const a = t(ctx, 0);
+      const b = t(ctx, 1);
+      requireFloat(a, "a");
+      requireFloat(b, "b");
+      return [tensorType(broadcastShapes(a.shape, b.shape))];
+    },
+  });
+}
+
+const mul = binary("nn.mul", "a·b with broadcasting (ONNX Mul)");
+const div = binary("nn.div", "a/b with broadcasting (ONNX Div)");
+const sub = binary("nn.sub", "a − b with broadcasting (ONNX Sub)");
+
+/** Integer range of a quantised element type. */
+export const QUANT_RANGE: Readonly<Record<"u8" | "i8", readonly [number, number]>> = { u8: [0, 255], i8: [-128, 127] };
+
+const quantParams = {
+  scale: { kind: "float", doc: "per-tensor scale (> 0)" },
+  zero_point: { kind: "int", default: 0, doc: "per-tensor zero point, in the range of the quantised type" },
+} as const satisfies Record<string, AttrDef>;
+
+function verifyQuantParams(ctx: InferContext, dtype: string): string[] {
+  const out: string[] = [];
+  const scale = ctx.attrs["scale"] as number;
+  if (!(scale > 0 && Number.isFinite(scale))) out.push(`scale must be a positive number, got ${scale}`);
+  const zp = (ctx.attrs["zero_point"] as number | undefined) ?? 0;
+  const range = QUANT_RANGE[dtype as "u8" | "i8"];
+  if (range && (zp < range[0] || zp > range[1])) out.push(`zero_point ${zp} is outside the ${dtype} range [${range[0]}, ${range[1]}]`);
+  return out;
+}
+
+const quantizeLinear = defineOp({
+  name: "nn.quantize_linear",
+  summary: "y = saturate(round_half_even(x / scale) + zero_point) (ONNX QuantizeLinear, per tensor)",
+  operands: [{ name: "x", type: "tensor" }],
+  results: [{ name: "y", type: "tensor" }],
+  attrs: { ...quantParams, to: { kind: "enum", choices: ["u8", "i8"], doc: "quantised element type" } },
+  infer(ctx) {
+    const x = t(ctx, 0);
+    requireFloat(x, "input");
+    return [tensorType(x.shape, ctx.attrs["to"] as DType)];
+  },
+  verify: (ctx) => verifyQuantParams(ctx, ctx.attrs["to"] as string),
+});
+
+const dequantizeLinear = defineOp({
+  name: "nn.dequantize_linear",
+  summary: "y = (x − zero_point)·scale (ONNX DequantizeLinear, per tensor)",
+  operands: [{ name: "x", type: "tensor" }],
+  results: [{ name: "y", type: "tensor" }],
+  attrs: { ...quantParams },
+  infer(ctx) {
+    const x = t(ctx, 0);
+    if (x.dtype !== "u8" && x.dtype !== "i8" && x.dtype !== "i32") throw new ShapeError(`input must be u8, i8 or i32, got ${x.dtype}`);
+    return [tensorType(x.shape)];
+  },
+  verify: (ctx) => verifyQuantParams(ctx, ctx.operands[0]?.kind === "tensor" ? ctx.operands[0].dtype : ""),
+});
+
 const identity = unary("nn.identity", "y = x");
 const dropout = unary("nn.dropout", "inference-mode dropout: y = x", { ratio: { kind: "float", default: 0.5, doc: "training drop ratio (unused at inference)" } });
 const softmax = unary("nn.softmax", "softmax along an axis (opset ≥ 13), or over the 2-D coercion at axis (opset < 13)", {
@@ -275,6 +380,7 @@ const add = defineOp({
     beta: { kind: "float", default: 1, doc: "scale of b" },
     ...ACTIVATION_ATTRS,
   },
+  verify: verifyActivation,
   infer(ctx) {
     const a = t(ctx, 0);
     const b = t(ctx, 1);
@@ -479,20 +585,27 @@ export const NN_OPS: readonly OpDef[] = [
   clip,
   concat,
   conv,
+  dequantizeLinear,
+  div,
   dropout,
   flatten,
+  floor,
   gather,
   gemm,
   globalAveragePool,
   identity,
   matmul,
   maxPool,
+  mul,
   pad,
+  quantizeLinear,
   relu,
   reshape,
+  round,
   shape,
   softmax,
   squeeze,
+  sub,
   unsqueeze,
 ];
 

@@ -106,12 +106,19 @@ async function compileInner(req: CompileRequest, reg?: Registry): Promise<Compil
   for (const i of req.instrumentation ?? []) pm.addInstrumentation(i);
   const warnings = new DiagnosticBag(shown);
   const base = { ops: registry.ops, log: req.log ?? silentLogger, inputs: { ...req.inputs, metadata: loaded.metadata, modelFile: req.model, cwd: req.cwd ?? process.cwd() }, diag: warnings };
-  const r1 = await pm.run(front, m, base);
+  // A failure keeps the warnings reported so far: they often say why (an unfused quantiser, fuse-quantizers).
+  const failing = (e: unknown): unknown => {
+    if (!isTsccError(e)) return e;
+    const bag = new DiagnosticBag(shown);
+    for (const d of [...warnings.items.filter((w) => w.severity !== "error"), ...e.diagnostics]) bag.report(d);
+    return new TsccError(bag.items);
+  };
+  const r1 = await pm.run(front, m, base).catch((e: unknown) => Promise.reject(failing(e)));
   const legal = new DiagnosticBag(shown);
   backend.legalize(m, legal, options);
-  if (legal.hasErrors) throw new TsccError(legal.items);
+  if (legal.hasErrors) throw failing(new TsccError(legal.items));
   const frontModule = m.clone();
-  const r2 = await pm.run(back, m, base);
+  const r2 = await pm.run(back, m, base).catch((e: unknown) => Promise.reject(failing(e)));
   const files = new Map<string, Uint8Array>();
   const emitDiag = new DiagnosticBag(shown);
   await backend.emit(m, {

@@ -9,6 +9,11 @@ import { soleProducer } from "./util.js";
 /** The activation attributes after applying `act` on top of the host's current activation. */
 function compose(host: Op, act: Op): Attrs | undefined {
   const cur = host.str("activation");
+  if (cur === "quant") {
+    // The quantiser's outputs lie in [0, λ]: a ReLU, or a clip that contains [0, λ], changes nothing.
+    const [lo, hi] = act.name === "nn.relu" ? [0, Infinity] : [act.num("min"), act.num("max")];
+    return lo <= 0 && hi >= host.num("quant_lambda") ? {} : undefined;
+  }
   const [lo0, hi0] = cur === "none" ? [-Infinity, Infinity] : cur === "relu" ? [0, Infinity] : [host.num("clip_min"), host.num("clip_max")];
   const [lo1, hi1] = act.name === "nn.relu" ? [0, Infinity] : [act.num("min"), act.num("max")];
   // clip(clip(x, lo0, hi0), lo1, hi1) = clip(x, max(lo0, lo1), min(hi0, hi1)) when the intervals overlap.

@@ -5,12 +5,13 @@ import { foldBatchnormPass } from "./fold-batchnorm.js";
 import { foldConstantsPass } from "./fold-constants.js";
 import { foldPadPass } from "./fold-pad.js";
 import { fuseActivationsPass } from "./fuse-activations.js";
+import { fuseQuantizersPass } from "./fuse-quantizers.js";
 import { foldInputNormalizationPass } from "./fold-input-normalization.js";
 import { insertRateEncodingPass } from "./insert-rate-encoding.js";
 import { insertTscEncodingPass } from "./insert-tsc-encoding.js";
 import { normalizeThresholdsPass } from "./normalize-thresholds.js";
 
-export const CANONICALIZE = "drop-identity,fold-constants,fold-batchnorm,fold-pad,fuse-activations";
+export const CANONICALIZE = "drop-identity,fold-constants,fold-batchnorm,fold-pad,fuse-activations,fuse-quantizers";
 
 export const BUILTIN_PASSES = [
   dropIdentityPass,
@@ -18,6 +19,7 @@ export const BUILTIN_PASSES = [
   foldBatchnormPass,
   foldPadPass,
   fuseActivationsPass,
+  fuseQuantizersPass,
   foldInputNormalizationPass,
   normalizeThresholdsPass,
   insertTscEncodingPass,

@@ -5,8 +5,12 @@
  *   W̃ = W·λ_in/λ_out,  b̃ = b/λ_out,  clip bounds / λ_out,  residual shortcut factor λ_x/λ_y.
  * The network's outputs are unchanged (the output layer keeps λ = 1), which the tests check with the
  * interpreter. λ is recorded on each activation as the `lambda` attribute.
+ *
+ * A fused quantiser (`activation = "quant"`, from fuse-quantizers) brings its λ from the graph:
+ * quant_lambda, one λ for the layer (never per channel, no percentile), after which its quant_lambda
+ * is 1. A network whose activations are all quantisers needs no calibration data.
  */
-import { definePass, fmt, interpret, M, tensorType, yieldToEventLoop, type Module, type Op, type PassContext, type Value } from "../../ir/index.js";
+import { definePass, fmt, interpret, M, tensorType, yieldToEventLoop, type Attrs, type Module, type Op, type PassContext, type Value } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import { calibrationSplit, loadCalibration } from "../io/calibration.js";
 
@@ -58,7 +62,17 @@ export class PercentileSketch {
 export function isNeuronPoint(op: Op): boolean {
   if (op.name === "nn.relu" || op.name === "nn.clip") return true;
   const act = op.attrs["activation"];
-  return act === "relu" || act === "clip";
+  return act === "relu" || act === "clip" || act === "quant";
+}
+
+/** A layer whose λ the graph gives: a fused quantiser of a quantisation-aware trained network. */
+function isQuant(op: Op): boolean {
+  return op.attrs["activation"] === "quant";
+}
+
+/** A quantiser's λ in the units of a layer normalised by `scale` (its own λ, so 1). */
+function normalizedQuant(op: Op, scale: number): Attrs {
+  return isQuant(op) ? { quant_lambda: op.num("quant_lambda") / scale } : {};
 }
 
 const WEIGHT_OPS = new Set(["nn.conv", "nn.gemm", "nn.matmul"]);
@@ -200,27 +214,31 @@ export const normalizeThresholdsPass = definePass({
       fail(undefined, `the model has ${m.inputs.length} inputs; calibration supports one`);
       return { changed: false };
     }
-    const given = ctx.inputs["calibration"] as RTensor | undefined;
-    const spec = ctx.options["calibration"] as string;
-    if (!given && !spec) {
-      fail(undefined, "no calibration data: pass --calibration <file.npy | image folder | example:name>");
-      return { changed: false };
-    }
-    let data = calibrationSplit(given ?? loadCalibration(spec, m.inputs[0]!.value.type.shape, { baseDir: ctx.inputs["cwd"] as string | undefined }), ctx.options["holdout"] as number).fit;
-    const limit = ctx.options["limit"] as number;
-    if (limit > 0 && data.shape[0]! > limit) {
-      const per = data.data.length / data.shape[0]!;
-      data = { shape: [limit, ...data.shape.slice(1)], dtype: data.dtype, data: data.data.subarray(0, limit * per) as Float32Array };
-    }
-    const points = m.ops.filter(isNeuronPoint).map((op) => op.result);
+    // Layers with a percentile λ need calibration data; quantisers carry their λ in the graph.
+    const points = m.ops.filter((op) => isNeuronPoint(op) && !isQuant(op)).map((op) => op.result);
     const perChannel = ctx.options["per-channel"] === true;
-    const sketches = await calibrate(m, points, data, ctx.options["batch"] as number, ctx.log, perChannel);
+    let sketches = new Map<Value, ChannelSketches>();
+    if (points.length > 0) {
+      const given = ctx.inputs["calibration"] as RTensor | undefined;
+      const spec = ctx.options["calibration"] as string;
+      if (!given && !spec) {
+        fail(undefined, "no calibration data: pass --calibration <file.npy | image folder | example:name>");
+        return { changed: false };
+      }
+      let data = calibrationSplit(given ?? loadCalibration(spec, m.inputs[0]!.value.type.shape, { baseDir: ctx.inputs["cwd"] as string | undefined }), ctx.options["holdout"] as number).fit;
+      const limit = ctx.options["limit"] as number;
+      if (limit > 0 && data.shape[0]! > limit) {
+        const per = data.data.length / data.shape[0]!;
+        data = { shape: [limit, ...data.shape.slice(1)], dtype: data.dtype, data: data.data.subarray(0, limit * per) as Float32Array };
+      }
+      sketches = await calibrate(m, points, data, ctx.options["batch"] as number, ctx.log, perChannel);
 
-    let negatives = 0;
-    for (let i = 0; i < data.data.length; i++) if ((data.data[i] as number) < 0) negatives++;
-    if (negatives > 0) {
-      fail(undefined, `${negatives} calibration input values are negative; spike codes carry non-negative inputs — declare the input normalisation (--mean/--std) so tscc folds it into layer 1 and feeds raw pixels`);
-      return { changed: false };
+      let negatives = 0;
+      for (let i = 0; i < data.data.length; i++) if ((data.data[i] as number) < 0) negatives++;
+      if (negatives > 0) {
+        fail(undefined, `${negatives} calibration input values are negative; spike codes carry non-negative inputs — declare the input normalisation (--mean/--std) so tscc folds it into layer 1 and feeds raw pixels`);
+        return { changed: false };
+      }
     }
     // Scale of every f32 value, in ANN units per normalised 1. The input stays in its own units: the
     // encoder's scale (λ₀) is applied when the first synapses are created.
@@ -247,6 +265,7 @@ export const normalizeThresholdsPass = definePass({
     const override = new Map<Op, number>();
     const warned = new Set<Op>();
     const scalarLambda = (op: Op): number => {
+      if (isQuant(op)) return op.num("quant_lambda");
       const o = override.get(op);
       if (o !== undefined) return o;
       const lam = sketches.get(op.result)!.all.percentile(p);
@@ -259,6 +278,7 @@ export const normalizeThresholdsPass = definePass({
     };
     const lambdaOf = (op: Op): Scale => {
       const whole = scalarLambda(op);
+      if (isQuant(op)) return whole;
       const ch = sketches.get(op.result)!.channels;
       if (!perChannel || scalarOnly.has(op) || ch.length === 0 || op.name === "nn.relu" || op.name === "nn.clip") return whole;
       // A channel never active on the calibration data keeps the layer's λ.
@@ -315,7 +335,7 @@ export const normalizeThresholdsPass = definePass({
         if (isNeuronPoint(op)) {
           // A finite clip bound only ever meets a scalar λ (scalarOnly); an infinite one stays infinite.
           const cs = typeof sOut === "number" ? sOut : 1;
-          op.attrs = { ...op.attrs, lambda: maxOf(sOut), clip_min: (op.attrs["clip_min"] as number) / cs, clip_max: (op.attrs["clip_max"] as number) / cs };
+          op.attrs = { ...op.attrs, lambda: maxOf(sOut), clip_min: (op.attrs["clip_min"] as number) / cs, clip_max: (op.attrs["clip_max"] as number) / cs, ...normalizedQuant(op, cs) };
         }
         scale.set(r, sOut);
         changed = true;
@@ -338,6 +358,7 @@ export const normalizeThresholdsPass = definePass({
           lambda: sOut,
           clip_min: (op.attrs["clip_min"] as number) / sOut,
           clip_max: (op.attrs["clip_max"] as number) / sOut,
+          ...normalizedQuant(op, sOut),
         };
         scale.set(r, sOut);
         changed = true;

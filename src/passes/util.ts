@@ -9,14 +9,14 @@ export function soleProducer(m: Module, v: Value, users: Map<Value, Op[]>): Op |
   return u.length === 1 ? op : undefined;
 }
 
-/** Whether every element of `v` is provably ≥ 0 (ReLU, clip with min ≥ 0, or a fused one of those). */
+/** Whether every element of `v` is provably ≥ 0 (ReLU, clip with min ≥ 0, a quantiser, or a fused one of those). */
 export function isNonNegative(v: Value): boolean {
   const op = v.op;
   if (!op) return false;
   if (op.name === "nn.relu") return true;
   if (op.name === "nn.clip") return op.num("min") >= 0;
   const act = op.attrs["activation"];
-  if (act === "relu") return true;
+  if (act === "relu" || act === "quant") return true;
   if (act === "clip") return op.num("clip_min") >= 0;
   if (op.name === "nn.max_pool" || op.name === "nn.average_pool" || op.name === "nn.global_average_pool" || op.name === "nn.flatten" || op.name === "nn.reshape" || op.name === "nn.identity" || op.name === "nn.dropout") {
     return isNonNegative(op.operands[0]!);

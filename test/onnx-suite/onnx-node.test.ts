@@ -32,9 +32,13 @@ import {
   type NodeTest,
 } from "../support/onnx-suite.js";
 
-/** Measured with libonnx-testdata 1.12.0-2: a drop means a regression (raise them when more pass). */
-const MIN_PASSED_AS_GIVEN = 93;
-const MIN_PASSED_WITH_CONSTANT_INPUTS = 69;
+/**
+ * Measured with libonnx-testdata 1.12.0-2: a drop means a regression (raise them when more pass).
+ * Mul, Div and Sub on float32 data import as ops (quantisation-aware networks use them), so their
+ * tests run as given rather than with constant inputs.
+ */
+const MIN_PASSED_AS_GIVEN = 105;
+const MIN_PASSED_WITH_CONSTANT_INPUTS = 61;
 
 const installed = existsSync(ONNX_NODE_TESTS);
 const tsccOps = new Set([...SUPPORTED_ONNX_OPS, ...COMPILE_TIME_ONNX_OPS]);

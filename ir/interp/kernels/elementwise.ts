@@ -1,4 +1,8 @@
-/** Elementwise and normalisation kernels: relu, clip, add (broadcast, any numeric dtype), batch norm, softmax, cast. */
+/**
+ * Elementwise and normalisation kernels: relu, clip, add (broadcast, any numeric dtype), mul, div, sub,
+ * floor, round, quantize/dequantize (ONNX QuantizeLinear/DequantizeLinear), the fused quantiser, batch
+ * norm, softmax, cast.
+ */
 import { ShapeError } from "../../opdef.js";
 import { broadcastShapes, fmtShape, normalizeAxis, stridesOf } from "../../shapes.js";
 import { allocData, type DType } from "../../types.js";
@@ -69,12 +73,36 @@ function forEachBroadcast(as: readonly number[], bs: readonly number[], out: rea
   }
 }
 
+/**
+ * f(a, b) on float32 data with numpy broadcasting, each result rounded to float32 once. For +, −, ·
+ * and / of float32 operands the float64 result rounded to float32 is the correctly rounded float32
+ * result (double rounding is innocuous at these precisions), so this is exactly IEEE float32 arithmetic.
+ */
+function binaryF32(a: RTensor, b: RTensor, what: string, f: (x: number, y: number) => number): RTensor {
+  const ad = f32(a, `${what} operand A`);
+  const bd = f32(b, `${what} operand B`);
+  const shape = broadcastShapes(a.shape, b.shape);
+  const n = count(shape);
+  const y = new Float32Array(n);
+  if (a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) {
+    for (let i = 0; i < n; i++) y[i] = f(ad[i]!, bd[i]!);
+  } else if (bd.length === 1 && ad.length === n) {
+    const s = bd[0]!;
+    for (let i = 0; i < n; i++) y[i] = f(ad[i]!, s);
+  } else {
+    forEachBroadcast(a.shape, b.shape, shape, (ia, ib, io) => {
+      y[io] = f(ad[ia]!, bd[ib]!);
+    });
+  }
+  return rtensor(shape, "f32", y);
+}
+
 /** a + b with numpy broadcasting and a fused activation; any numeric dtype (i64 for shape arithmetic). */
 export function add(a: RTensor, b: RTensor, act: Activation = NO_ACTIVATION): RTensor {
   if (a.dtype !== b.dtype) throw new ShapeError(`Add operands differ in element type: ${a.dtype} and ${b.dtype}`);
-  const shape = broadcastShapes(a.shape, b.shape);
-  const n = count(shape);
   if (a.data instanceof BigInt64Array) {
+    const shape = broadcastShapes(a.shape, b.shape);
+    const n = count(shape);
     const ad = a.data;
     const bd = b.data as BigInt64Array;
     const y = new BigInt64Array(n);
@@ -90,21 +118,81 @@ export function add(a: RTensor, b: RTensor, act: Activation = NO_ACTIVATION): RT
     }
     return rtensor(shape, a.dtype, y);
   }
-  const ad = a.data as Float32Array;
-  const bd = b.data as Float32Array;
-  const y = allocData(a.dtype, n) as Float32Array;
-  if (a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) {
-    for (let i = 0; i < n; i++) y[i] = ad[i]! + bd[i]!;
-  } else if (b.data.length === 1 && a.data.length === n) {
-    const s = bd[0]!;
-    for (let i = 0; i < n; i++) y[i] = ad[i]! + s;
-  } else {
-    forEachBroadcast(a.shape, b.shape, shape, (ia, ib, io) => {
-      y[io] = ad[ia]! + bd[ib]!;
-    });
+  const y = binaryF32(a, b, "Add", (x, z) => x + z);
+  activateInPlace(y.data as Float32Array, act);
+  return y;
+}
+
+export const mul = (a: RTensor, b: RTensor): RTensor => binaryF32(a, b, "Mul", (x, y) => x * y);
+export const div = (a: RTensor, b: RTensor): RTensor => binaryF32(a, b, "Div", (x, y) => x / y);
+export const sub = (a: RTensor, b: RTensor): RTensor => binaryF32(a, b, "Sub", (x, y) => x - y);
+
+/** The nearest integer to x, halves to even (ONNX Round, QuantizeLinear; C's nearbyint). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x); // halves up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function mapF32(x: RTensor, what: string, f: (v: number) => number): RTensor {
+  const xd = f32(x, what);
+  const y = new Float32Array(xd.length);
+  for (let i = 0; i < xd.length; i++) y[i] = f(xd[i]!);
+  return rtensor(x.shape, "f32", y);
+}
+
+export const floor = (x: RTensor): RTensor => mapF32(x, "Floor input", Math.floor);
+export const round = (x: RTensor): RTensor => mapF32(x, "Round input", roundHalfEven);
+
+/** ONNX QuantizeLinear, per tensor: saturate(round_half_even(x / scale) + zeroPoint) to u8 or i8. */
+export function quantizeLinear(x: RTensor, scale: number, zeroPoint: number, to: "u8" | "i8"): RTensor {
+  const xd = f32(x, "QuantizeLinear input");
+  const [lo, hi] = to === "u8" ? [0, 255] : [-128, 127];
+  const y = allocData(to, xd.length) as Uint8Array | Int8Array;
+  for (let i = 0; i < xd.length; i++) {
+    const q = roundHalfEven(Math.fround(xd[i]! / scale)) + zeroPoint;
+    y[i] = q < lo ? lo : q > hi ? hi : q;
   }
-  activateInPlace(y, act);
-  return rtensor(shape, a.dtype, y);
+  return rtensor(x.shape, to, y);
+}
+
+/** ONNX DequantizeLinear, per tensor: (x − zeroPoint)·scale in float32. */
+export function dequantizeLinear(x: RTensor, scale: number, zeroPoint: number): RTensor {
+  if (x.dtype !== "u8" && x.dtype !== "i8" && x.dtype !== "i32") throw new ShapeError(`DequantizeLinear input must be u8, i8 or i32, got ${x.dtype}`);
+  const xd = x.data as Uint8Array | Int8Array | Int32Array;
+  const y = new Float32Array(xd.length);
+  for (let i = 0; i < xd.length; i++) y[i] = (xd[i]! - zeroPoint) * scale;
+  return rtensor(x.shape, "f32", y);
+}
+
+/** The `quant` activation of a quantisation-aware trained layer (see ir/ops/nn.ts ACTIVATION_ATTRS). */
+export interface Quantizer {
+  /** L ≥ 1: outputs are λ·k/L for k = 0..L. */
+  readonly levels: number;
+  /** λ: the value of level L. */
+  readonly lambda: number;
+  /** φ, in level units. */
+  readonly phi: number;
+  readonly rounding: "floor" | "half_even";
+}
+
+/**
+ * Apply a quantiser in place: k = clip(floor(u + φ), 0, L) (or half-even rounding of u + φ − ½) with
+ * u = z/(λ/L), and z ← k·(λ/L), each step rounded to float32. This is the float32 arithmetic of the
+ * ONNX chains fuse-quantizers recognises (Div λ, Mul L, Add φ, Floor, Div L, Clip, Mul λ in either
+ * order, or QuantizeLinear → DequantizeLinear with scale λ/L) whenever λ/L is exact, i.e. L is a power
+ * of two or the chain is a Q/DQ pair; otherwise an exact tie can round one level apart.
+ */
+export function quantizeInPlace(y: Float32Array, q: Quantizer): void {
+  const L = q.levels;
+  const step = q.lambda / L;
+  const shift = q.rounding === "floor" ? q.phi : q.phi - 0.5;
+  const floorMode = q.rounding === "floor";
+  for (let i = 0; i < y.length; i++) {
+    const v = Math.fround(Math.fround(y[i]! / step) + shift);
+    let k = floorMode ? Math.floor(v) : roundHalfEven(v);
+    k = k < 0 ? 0 : k > L ? L : k;
+    y[i] = k * step;
+  }
 }
 
 /** Inference batch normalisation over axis 1: (x - mean) / sqrt(var + eps) · scale + bias. */

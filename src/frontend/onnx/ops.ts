@@ -216,6 +216,66 @@ const batchNorm: Importer = (ctx) => {
 
 const add: Importer = (ctx) => ctx.bind(0, ctx.b.value("nn.add", [input(ctx, 0, "A"), input(ctx, 1, "B")]));
 
+/**
+ * Mul, Div and Sub: evaluated at import when both operands are known (shape and pad arithmetic), an
+ * `nn` op on float32 run-time data (the scalar arithmetic of quantisation-aware activations).
+ */
+function arithmetic(op: "nn.mul" | "nn.div" | "nn.sub"): Importer {
+  return (ctx) => {
+    const a = input(ctx, 0, "A");
+    const b = input(ctx, 1, "B");
+    const isF32 = (v: Value): boolean => v.type.kind === "tensor" && v.type.dtype === "f32";
+    if ((knownValue(a) && knownValue(b)) || !isF32(a) || !isF32(b)) return importConstOnly(ctx);
+    ctx.bind(0, ctx.b.value(op, [a, b]));
+  };
+}
+
+const floor: Importer = (ctx) => ctx.bind(0, ctx.b.value("nn.floor", [input(ctx, 0, "X")]));
+const round: Importer = (ctx) => ctx.bind(0, ctx.b.value("nn.round", [input(ctx, 0, "X")]));
+
+/** A per-tensor quantisation parameter: a constant holding one value (a scalar or a 1-element vector). */
+function quantParam(ctx: ImportContext, i: number, what: string): { value: number; dtype: string } | undefined {
+  const v = ctx.inputs[i];
+  if (!v) return undefined;
+  const c = v.constant;
+  if (!c) err(M.NonConstantOperand, [ctx.node.input![i]!, what]);
+  if (c.data.length !== 1) err(M.QuantPerAxis, [ctx.node.opType ?? "", ctx.node.input![i]!, c.data.length]);
+  const x = c.data[0]!;
+  return { value: typeof x === "bigint" ? Number(x) : x, dtype: c.type.dtype };
+}
+
+function quantScale(ctx: ImportContext): number {
+  const s = quantParam(ctx, 1, "scale")!;
+  if (s.dtype !== "f32") err(M.QuantElementType, [`${ctx.node.opType} scale`, s.dtype]);
+  return s.value;
+}
+
+const ONNX_QUANT_TYPES: Readonly<Record<number, "u8" | "i8">> = { 2: "u8", 3: "i8" };
+
+const quantizeLinear: Importer = (ctx) => {
+  const a = new Attr(ctx.node);
+  const x = input(ctx, 0, "x");
+  if (tensorOf(x, "x").dtype !== "f32") err(M.QuantElementType, ["QuantizeLinear input", tensorOf(x, "x").dtype]);
+  if (ctx.opset >= 21 && a.int("block_size", 0) !== 0) err(M.UnsupportedAttribute, ["block_size", a.int("block_size", 0), "blocked quantisation is not supported"]);
+  const scale = quantScale(ctx);
+  const zp = quantParam(ctx, 2, "zero point");
+  let to: string = zp?.dtype ?? "u8";
+  if (!zp && ctx.opset >= 21 && a.has("output_dtype")) to = ONNX_QUANT_TYPES[a.int("output_dtype", 2)] ?? `ONNX type ${a.int("output_dtype", 2)}`;
+  if (to !== "u8" && to !== "i8") err(M.QuantElementType, ["QuantizeLinear", to]);
+  ctx.bind(0, ctx.b.value("nn.quantize_linear", [x], { scale, zero_point: zp?.value ?? 0, to }));
+};
+
+const dequantizeLinear: Importer = (ctx) => {
+  const a = new Attr(ctx.node);
+  const x = input(ctx, 0, "x");
+  const dtype = tensorOf(x, "x").dtype;
+  if (dtype !== "u8" && dtype !== "i8" && dtype !== "i32") err(M.QuantElementType, ["DequantizeLinear", dtype]);
+  if (ctx.opset >= 21 && a.int("block_size", 0) !== 0) err(M.UnsupportedAttribute, ["block_size", a.int("block_size", 0), "blocked quantisation is not supported"]);
+  const scale = quantScale(ctx);
+  const zp = quantParam(ctx, 2, "zero point");
+  ctx.bind(0, ctx.b.value("nn.dequantize_linear", [x], { scale, zero_point: zp?.value ?? 0 }));
+};
+
 const flatten: Importer = (ctx) => ctx.bind(0, ctx.b.value("nn.flatten", [input(ctx, 0, "input")], { axis: new Attr(ctx.node).int("axis", 1) }));
 
 const reshape: Importer = (ctx) => {
@@ -347,20 +407,27 @@ const TABLE: readonly [string, number, Importer][] = [
   ["Concat", 7, concat],
   ["Constant", 7, constant],
   ["Conv", 7, conv],
+  ["DequantizeLinear", 10, dequantizeLinear],
+  ["Div", 7, arithmetic("nn.div")],
   ["Dropout", 7, dropout],
   ["Flatten", 7, flatten],
+  ["Floor", 7, floor],
   ["Gather", 7, gather],
   ["Gemm", 7, gemm],
   ["GlobalAveragePool", 7, globalAveragePool],
   ["Identity", 7, identity],
   ["MatMul", 7, matmul],
   ["MaxPool", 7, maxPool],
+  ["Mul", 7, arithmetic("nn.mul")],
   ["Pad", 7, pad],
+  ["QuantizeLinear", 10, quantizeLinear],
   ["Relu", 7, relu],
   ["Reshape", 7, reshape],
+  ["Round", 11, round],
   ["Shape", 7, shape],
   ["Softmax", 7, softmax],
   ["Squeeze", 7, squeeze],
+  ["Sub", 7, arithmetic("nn.sub")],
   ["Unsqueeze", 7, unsqueeze],
 ];
 

@@ -9,8 +9,11 @@ export interface Coding {
   readonly name: "tsc" | "rate";
   /** Attributes of `snn.encode` (without `scale` and the border), for an encoder window of `window` steps. */
   encoder(window: number): Attrs;
-  /** The neuron population that turns `charge` into spikes: a TSC neuron or an integrate-and-fire neuron. */
-  neuron(b: Builder, charge: Value, loc: Loc, lambda: number, window: number): Value;
+  /**
+   * The neuron population that turns `charge` into spikes: a TSC neuron or an integrate-and-fire neuron.
+   * `phi`: the layer's own rounding offset (a quantisation-aware trained layer's quant_phi), else the coding's.
+   */
+  neuron(b: Builder, charge: Value, loc: Loc, lambda: number, window: number, phi?: number): Value;
 }
 
 export interface TscCodingOptions {
@@ -35,7 +38,7 @@ export function tscCoding(o: TscCodingOptions): Coding {
   return {
     name: "tsc",
     encoder: (window) => ({ coding: "tsc", window, rounding: o.rounding, mode: "current", seed: 0 }),
-    neuron: (b, charge, loc, lambda, window) => b.value("snn.tsc", [charge], { window, theta: 1, phi: o.phi, lambda }, loc),
+    neuron: (b, charge, loc, lambda, window, phi) => b.value("snn.tsc", [charge], { window, theta: 1, phi: phi ?? o.phi, lambda }, loc),
   };
 }
 

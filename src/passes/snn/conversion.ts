@@ -25,6 +25,8 @@ export interface ConvertedLayer {
   /** The ONNX node it realises (the model input's name for the encoder); "" when it has none. */
   readonly name: string;
   readonly window: number;
+  /** The network sets the window (a quantised layer's L, a quantised input's levels): tuning leaves it. */
+  readonly fixed: boolean;
 }
 
 /** A conversion problem at `loc` (reported as a pass diagnostic; the op's dependents are skipped). */
@@ -105,29 +107,46 @@ export class Conversion {
     this.lambda0 = (m.attrs["input_scale"] as number | undefined) ?? 1;
   }
 
-  /** The window of the next population, named `name` (per-layer windows, else the default). */
-  private windowFor(name: string): number {
+  /**
+   * The window of the next population, named `name` (per-layer windows, else the default). `levels`: a
+   * quantisation-aware trained layer's L, which is its window (T = L makes the code equal the trained
+   * quantiser, docs/conversion.md); a per-layer window that names such a layer must agree.
+   */
+  private windowFor(name: string, loc: Loc, levels?: number): number {
     const index = `#${this.layers.length}`;
-    let window = this.o.window;
+    let window = levels ?? this.o.window;
     for (const key of [name, index]) {
       const w = key ? this.o.windows?.get(key) : undefined;
       if (w === undefined) continue;
       this.usedKeys.add(key);
+      if (levels !== undefined && w !== levels) {
+        throw new ConvertError(`layer '${key}' is quantised to ${levels} levels by the network itself, so its window is ${levels} steps; a per-layer window of ${w} would change what it computes`, loc);
+      }
       window = w;
       break;
     }
-    this.layers.push({ index, name, window });
+    this.layers.push({ index, name, window, fixed: levels !== undefined });
     return window;
   }
 
-  /** The encoder's window (made once; a padded encoder shares it). */
-  private encoderWindow(): number {
-    return this.layers.length > 0 ? this.layers[0]!.window : this.windowFor(this.inputName);
+  /** The quantisation levels of the input (fuse-quantizers' input_levels), for TSC; rate coding runs every layer for the whole run. */
+  private get inputLevels(): number | undefined {
+    const l = this.m.attrs["input_levels"];
+    return this.o.coding.name === "tsc" && typeof l === "number" ? l : undefined;
   }
 
-  /** The input encoder (`extra`: a border of constant pixels). Without a border it is made once. */
+  /** The encoder's window (made once; a padded encoder shares it): the input's levels when it is quantised. */
+  private encoderWindow(): number {
+    return this.layers.length > 0 ? this.layers[0]!.window : this.windowFor(this.inputName, this.inputLoc, this.inputLevels);
+  }
+
+  /**
+   * The input encoder (`extra`: a border of constant pixels). Without a border it is made once. A
+   * quantised input is encoded with round-half-up, floor(x·L + ½): the trained input quantiser.
+   */
   encoder(extra?: Attrs, loc: Loc = this.inputLoc): Value {
-    const attrs = { ...this.o.coding.encoder(this.encoderWindow()), scale: this.lambda0, ...extra };
+    const rounding: Attrs = this.inputLevels !== undefined ? { rounding: "round" } : {};
+    const attrs = { ...this.o.coding.encoder(this.encoderWindow()), ...rounding, scale: this.lambda0, ...extra };
     if (extra) return this.b.value("snn.encode", [this.inputValue], attrs, loc);
     this.encoded ??= this.b.value("snn.encode", [this.inputValue], attrs, loc);
     return this.encoded;
@@ -158,10 +177,15 @@ export class Conversion {
     return (w ?? op.name.replace(/^nn\./, "")).replace(/(\.norm)?(\.bn)?(\.in)?(\.weight|\.w)$/, "");
   }
 
-  /** The neurons of the layer `op`, fed by `charge`. */
+  /**
+   * The neurons of the layer `op`, fed by `charge`. A TSC layer with a fused quantiser (activation =
+   * quant) fires in a window of its L steps with its own φ, so its intervals are the trained levels.
+   */
   neuron(charge: Value, op: Op, lambda: number): Value {
     this.encoderWindow();
-    return this.o.coding.neuron(this.b, charge, op.loc, lambda, this.windowFor(onnxNodeName(op.loc)));
+    const quant = op.attrs["activation"] === "quant" && this.o.coding.name === "tsc";
+    const window = this.windowFor(onnxNodeName(op.loc), op.loc, quant ? op.num("quant_levels") : undefined);
+    return this.o.coding.neuron(this.b, charge, op.loc, lambda, window, quant ? op.num("quant_phi") : undefined);
   }
 
   /** Record that nn value `v` is now the spikes of `neurons`. */

@@ -10,6 +10,9 @@ import { synapses } from "./synapses.js";
 export type OpConverter = (cv: Conversion, op: Op) => void;
 
 function activationOk(op: Op): void {
+  if (op.attrs["activation"] === "quant" && Math.abs(op.num("quant_lambda") - 1) > 1e-6) {
+    throw new ConvertError(`the quantiser's λ (${op.num("quant_lambda")}) is not 1: normalise the network first (normalize-thresholds)`, op.loc);
+  }
   if (op.attrs["activation"] === "clip") {
     const lo = op.num("clip_min");
     const hi = op.num("clip_max");
@@ -20,7 +23,7 @@ function activationOk(op: Op): void {
 
 function hasActivation(op: Op): boolean {
   const act = op.attrs["activation"];
-  return act === "relu" || act === "clip";
+  return act === "relu" || act === "clip" || act === "quant";
 }
 
 /** conv, gemm, matmul: synapses, then neurons when the layer has an activation, else charge. */

@@ -15,6 +15,8 @@
  * 4. greedy descent: try each population one rung lower (largest saving first), keep what still meets
  *    the constraint and lowers the objective; a population whose move failed is not tried again (lowering
  *    the others only adds error); repeat until nothing moves.
+ * A population whose window the network fixes (a quantisation-aware trained layer, T = L, or its
+ * quantised input) keeps that window in every step.
  * Every candidate is one closed-form run over the held-out samples (on onnxruntime when it is installed,
  * else the float64 JavaScript closed form); results are cached per window vector.
  *
@@ -194,7 +196,9 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
   const ladder = windowLadder(o.maxWindow);
   const rung = (t: number): number => ladder.indexOf(t);
   const P = pops.length;
-  const uniform = new Array<number>(P).fill(o.maxWindow);
+  // A population whose window the network fixes (a quantised layer: T = L) keeps it throughout.
+  const fixed = converted.map((l) => l.fixed);
+  const uniform = converted.map((l) => (l.fixed ? l.window : o.maxWindow));
   const uniformEval = await evaluate(uniform);
   if (!feasible(uniformEval)) {
     const m = measure(uniformEval);
@@ -205,6 +209,10 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
   // 2. Each population alone: bisection over the ladder (index lo is feasible, hi is the last rung).
   const alone: number[] = [];
   for (let j = 0; j < P; j++) {
+    if (fixed[j]) {
+      alone.push(uniform[j]!);
+      continue;
+    }
     let lo = 0;
     let hi = ladder.length - 1;
     const at = (r: number) => uniform.map((t, q) => (q === j ? ladder[r]! : t));
@@ -222,13 +230,13 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
   let cur = alone.slice();
   let curEval = await evaluate(cur);
   while (!feasible(curEval)) {
-    cur = cur.map((t) => ladder[Math.max(0, rung(t) - 1)]!);
+    cur = cur.map((t, j) => (fixed[j] ? t : ladder[Math.max(0, rung(t) - 1)]!));
     curEval = await evaluate(cur);
   }
 
   // 4. Greedy descent, largest saving first. A population whose next rung missed the constraint (or did
   //    not lower the objective) is not tried again: lowering others only adds error.
-  const blocked = new Array<boolean>(P).fill(false);
+  const blocked = fixed.slice();
   for (let moved = true; moved; ) {
     moved = false;
     const order = cur.map((t, j) => ({ j, save: t - (ladder[rung(t) + 1] ?? t) })).filter((c) => c.save > 0 && !blocked[c.j]).sort((a, b) => b.save - a.save || a.j - b.j);

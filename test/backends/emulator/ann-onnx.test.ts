@@ -8,6 +8,10 @@ import { describe, expect, test } from "vitest";
 import { annToOnnx } from "../../../backends/emulator/ann-onnx.js";
 import { importOnnxFile } from "../../../src/frontend/onnx/import.js";
 import { interpret, randomInputs, relError, runPipeline } from "../../support/ir.js";
+import { buildModel } from "../../support/onnx-builder.js";
+import { importBytes } from "../../support/onnx-import.js";
+import { node, scalar } from "../../support/qat-onnx.js";
+import { Rng } from "../../support/random.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const files = [
@@ -18,6 +22,9 @@ const files = [
   "test/fixtures/onnx/conv_variants.opset13.onnx",
   "examples/fashion-mnist/cnn-small.onnx",
   "examples/fashion-mnist/vgg-bn.onnx",
+  // Fused quantisers (floor) and an input quantiser, spelled out again as ONNX ops.
+  "examples/fashion-mnist/vgg-bn-qat4.onnx",
+  "examples/fashion-mnist/vgg-bn-qat8.onnx",
 ];
 
 describe.each(files)("%s", (file) => {
@@ -39,6 +46,32 @@ describe.each(files)("%s", (file) => {
       }
     }
   });
+});
+
+test("fused Q/DQ quantisers (halves to even) and a Q/DQ input quantiser export too", async () => {
+  const s = Math.fround(1 / 255);
+  const bytes = buildModel({
+    opset: 13,
+    inputs: [{ name: "x", shape: ["N", 4] }],
+    initializers: [scalar("s_in", s), scalar("s", 0.03125), { name: "w", dims: [3, 4], data: new Rng(2).f32(12) }],
+    nodes: [
+      node("QuantizeLinear", ["x", "s_in"], ["xi"]),
+      node("DequantizeLinear", ["xi", "s_in"], ["xq"]),
+      node("Gemm", ["xq", "w"], ["h"], "fc", { transB: 1 }),
+      node("Relu", ["h"], ["z"]),
+      node("QuantizeLinear", ["z", "s"], ["qi"]),
+      node("DequantizeLinear", ["qi", "s"], ["y"]),
+    ],
+    outputs: ["y"],
+  });
+  const m = importBytes(bytes).module;
+  await runPipeline(m, "canonicalize");
+  expect(m.attrs["input_levels"]).toBe(255);
+  expect(m.ops[0]!.attrs["quant_rounding"]).toBe("half_even");
+  const inputs = randomInputs(m, 8, 64, -0.1, 1.1);
+  const session = await ort.InferenceSession.create(annToOnnx(m)!);
+  const got = (await session.run({ x: new ort.Tensor("float32", inputs["x"]!.data as Float32Array, inputs["x"]!.shape) }))["y"]!;
+  expect(Array.from(got.data as Float32Array)).toEqual(Array.from(interpret(m, inputs)["y"]!.data as Float32Array));
 });
 
 test("an op outside the exporter's set gives no model (tscc run then uses the interpreter)", () => {

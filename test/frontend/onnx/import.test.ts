@@ -185,6 +185,71 @@ const CASES: Case[] = [
       outputs: ["y"],
     },
   },
+  // Scalar arithmetic, Floor, Round, QuantizeLinear, DequantizeLinear (quantisation-aware activations)
+  {
+    file: "mul-div-sub-activations",
+    title: "Mul by a Constant scalar, Div by a scalar initializer, Sub of a [C, 1, 1] initializer and Sub from a constant (c − x)",
+    model: {
+      opset: 13,
+      inputs: [{ name: "x", shape: [N, 3, 2, 2] }],
+      initializers: [f32("d", [0.5], []), w("b", [3, 1, 1]), f32("c", [2], [])],
+      nodes: [
+        constant("m", { value_float: attr.float(4) }),
+        node("Mul", ["x", "m"], ["xm"]),
+        node("Div", ["xm", "d"], ["xd"]),
+        node("Sub", ["xd", "b"], ["xs"]),
+        node("Sub", ["c", "xs"], ["y"]),
+      ],
+      outputs: ["y"],
+    },
+  },
+  {
+    file: "floor-round",
+    title: "Floor and Round (opset 11) of activations",
+    range: [-3, 3],
+    model: {
+      opset: 11,
+      inputs: [{ name: "x", shape: [N, 3, 4] }],
+      nodes: [node("Floor", ["x"], ["y"]), node("Round", ["x"], ["z"])],
+      outputs: ["y", "z"],
+    },
+  },
+  {
+    file: "quantize-dequantize-uint8",
+    title: "QuantizeLinear → DequantizeLinear, uint8 with zero point 3 and saturation (the codes are an output too)",
+    range: [-1, 9],
+    model: {
+      opset: 13,
+      inputs: [{ name: "x", shape: [N, 3, 4] }],
+      initializers: [f32("s", [0.03125], []), { name: "zp", dims: [], data: Uint8Array.of(3) }],
+      nodes: [node("QuantizeLinear", ["x", "s", "zp"], ["q"]), node("DequantizeLinear", ["q", "s", "zp"], ["y"])],
+      outputs: ["y", { name: "q", dtype: "uint8" }],
+    },
+  },
+  {
+    file: "quantize-dequantize-int8-opset10",
+    title: "QuantizeLinear → DequantizeLinear at opset 10, int8 with zero point −128 (a grid from 0) and saturation",
+    range: [-1, 9],
+    model: {
+      opset: 10,
+      inputs: [{ name: "x", shape: [N, 3, 4] }],
+      initializers: [f32("s", [0.03125], []), { name: "zp", dims: [], data: Int8Array.of(-128) }],
+      nodes: [node("QuantizeLinear", ["x", "s", "zp"], ["q"]), node("DequantizeLinear", ["q", "s", "zp"], ["y"])],
+      outputs: ["y", { name: "q", dtype: "int8" }],
+    },
+  },
+  {
+    file: "quantize-default-zero-point",
+    title: "QuantizeLinear and DequantizeLinear without a zero point (uint8, zero point 0)",
+    range: [-1, 9],
+    model: {
+      opset: 13,
+      inputs: [{ name: "x", shape: [N, 3, 4] }],
+      initializers: [f32("s", [0.0625], [])],
+      nodes: [node("QuantizeLinear", ["x", "s"], ["q"]), node("DequantizeLinear", ["q", "s"], ["y"])],
+      outputs: ["y"],
+    },
+  },
   // Pooling
   {
     file: "maxpool-ceil-mode",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { add, cast, softmax } from "../../../ir/interp/kernels/index.js";
+import { add, cast, quantizeLinear, softmax } from "../../../ir/interp/kernels/index.js";
 import { attr } from "../../support/onnx-builder.js";
 import { Rng } from "../../support/random.js";
 import { at, compareWithOrt, f32, i64, values } from "./harness.js";
@@ -184,5 +184,90 @@ describe("nn.cast matches onnxruntime", () => {
   it("casting to the same type returns the tensor", () => {
     const x = i64([2], [1, 2]);
     expect(cast(x, "i64")).toBe(x);
+  });
+});
+
+describe("scalar arithmetic, Floor and Round match onnxruntime (the ops of QAT activations)", () => {
+  const ops = [
+    ["Mul", "nn.mul"],
+    ["Div", "nn.div"],
+    ["Sub", "nn.sub"],
+  ] as const;
+  for (const [onnxOp, nnOp] of ops) {
+    for (const [name, a, b] of [
+      ["a scalar constant", [2, 3, 4], []],
+      ["a per-channel [C, 1, 1] constant", [2, 3, 2, 2], [3, 1, 1]],
+      ["a run-time operand of the same shape", [2, 5], [2, 5]],
+    ] as const) {
+      it(`${onnxOp} by ${name}`, async () => {
+        const rng = new Rng(a.length * 10 + b.length + onnxOp.length);
+        await compareWithOrt({
+          onnx: { op: onnxOp },
+          nn: { op: nnOp },
+          dynamicBatch: b.length === a.length ? false : true,
+          operands: [
+            { name: "a", dims: a, data: rng.f32(numel(a), -4, 4) },
+            { name: "b", dims: b, data: rng.f32(numel(b), 0.25, 3), const: b.length !== a.length },
+          ],
+          tol: 0,
+        });
+      });
+    }
+  }
+
+  // Exact halves (ties), negative zero, integers, and values near the float32 integer limit.
+  const ties = Float32Array.of(-2.5, -1.5, -0.5, -0, 0.5, 1.5, 2.5, 3.5, -3.49999976, 3.50000024, 7, -7, 8388607.5, 123456.5, 0.49999997);
+
+  it("Floor", async () => {
+    await compareWithOrt({ onnx: { op: "Floor" }, nn: { op: "nn.floor" }, dynamicBatch: false, operands: [{ name: "x", dims: [ties.length], data: ties }], tol: 0 });
+  });
+
+  it("Round rounds halves to even", async () => {
+    const { ours } = await compareWithOrt({ onnx: { op: "Round", opset: 11 }, nn: { op: "nn.round" }, dynamicBatch: false, operands: [{ name: "x", dims: [ties.length], data: ties }], tol: 0 });
+    expect(values(ours).slice(0, 8)).toEqual([-2, -2, -0, -0, 0, 2, 2, 4]);
+  });
+});
+
+describe("QuantizeLinear and DequantizeLinear match onnxruntime", () => {
+  // x / scale lands on exact halves (ties to even), inside the range, and beyond both ends (saturation).
+  const x = Float32Array.of(-9, -0.75, -0.25, 0, 0.25, 0.75, 1.25, 1.75, 2.5, 63.75, 64.25, 70, 0.3, -0.3);
+  for (const [to, zp] of [
+    ["u8", 0],
+    ["u8", 3],
+    ["i8", 0],
+    ["i8", -128],
+    ["i8", 5],
+  ] as const) {
+    it(`${to} with zero point ${zp}: round half to even, then saturate`, async () => {
+      const zpData = to === "u8" ? Uint8Array.of(zp) : Int8Array.of(zp);
+      await compareWithOrt({
+        onnx: { op: "QuantizeLinear", opset: 13 },
+        nn: { op: "nn.quantize_linear", attrs: { scale: 0.5, zero_point: zp, to } },
+        dynamicBatch: false,
+        outDtype: to,
+        operands: [
+          { name: "x", dims: [x.length], data: x },
+          { name: "scale", dims: [], data: Float32Array.of(0.5), const: true, onnxOnly: true },
+          { name: "zp", dims: [], data: zpData, dtype: to, const: true, onnxOnly: true },
+        ],
+      });
+      const codes = to === "u8" ? Uint8Array.of(0, 1, 2, 3, 127, 128, 200, 255) : Int8Array.of(-128, -1, 0, 1, 5, 64, 127);
+      await compareWithOrt({
+        onnx: { op: "DequantizeLinear", opset: 13 },
+        nn: { op: "nn.dequantize_linear", attrs: { scale: Math.fround(1 / 255), zero_point: zp } },
+        dynamicBatch: false,
+        tol: 0,
+        operands: [
+          { name: "q", dims: [codes.length], data: codes, dtype: to },
+          { name: "scale", dims: [], data: Float32Array.of(1 / 255), const: true, onnxOnly: true },
+          { name: "zp", dims: [], data: zpData, dtype: to, const: true, onnxOnly: true },
+        ],
+      });
+    });
+  }
+
+  it("ties go to the even code", () => {
+    const q = quantizeLinear(f32([6], [0.25, 0.75, 1.25, -0.25, -0.75, 2.5]), 0.5, 0, "i8");
+    expect(values(q)).toEqual([0, 2, 2, 0, -2, 5]);
   });
 });
