@@ -238,7 +238,7 @@ export function reportMarkdown(state: State, r: Report): string {
   L.push(`Latency: ${d.latency_steps} steps (T = ${d.window} per layer plus one step per hop); at most ${fmtN(d.latency.per_step_ns_bound)} ns per step (largest core's updates + barrier) → ${fmtN(d.latency.per_inference_us)} µs per inference.`, "");
   L.push("## Precision chosen per layer", "", "Θ and its threshold classes Θ/2^k, weight exponents, bits (sign included) of each row's largest weight mantissa (median, smallest), non-zero weights flushed to 0, channels whose fan-in is split (docs/loihi.md \"Fitting ordinary networks\"). `tscc run` measures what they cost against the float TSC network.", "");
   L.push("| layer | precision |", "|---|---|");
-  for (const l of d.per_layer as { layer: string; precision?: string }[]) if (l.precision) L.push(`| ${l.layer} | ${l.precision} |`);
+  for (const l of d.per_layer as { layer: string; precision?: string }[]) if (l.precision) L.push(`| ${md(l.layer)} | ${l.precision} |`);
   L.push("");
   L.push("## Overflow checks", "", "| layer | worst |q| | limit 2^q_bits−1 | worst |u| | limit | worst |v| path | vmax |", "|---|---:|---:|---:|---:|---:|---:|");
   for (const o of d.overflow) L.push(`| ${md(o.layer)} | ${fmtN(o.q_worst)} | ${fmtN(o.q_limit)} | ${fmtN(o.u_worst)} | ${fmtN(o.u_limit)} | ${fmtN(o.v_worst)} | ${fmtN(o.v_limit)} |`);

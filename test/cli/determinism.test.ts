@@ -76,13 +76,13 @@ describe.each(["emulator", "loihi"])("--target %s", (target) => {
   });
 });
 
-test("tscc run: the same logits and operation counts with 1 and 2 worker threads", { timeout: 120_000 }, () => {
+test("tscc run: the same logits and operation counts with 1 and 2 jobs (worker threads)", { timeout: 120_000 }, () => {
   const d = ws[0]!;
   const runs = [1, 2].map((w) => {
-    const r = spawnTscc(["run", "out-emulator", "--input", "x.npy", "--engine", "event", "--workers", String(w), "--save-output", `y${w}.npy`, "--json"], d);
+    const r = spawnTscc(["run", "out-emulator", "--input", "x.npy", "--engine", "event", "--jobs", String(w), "--save-output", `y${w}.npy`, "--json"], d);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const { images_per_second: _s, workers: _w, ...metrics } = JSON.parse(r.stdout) as Record<string, unknown>;
+    const { images_per_second: _s, ...metrics } = JSON.parse(r.stdout) as Record<string, unknown>;
     return { metrics, logits: readFileSync(join(d, `y${w}.npy`)) };
   });
   expect(runs[1]!.logits.equals(runs[0]!.logits)).toBe(true);
