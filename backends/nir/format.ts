@@ -13,7 +13,7 @@
  * (NIR's `check_types`), unsupported versions. {@link nirFileTree} writes exactly the datasets
  * `nir.write` writes for each node type.
  */
-import { fmt, M, nirLoc, TsccError, type Diagnostic } from "../../ir/index.js";
+import { flattenShape, fmt, M, nirLoc, ShapeError, TsccError, windowOutSize, type Diagnostic } from "../../ir/index.js";
 import { Hdf5Error, readHdf5, type H5Dataset, type H5Group, type WriteDataset, type WriteGroup } from "./hdf5.js";
 
 /** A float parameter: NIR writes numpy arrays (float32 weights, float64 neuron parameters). */
@@ -399,11 +399,6 @@ export interface GraphShapes {
   readonly output: ReadonlyMap<string, readonly number[]>;
 }
 
-/** Conv output length along one axis (PyTorch's formula, as NIR's calculate_conv_output). */
-export function convOut(inSize: number, pad: number, dilation: number, kernel: number, stride: number): number {
-  return Math.floor((inSize + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1);
-}
-
 /** Explicit [before, after] padding per spatial axis ('same' pads as PyTorch: the odd element after). */
 export function convPads(n: NirNode, spatial: number): [number, number][] {
   const p = param(n, "padding");
@@ -417,15 +412,6 @@ export function convPads(n: NirNode, spatial: number): [number, number][] {
     });
   }
   return ints(n, "padding", spatial).map((x) => [x, x]);
-}
-
-/** NIR's calc_flatten_output. */
-export function flattenShape(inShape: readonly number[], start: number, end: number): number[] {
-  const r = inShape.length;
-  const s = start < 0 ? start + r : start;
-  const e = end < 0 ? end + r : end;
-  if (s < 0 || s >= r || e < s || e >= r) throw new RangeError(`dims ${start}..${end} do not fit an input of rank ${r}`);
-  return [...inShape.slice(0, s), numel(inShape.slice(s, e + 1)), ...inShape.slice(e + 1)];
 }
 
 /** The shape a node's parameters fix for its input, or undefined when it follows its source. */
@@ -480,9 +466,7 @@ export function outputShape(n: NirNode, inShape: readonly number[]): number[] {
       const st = ints(n, "stride", sp);
       const dil = ints(n, "dilation", sp);
       const pads = convPads(n, sp);
-      const out = inShape.slice(1).map((x, i) => Math.floor((x + pads[i]![0] + pads[i]![1] - dil[i]! * (w.shape[2 + i]! - 1) - 1) / st[i]! + 1));
-      if (out.some((o) => o < 1)) throw new RangeError(`the kernel ${fmtDims(w.shape.slice(2))} does not fit the input ${fmtDims(inShape)}`);
-      return [w.shape[0]!, ...out];
+      return [w.shape[0]!, ...inShape.slice(1).map((x, i) => window(x, w.shape[2 + i]!, st[i]!, pads[i]![0], pads[i]![1], dil[i]!))];
     }
     case "SumPool2d":
     case "AvgPool2d": {
@@ -490,14 +474,25 @@ export function outputShape(n: NirNode, inShape: readonly number[]): number[] {
       const k = ints(n, "kernel_size", 2);
       const st = ints(n, "stride", 2);
       const p = ints(n, "padding", 2);
-      const out = [0, 1].map((i) => convOut(inShape[1 + i]!, p[i]!, 1, k[i]!, st[i]!));
-      if (out.some((o) => o < 1)) throw new RangeError(`the window ${fmtDims(k)} does not fit the input ${fmtDims(inShape)}`);
-      return [inShape[0]!, ...out];
+      return [inShape[0]!, ...[0, 1].map((i) => window(inShape[1 + i]!, k[i]!, st[i]!, p[i]!, p[i]!, 1))];
     }
     case "Flatten":
-      return flattenShape(inShape, int(n, "start_dim"), int(n, "end_dim"));
+      try {
+        return flattenShape(inShape, int(n, "start_dim"), int(n, "end_dim"));
+      } catch (e) {
+        throw e instanceof ShapeError ? new RangeError(e.message) : e;
+      }
     default:
       return [...inShape];
+  }
+}
+
+/** Output length of a window along one axis (PyTorch's formula, as NIR's calculate_conv_output). */
+function window(size: number, kernel: number, stride: number, before: number, after: number, dilation: number): number {
+  try {
+    return windowOutSize(size, kernel, stride, before, after, dilation, false);
+  } catch (e) {
+    throw e instanceof ShapeError ? new RangeError(e.message) : e;
   }
 }
 
