@@ -54,3 +54,11 @@ export function layerStats(m: Module): LayerStats[] {
     return { index, op: op.name, shape: op.results[0]?.type.shape ?? [], params: opParams(op), macs: opMacs(op), onnx };
   });
 }
+
+/**
+ * Whether a module is already a spiking network (converted to the `snn` dialect, or imported from NIR as
+ * `nir.*` ops): the conversion pipeline does not apply to it.
+ */
+export function isSpikingModule(m: Module): boolean {
+  return m.ops.some((op) => op.name.startsWith("snn.") || op.name.startsWith("nir."));
+}

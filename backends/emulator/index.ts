@@ -8,7 +8,8 @@ import { defineBackend, type BackendOptions } from "../api.js";
 import { manifestFor } from "./manifest.js";
 import { ENERGY_SETS } from "./energy.js";
 import { emitArtifact } from "./emit.js";
-import { legalizeForSnn } from "./legalize.js";
+import { isSpikingModule } from "../../ir/index.js";
+import { legalizeForSnn, legalizeSpiking } from "./legalize.js";
 import { artifactInputs, runArtifact } from "./run.js";
 
 function q(v: string): string {
@@ -66,10 +67,13 @@ export const emulatorBackend = defineBackend({
     reset: { kind: "enum", choices: ["subtract", "zero"], default: "subtract", doc: "rate coding: reset by subtraction or to zero" },
     "v-init": { kind: "float", default: 0.5, doc: "rate coding: initial membrane potential (units of θ)" },
     energy: { kind: "enum", choices: Object.keys(ENERGY_SETS), default: "horowitz45-fp32", doc: "energy parameter set for the report" },
+    dt: { kind: "float", default: 0, doc: "NIR graphs: the time step in the graph's time unit (default: the graph's metadata 'dt')" },
   },
   pipeline: emulatorPipeline,
-  legalize(m, diag) {
-    legalizeForSnn(m, diag, "emulator");
+  spikingPipeline: () => "",
+  legalize(m, diag, options) {
+    if (isSpikingModule(m)) legalizeSpiking(m, diag, "emulator", options["dt"] as number);
+    else legalizeForSnn(m, diag, "emulator");
   },
   async emit(m, ctx) {
     const header = [

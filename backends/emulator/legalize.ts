@@ -29,6 +29,23 @@ function hasActivation(op: Op): boolean {
   return a === "relu" || a === "clip";
 }
 
+/**
+ * A module that is already spiking (imported from NIR): a converted tscc network (snn ops, TSC or rate)
+ * runs on the usual engines; NIR primitives (nir ops) on the clock engine, which needs the time step.
+ */
+export function legalizeSpiking(m: Module, diag: DiagnosticSink, backend: string, dtOption: number): void {
+  const nir = m.ops.some((op) => op.name.startsWith("nir."));
+  for (const op of m.ops) {
+    const ok = nir ? op.name.startsWith("nir.") : op.name.startsWith("snn.");
+    if (!ok) diag.report(fmt(M.BackendUnsupported, [backend, op.name, nir ? "a NIR graph holds nir.* ops only" : "a spiking network holds snn.* ops only"], { loc: op.loc }));
+  }
+  if (!nir) return;
+  const stateful = m.ops.find((op) => ["nir.i", "nir.if", "nir.li", "nir.lif", "nir.cuba_li", "nir.cuba_lif", "nir.delay"].includes(op.name));
+  if (stateful && !(dtOption > 0) && m.attrs["nir.dt"] === undefined) {
+    diag.report(fmt(M.NirNoDt, ["the graph's metadata has no 'dt'; pass the step with --dt (in the graph's time unit)"], { loc: stateful.loc }));
+  }
+}
+
 export function legalizeForSnn(m: Module, diag: DiagnosticSink, backend: string): void {
   const bad = (op: Op | undefined, why: string): void => diag.report(fmt(M.BackendUnsupported, [backend, op ? op.name : "the model", why], op ? { loc: op.loc } : {}));
   if (m.inputs.length !== 1) bad(undefined, `it has ${m.inputs.length} inputs; spiking conversion supports one`);

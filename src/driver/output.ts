@@ -37,3 +37,18 @@ export function commitOutput(outDir: string, files: ReadonlyMap<string, Uint8Arr
     throw new TsccError(fmt(M.OutputError, [outDir, (e as Error).message]));
   }
 }
+
+/** Write one file all at once (temporary sibling + rename): a failed compile leaves no partial file. */
+export function commitFile(path: string, data: Uint8Array): void {
+  const file = resolve(path);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new TsccError(fmt(M.OutputError, [path, "it is a folder"], { hint: "-o names the output file for this target" }));
+  const tmp = join(dirname(file), `.${basename(file)}.tscc-tmp-${process.pid}`);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new TsccError(fmt(M.OutputError, [path, (e as Error).message]));
+  }
+}

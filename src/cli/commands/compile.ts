@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { printPipeline } from "../../../ir/index.js";
 import { compile, createRegistry, resolvePipeline, backendOptions } from "../../driver/compile.js";
 import { dumpInstrumentation, resolveDumpList } from "../../driver/dump.js";
+import { modelKind } from "../../driver/load-model.js";
 import { collect, diagnosticsFormat, reportDiagnostics, type Io } from "../main.js";
 import { formatNumber, terminalLogger } from "../ui.js";
 import { UsageError } from "../usage.js";
@@ -47,6 +48,7 @@ export const SNN_FLAGS: readonly [flag: string, option: string, help: string][] 
   ["--std <list>", "std", "per-channel std the model expects divided by (comma-separated)"],
   ["--phi <phi>", "phi", "TSC rounding offset φ (default 0.5; 0 floors)"],
   ["--avgpool <mode>", "avgpool", "merge (default) average pooling into the next layer, or spike"],
+  ["--dt <step>", "dt", "NIR graphs: the time step, in the graph's time unit (default: the graph's metadata)"],
 ];
 
 function camel(flag: string): string {
@@ -73,7 +75,7 @@ export function compileCommand(program: Command, io: Io): void {
     .option("--timing", "print how long each pass took")
     .option("--json", "print a JSON summary on stdout");
   const cmd = program.commands[program.commands.length - 1]!;
-  for (const [flag, , help] of SNN_FLAGS) cmd.option(flag, `${help} [emulator, loihi]`);
+  for (const [flag, , help] of SNN_FLAGS) cmd.option(flag, `${help} [emulator, loihi, nir]`);
   cmd.action(async (model: string, f: CompileFlags, command: Command) => {
       const cwd = io.cwd;
       const modelPath = resolve(cwd, model);
@@ -85,13 +87,16 @@ export function compileCommand(program: Command, io: Io): void {
       }
       if (f.printPipeline) {
         const backend = reg.backend(f.target);
-        const { front, back } = resolvePipeline(reg, backend, backendOptions(backend, opts), f.passes);
+        const { front, back } = resolvePipeline(reg, backend, backendOptions(backend, opts), f.passes, modelKind(modelPath) === "nir");
         io.stdout(printPipeline([...front, ...back]) + "\n");
         return;
       }
       if (f.dumpDir && !f.dumpIrAfter && !f.dumpIrBefore) throw new UsageError("--dump-dir needs --dump-ir-after or --dump-ir-before");
       const stem = basename(model, extname(model)).replace(/\.tir$/, "");
-      const outDir = resolve(cwd, f.out ?? `${stem}-${f.target}`);
+      // A single-file backend (nir) writes <model>.<ext>, or <model>-<target>.<ext> if that is the input.
+      const single = reg.backend(f.target).outputFile;
+      const dflt = single ? (resolve(cwd, `${stem}${single.extension}`) === modelPath ? `${stem}-${f.target}${single.extension}` : `${stem}${single.extension}`) : `${stem}-${f.target}`;
+      const outDir = resolve(cwd, f.out ?? dflt);
       const instrumentation =
         f.dumpIrAfter || f.dumpIrBefore
           ? [
