@@ -60,25 +60,25 @@ function nodeLiteral(n: Node, names: { w?: string; b?: string } | undefined): st
   return `{ ${parts.join(", ")} }`;
 }
 
+/** The runtime's TypeScript sources, as `runtime/<file>.ts` → text. */
+export function runtimeSources(): Map<string, string> {
+  const rtDir = runtimeSourceDir();
+  const sources = new Map<string, string>();
+  for (const f of readdirSync(rtDir)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+    .sort())
+    sources.set(`runtime/${f}`, readFileSync(join(rtDir, f), "utf8"));
+  return sources;
+}
+
 /** Generate model.ts with ts-morph and transpile it together with the runtime. */
 export async function generateModule(built: BuiltNetwork, header: string): Promise<Map<string, string>> {
   const { Project, ts, VariableDeclarationKind } = await import("ts-morph");
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, strict: true } });
-  const rtDir = runtimeSourceDir();
-  const runtimeFiles = readdirSync(rtDir)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
-    .sort();
-  const sources = new Map<string, string>();
-  for (const f of runtimeFiles) {
-    const text = readFileSync(join(rtDir, f), "utf8");
-    sources.set(`runtime/${f}`, text);
-  }
+  const sources = runtimeSources();
   const { network, blobNames } = built;
   const sf = project.createSourceFile("/artifact/model.ts", "");
-  sf.insertStatements(0, `/**\n${header
-    .split("\n")
-    .map((l) => ` * ${l}`.trimEnd())
-    .join("\n")}\n */`);
+  sf.insertStatements(0, docComment(header));
   sf.addImportDeclaration({ moduleSpecifier: "node:path", namedImports: ["dirname", "join"] });
   sf.addImportDeclaration({ moduleSpecifier: "node:url", namedImports: ["fileURLToPath"] });
   sf.addImportDeclaration({ moduleSpecifier: "./runtime/network.js", namedImports: ["Network"], isTypeOnly: true });
@@ -129,6 +129,24 @@ export async function generateModule(built: BuiltNetwork, header: string): Promi
   sf.addExportDeclaration({ moduleSpecifier: "./runtime/index.js" });
   sf.formatText({ indentSize: 2 });
   sources.set("model.ts", sf.getFullText());
+  return transpileArtifact(sources);
+}
+
+/** A header comment block. */
+export function docComment(header: string): string {
+  return `/**\n${header
+    .split("\n")
+    .map((l) => ` * ${l}`.trimEnd())
+    .join("\n")}\n */`;
+}
+
+/**
+ * Transpile the artifact's TypeScript (runtime/*.ts and model.ts) to JavaScript and declarations; the
+ * runtime comes precompiled from tscc's own build when it is there.
+ */
+export async function transpileArtifact(sources: Map<string, string>): Promise<Map<string, string>> {
+  const { ts } = await import("ts-morph");
+  const runtimeFiles = [...sources.keys()].filter((k) => k.startsWith("runtime/")).map((k) => k.slice("runtime/".length));
   // Every file satisfies isolated declarations, so each one transpiles on its own (no type check):
   // JavaScript with transpileModule, declarations with transpileDeclaration.
   const options = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, declaration: true };

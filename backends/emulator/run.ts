@@ -11,6 +11,7 @@ import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError } fr
 import type { RTensor } from "../../ir/interp/tensor.js";
 import type { RunReport, RunRequest } from "../api.js";
 import { annToOnnx } from "./ann-onnx.js";
+import { runClockArtifact, type ClockManifest, type ClockModule } from "./clock-artifact.js";
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
 import { ENERGY_SETS, energyPj } from "./energy.js";
 import type { Manifest } from "./manifest.js";
@@ -62,7 +63,7 @@ export function readManifest(dir: string): Manifest {
 }
 
 export function artifactInputs(dir: string): string[] {
-  return [readManifest(dir).input.name];
+  return [(readManifest(dir) as Manifest | ClockManifest).input.name];
 }
 
 /** Check shape, dtype, NaN and range of the input against the manifest. */
@@ -258,8 +259,51 @@ async function runOnWorkers(dir: string, engine: "event" | "fast", data: Float32
   return { logits, counters };
 }
 
+/** Operation counts per inference, energy, and the per-layer breakdown, for the run report. */
+export function counterMetrics(counters: Counters, batch: number, energy: string): Record<string, unknown> {
+  const perInf = (x: number): number => x / batch;
+  const metrics: Record<string, unknown> = {
+    spikes_per_neuron_max: counters.spikes_per_neuron_max,
+    spikes_per_neuron_mean: counters.spikes_per_neuron_mean,
+    synaptic_additions_per_inference: perInf(counters.synaptic_additions),
+    memory_reads_per_inference: perInf(counters.memory_reads),
+    neuron_updates_per_inference: perInf(counters.neuron_updates),
+    spikes_per_inference: perInf(counters.spikes),
+  };
+  if (counters.input_macs) metrics["input_macs_per_inference"] = perInf(counters.input_macs);
+  const params = ENERGY_SETS[energy] ?? ENERGY_SETS["horowitz45-fp32"]!;
+  const e = energyPj({ synaptic_additions: counters.synaptic_additions, memory_reads: counters.memory_reads, neuron_updates: counters.neuron_updates, input_macs: counters.input_macs }, params);
+  metrics["energy_per_inference_pj"] = e.total / batch;
+  metrics["energy_params"] = params.name;
+  metrics["layers"] = counters.layers.map((l) => ({
+    ...l,
+    synaptic_additions: perInf(l.synaptic_additions),
+    memory_reads: perInf(l.memory_reads),
+    neuron_updates: perInf(l.neuron_updates),
+    spikes: perInf(l.spikes),
+    input_macs: perInf(l.input_macs),
+    relayed_spikes: perInf(l.relayed_spikes),
+  }));
+  return metrics;
+}
+
+/** `tscc run` on a clock artifact (a NIR graph): outputs, counts, and accuracy against labels. */
+async function runNirArtifact(dir: string, man: ClockManifest, req: RunRequest): Promise<RunReport> {
+  const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as ClockModule;
+  const r = await runClockArtifact(dir, man, req, mod);
+  const metrics: Record<string, unknown> = { coding: "nir", engine: "clock", samples: r.batch, steps: r.steps, dt: man.dt, readout: r.readout };
+  const first = r.outputs[man.outputs[0]!.name]!;
+  const k = first.data.length / r.batch;
+  if (req.labels) metrics["accuracy"] = compareLogits(first.data as Float32Array, undefined, labelsOf(req.labels, r.batch), r.batch, k).correct / r.batch;
+  Object.assign(metrics, counterMetrics(r.counters, r.batch, req.options["energy"] ?? man.energy));
+  metrics["images_per_second"] = r.batch / r.seconds;
+  return { outputs: r.outputs, metrics };
+}
+
 export async function runArtifact(dir: string, req: RunRequest): Promise<RunReport> {
-  const man = readManifest(dir);
+  const any = readManifest(dir) as Manifest | ClockManifest;
+  if (any.coding === "nir") return runNirArtifact(dir, any, req);
+  const man = any;
   const given = req.inputs[man.input.name] ?? (Object.keys(req.inputs).length === 1 ? Object.values(req.inputs)[0] : undefined);
   if (!given) bad(dir, `no input named '${man.input.name}'`);
   const { data, batch } = checkInput(dir, man, given);
@@ -344,20 +388,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
     metrics["agreement"] = agree / batch;
     metrics["logit_error_max"] = errMax;
   }
-  const perInf = (x: number): number => x / batch;
-  Object.assign(metrics, {
-    spikes_per_neuron_max: counters.spikes_per_neuron_max,
-    spikes_per_neuron_mean: counters.spikes_per_neuron_mean,
-    synaptic_additions_per_inference: perInf(counters.synaptic_additions),
-    memory_reads_per_inference: perInf(counters.memory_reads),
-    neuron_updates_per_inference: perInf(counters.neuron_updates),
-    spikes_per_inference: perInf(counters.spikes),
-  });
-  if (counters.input_macs) metrics["input_macs_per_inference"] = perInf(counters.input_macs);
-  const params = ENERGY_SETS[req.options["energy"] ?? man.energy] ?? ENERGY_SETS["horowitz45-fp32"]!;
-  const e = energyPj({ synaptic_additions: counters.synaptic_additions, memory_reads: counters.memory_reads, neuron_updates: counters.neuron_updates, input_macs: counters.input_macs }, params);
-  metrics["energy_per_inference_pj"] = e.total / batch;
-  metrics["energy_params"] = params.name;
+  Object.assign(metrics, counterMetrics(counters, batch, req.options["energy"] ?? man.energy));
   metrics["images_per_second"] = batch / seconds;
   if (fastImpl === "js") metrics["floor_boundary_ties"] = ties;
   if (fastImpl) metrics["fast_engine"] = fastImpl;
@@ -367,14 +398,5 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
     for (const c of checks) for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + v;
     metrics["engine_check"] = sum;
   }
-  metrics["layers"] = counters.layers.map((l) => ({
-    ...l,
-    synaptic_additions: perInf(l.synaptic_additions),
-    memory_reads: perInf(l.memory_reads),
-    neuron_updates: perInf(l.neuron_updates),
-    spikes: perInf(l.spikes),
-    input_macs: perInf(l.input_macs),
-    relayed_spikes: perInf(l.relayed_spikes),
-  }));
   return { outputs: { [man.outputs[0]!]: { shape: [batch, outSize], dtype: "f32", data: logits } }, metrics };
 }
