@@ -565,9 +565,8 @@ function rateReadout(c: Consts, S: readonly number[], gain: number): Level {
 function readout(g: Level, c: Consts, S: readonly number[], gain: number, v0: Float64Array | undefined): void {
   const n = S.reduce((a, b) => a * b, 1);
   if (S.length === 1) {
-    const w = new Float32Array(n * n);
+    const w = new Float64Array(n * n);
     for (let j = 0; j < n; j++) w[j * n + j] = gain;
-    if (w[0] !== gain) throw new Error(`internal: read-out gain ${gain} is not a float32`);
     const b = new Float64Array(n);
     if (v0) for (let j = 0; j < n; j++) b[j] = gain * v0[j]!;
     g.add("readout", "Affine", { weight: { shape: [n, n], data: w }, bias: f64([n], b) });
@@ -576,7 +575,8 @@ function readout(g: Level, c: Consts, S: readonly number[], gain: number, v0: Fl
     const per = n / C;
     const b = new Float64Array(C);
     if (v0) for (let ch = 0; ch < C; ch++) b[ch] = gain * v0[ch * per]!;
-    g.add("readout", "Conv2d", { input_shape: S.slice(1), ...blockConv(C, 1, 1, 1, 1, () => gain), stride: [1, 1], padding: [0, 0], dilation: [1, 1], bias: f64([C], b) });
+    const conv = blockConv(C, 1, 1, 1, 1, () => gain);
+    g.add("readout", "Conv2d", { input_shape: S.slice(1), weight: { shape: conv.weight.shape, data: Float64Array.from(conv.weight.data) }, groups: conv.groups, stride: [1, 1], padding: [0, 0], dilation: [1, 1], bias: f64([C], b) });
   } else throw new Error(`internal: output of rank ${S.length}`);
   g.edge("membrane", "readout");
   g.add("output", "Output", { shape: [...S] });
