@@ -5,6 +5,7 @@
  */
 import { fmt, M, TsccError, type Module, type Op, type Value } from "../../ir/index.js";
 import type { ClockNetwork, ClockNode, ClockValue } from "./runtime/clock.js";
+import { delaySteps } from "./legalize.js";
 
 type F = Float32Array | Float64Array;
 
@@ -80,11 +81,8 @@ export function buildClockNetwork(m: Module, dt: number): ClockNetwork {
         const d = p(1);
         const steps = new Int32Array(d.length);
         for (let j = 0; j < d.length; j++) {
-          const k = d[j]! / dt;
-          const r = Math.round(k);
-          if (Math.abs(k - r) > 1e-6 * Math.max(1, Math.abs(k)) || r < 0 || r > 1e7) {
-            throw new TsccError(fmt(M.NirParamValue, ["delay", `${d[j]} is not a whole number of steps of dt = ${dt} (${k} steps)`], { loc }));
-          }
+          const r = delaySteps(d[j]!, dt);
+          if (r === undefined) throw new TsccError(fmt(M.NirParamValue, ["delay", `${d[j]} is not a whole number of steps of dt = ${dt}`], { loc }));
           steps[j] = r;
         }
         nodes.push({ kind: "delay", in: inp(0), out, steps });
