@@ -6,7 +6,7 @@
  * one node each).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { isSpikingModule } from "../../ir/index.js";
 import { defineBackend } from "../api.js";
 import { CONVERSION_OPTIONS, emulatorPipeline } from "../emulator/index.js";
@@ -19,6 +19,19 @@ import { exportWithRoundTrip } from "./roundtrip.js";
 
 export const NIR_FILE = "model.nir";
 
+/** SHA-256 of a file, read in 4 MiB pieces (a CIFAR VGG-16 is 135 MB: no second copy of it in memory). */
+function sha256File(path: string): string {
+  const h = createHash("sha256");
+  const buf = Buffer.allocUnsafe(1 << 22);
+  const fd = openSync(path, "r");
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex");
+}
+
 /**
  * Who made the network: the source model's name and SHA-256 and the tscc version. A network restored from
  * a tscc-written .nir keeps the origin recorded there, so that re-exporting it gives the same file.
@@ -28,8 +41,7 @@ function originOf(path: string | undefined, source: string, toolVersion: string)
     const t = readNirFile(path).graph.metadata?.["tscc"] as NirMeta | undefined;
     if (t && typeof t["source"] === "string") return { toolVersion: String(t["version"] ?? ""), source: t["source"], sourceSha256: String(t["source_sha256"] ?? "") };
   }
-  const sha = path && existsSync(path) ? createHash("sha256").update(readFileSync(path)).digest("hex") : "";
-  return { toolVersion, source, sourceSha256: sha };
+  return { toolVersion, source, sourceSha256: path && existsSync(path) ? sha256File(path) : "" };
 }
 
 export const nirBackend = defineBackend({

@@ -143,15 +143,28 @@ function windowTaps(inSp: readonly number[], outSp: readonly number[], kernel: r
 
 interface Prepared {
   readonly node: ClockNode;
-  /** Conv: weights transposed to [C_in/group][k][C_out/group] per group; affine: [cols][rows]. */
+  /** Conv: weights transposed to [C_in][k][C_out/group]; affine: [cols][rows]. */
   readonly wt?: Float64Array;
+  /**
+   * Conv: per input channel, the output channels (within its group) with any non-zero weight, so that a
+   * block-diagonal weight (a grouped convolution written with groups = 1) costs what the grouped one does.
+   */
+  readonly targets?: Int32Array[];
   readonly taps?: Taps;
   readonly inSize: number;
   readonly outSize: number;
 }
 
+/** The node with its parameter arrays as float64 (one array type in the loops keeps them monomorphic). */
+function widened(n: ClockNode): ClockNode {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(n)) o[k] = v instanceof Float32Array && k !== "w" ? Float64Array.from(v) : v;
+  return o as unknown as ClockNode;
+}
+
 function prepare(net: ClockNetwork): Prepared[] {
-  return net.nodes.map((n) => {
+  return net.nodes.map((n0) => {
+    const n = widened(n0);
     const outSize = size(net.values[n.out]!.shape);
     const inSize = "in" in n ? size(net.values[n.in]!.shape) : 0;
     if (n.kind === "affine") {
@@ -172,9 +185,19 @@ function prepare(net: ClockNetwork): Prepared[] {
         const cl = c - g * Cg;
         for (let k = 0; k < kk; k++) for (let m = 0; m < Mg; m++) wt[(c * kk + k) * Mg + m] = n.w[((g * Mg + m) * Cg + cl) * kk + k]!;
       }
+      const targets: Int32Array[] = [];
+      for (let c = 0; c < C; c++) {
+        const ms: number[] = [];
+        for (let m = 0; m < Mg; m++) {
+          let any = false;
+          for (let k = 0; k < kk && !any; k++) any = wt[(c * kk + k) * Mg + m] !== 0;
+          if (any) ms.push(m);
+        }
+        targets.push(Int32Array.from(ms));
+      }
       const nd = inShape.length - 1;
       const taps = windowTaps(inShape.slice(1), outShape.slice(1), n.wShape.slice(2), n.strides, n.pads.slice(0, nd), n.dilations);
-      return { node: n, wt, taps, inSize, outSize };
+      return { node: n, wt, taps, targets, inSize, outSize };
     }
     if (n.kind === "pool") {
       const inShape = net.values[n.in]!.shape;
@@ -281,13 +304,26 @@ export function runClock(net: ClockNetwork, input: F | readonly F[], batch: numb
               const ob = Math.floor(c / Cg) * Mg;
               const t0 = start[pos]!;
               const t1 = start[pos + 1]!;
-              for (let tp = t0; tp < t1; tp++) {
-                const w0 = (c * kk + k[tp]!) * Mg;
-                const o = out[tp]!;
-                for (let m = 0; m < Mg; m++) y[(ob + m) * OP + o]! += v * wt[w0 + m]!;
+              const ms = p.targets![c]!;
+              if (ms.length === Mg) {
+                for (let tp = t0; tp < t1; tp++) {
+                  const w0 = (c * kk + k[tp]!) * Mg;
+                  const o = out[tp]!;
+                  for (let m = 0; m < Mg; m++) y[(ob + m) * OP + o]! += v * wt[w0 + m]!;
+                }
+              } else {
+                for (let tp = t0; tp < t1; tp++) {
+                  const w0 = (c * kk + k[tp]!) * Mg;
+                  const o = out[tp]!;
+                  for (let q = 0; q < ms.length; q++) {
+                    const m = ms[q]!;
+                    y[(ob + m) * OP + o]! += v * wt[w0 + m]!;
+                  }
+                }
               }
-              if (isPm1(v)) adds += (t1 - t0) * Mg;
-              else macs += (t1 - t0) * Mg;
+              // Weights delivered: the stored ones of the targets reached (all of a full group).
+              if (isPm1(v)) adds += (t1 - t0) * ms.length;
+              else macs += (t1 - t0) * ms.length;
             }
             sample.syn[i]! += adds;
             sample.macs[i]! += macs;
