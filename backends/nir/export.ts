@@ -507,15 +507,20 @@ function tscPopulation(c: Consts, S: readonly number[], a: number, T: number, v0
   g.add("on", "Threshold", { threshold: c.fill(S, -0.5) });
   g.edge("off", "off_neg");
   g.edge("off_neg", "on");
+  switchEvents(g, c, S);
+  return g;
+}
+
+/** The subgraph's output: the switch events on(t) − on(t−1) of its level `on` (0 before the run). */
+function switchEvents(g: Level, c: Consts, S: readonly number[]): void {
   g.add("on_prev", "Delay", { delay: c.fill(S, 1) });
   g.add("on_prev_neg", "Scale", { scale: c.fill(S, -1) });
   g.add("switch", "Scale", { scale: c.fill(S, 1) });
+  g.add("output", "Output", { shape: [...S] });
   g.edge("on", "on_prev");
   g.edge("on_prev", "on_prev_neg");
   g.into("switch", "on", "on_prev_neg");
-  g.add("output", "Output", { shape: [...S] });
   g.edge("switch", "output");
-  return g;
 }
 
 /** TSC max pool: OR of the input switches. Input and output: switch events. */
@@ -525,17 +530,10 @@ function orPool(c: Consts, inS: readonly number[], S: readonly number[], k: read
   g.add("level", "I", { r: c.fill(inS, 1) });
   g.add("count", "SumPool2d", { kernel_size: [...k], stride: [...s], padding: [...p] });
   g.add("on", "Threshold", { threshold: c.fill(S, 0.5) });
-  g.add("on_prev", "Delay", { delay: c.fill(S, 1) });
-  g.add("on_prev_neg", "Scale", { scale: c.fill(S, -1) });
-  g.add("switch", "Scale", { scale: c.fill(S, 1) });
-  g.add("output", "Output", { shape: [...S] });
   g.edge("input", "level");
   g.edge("level", "count");
   g.edge("count", "on");
-  g.edge("on", "on_prev");
-  g.edge("on_prev", "on_prev_neg");
-  g.into("switch", "on", "on_prev_neg");
-  g.edge("switch", "output");
+  switchEvents(g, c, S);
   return g;
 }
 

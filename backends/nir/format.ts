@@ -150,6 +150,46 @@ export const NIR_PARAMS: Readonly<Record<Exclude<NirType, "NIRGraph">, readonly 
   CubaLIF: [neuron("tau_syn"), neuron("tau_mem"), neuron("r"), neuron("v_leak"), neuron("v_threshold"), neuron("v_reset", "zeros"), neuron("w_in", "ones")],
 };
 
+/** NIR node type → op name. */
+export const NIR_OP_OF: Readonly<Record<Exclude<NirType, "NIRGraph" | "Input" | "Output">, string>> = {
+  Affine: "nir.affine",
+  Linear: "nir.linear",
+  Conv1d: "nir.conv1d",
+  Conv2d: "nir.conv2d",
+  SumPool2d: "nir.sum_pool2d",
+  AvgPool2d: "nir.avg_pool2d",
+  Flatten: "nir.flatten",
+  Scale: "nir.scale",
+  Threshold: "nir.threshold",
+  Delay: "nir.delay",
+  I: "nir.i",
+  IF: "nir.if",
+  LI: "nir.li",
+  LIF: "nir.lif",
+  CubaLI: "nir.cuba_li",
+  CubaLIF: "nir.cuba_lif",
+};
+
+/** Array parameters each op takes as constants, in operand order. */
+export const NIR_OP_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  Affine: ["weight", "bias"],
+  Linear: ["weight"],
+  Conv1d: ["weight", "bias"],
+  Conv2d: ["weight", "bias"],
+  SumPool2d: [],
+  AvgPool2d: [],
+  Flatten: [],
+  Scale: ["scale"],
+  Threshold: ["threshold"],
+  Delay: ["delay"],
+  I: ["r"],
+  IF: ["r", "v_threshold", "v_reset"],
+  LI: ["tau", "r", "v_leak"],
+  LIF: ["tau", "r", "v_leak", "v_threshold", "v_reset"],
+  CubaLI: ["tau_syn", "tau_mem", "r", "v_leak", "w_in"],
+  CubaLIF: ["tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"],
+};
+
 // ---------------------------------------------------------------------------------------------------
 // Accessors
 

@@ -5,42 +5,10 @@
  * `nir.prev`/`nir.feed` become edges again.
  */
 import { fmt, M, TsccError, type Module, type Op, type Value } from "../../ir/index.js";
-import type { NirArray, NirGraph, NirMeta, NirNode, NirType, NirValue } from "./format.js";
+import { NIR_OP_OF, NIR_OP_PARAMS, type NirArray, type NirGraph, type NirMeta, type NirNode, type NirType, type NirValue } from "./format.js";
 
-const TYPE_OF: Readonly<Record<string, NirType>> = {
-  "nir.affine": "Affine",
-  "nir.linear": "Linear",
-  "nir.conv1d": "Conv1d",
-  "nir.conv2d": "Conv2d",
-  "nir.sum_pool2d": "SumPool2d",
-  "nir.avg_pool2d": "AvgPool2d",
-  "nir.flatten": "Flatten",
-  "nir.scale": "Scale",
-  "nir.threshold": "Threshold",
-  "nir.delay": "Delay",
-  "nir.i": "I",
-  "nir.if": "IF",
-  "nir.li": "LI",
-  "nir.lif": "LIF",
-  "nir.cuba_li": "CubaLI",
-  "nir.cuba_lif": "CubaLIF",
-};
-
-const PARAMS: Readonly<Record<string, readonly string[]>> = {
-  Affine: ["weight", "bias"],
-  Linear: ["weight"],
-  Conv1d: ["weight", "bias"],
-  Conv2d: ["weight", "bias"],
-  Scale: ["scale"],
-  Threshold: ["threshold"],
-  Delay: ["delay"],
-  I: ["r"],
-  IF: ["r", "v_threshold", "v_reset"],
-  LI: ["tau", "r", "v_leak"],
-  LIF: ["tau", "r", "v_leak", "v_threshold", "v_reset"],
-  CubaLI: ["tau_syn", "tau_mem", "r", "v_leak", "w_in"],
-  CubaLIF: ["tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"],
-};
+/** op name → NIR node type (the inverse of NIR_OP_OF). */
+const TYPE_OF: Readonly<Record<string, NirType>> = Object.fromEntries(Object.entries(NIR_OP_OF).map(([t, op]) => [op, t as NirType]));
 
 export function isNirModule(m: Module): boolean {
   return m.ops.some((op) => op.name.startsWith("nir."));
@@ -84,7 +52,7 @@ export function nirModuleToGraph(m: Module, metadata?: NirMeta): NirGraph {
     if (!type) throw new TsccError(fmt(M.NirExportUnsupported, [op.name, "only nir.* ops and converted snn networks export to NIR"], { loc: op.loc }));
     const name = nodeName(op, taken);
     const params: Record<string, NirValue> = {};
-    (PARAMS[type] ?? []).forEach((p, k) => (params[p] = arrOf(op.operands[1 + k]!)));
+    (NIR_OP_PARAMS[type] ?? []).forEach((p, k) => (params[p] = arrOf(op.operands[1 + k]!)));
     if (type === "Conv1d" || type === "Conv2d") {
       const sp = type === "Conv1d" ? 1 : 2;
       const pads = op.ints("pads");

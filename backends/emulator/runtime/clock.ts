@@ -208,6 +208,27 @@ function prepare(net: ClockNetwork): Prepared[] {
   });
 }
 
+/**
+ * A neuron's output from its updated membrane v: spikes z = [v > v_th] with v = v_reset where z (spiking
+ * neurons, counted in `cnt`; returns how many), or v itself (integrators, returns 0).
+ */
+function emit(y: Float64Array, v: Float64Array, vth: F | undefined, vreset: F | undefined, cnt: Int32Array | null): number {
+  if (!vth) {
+    y.set(v);
+    return 0;
+  }
+  let s = 0;
+  for (let j = 0; j < y.length; j++) {
+    if (v[j]! > vth[j]!) {
+      v[j] = vreset![j]!;
+      y[j] = 1;
+      s++;
+      cnt![j]!++;
+    } else y[j] = 0;
+  }
+  return s;
+}
+
 function isPm1(v: number): boolean {
   return v === 1 || v === -1;
 }
@@ -406,27 +427,8 @@ export function runClock(net: ClockNetwork, input: F | readonly F[], batch: numb
           case "if": {
             const x = buf[n.in]!;
             const v = state[i]![0]!;
-            if (n.vth) {
-              const cnt = counts[i]!;
-              let s = 0;
-              for (let j = 0; j < y.length; j++) {
-                let u = v[j]! + n.gain[j]! * x[j]!;
-                const z = u > n.vth[j]!;
-                if (z) {
-                  u = n.vreset![j]!;
-                  s++;
-                  cnt[j]!++;
-                }
-                v[j] = u;
-                y[j] = z ? 1 : 0;
-              }
-              sample.spikes[i]! += s;
-            } else {
-              for (let j = 0; j < y.length; j++) {
-                v[j] = v[j]! + n.gain[j]! * x[j]!;
-                y[j] = v[j]!;
-              }
-            }
+            for (let j = 0; j < y.length; j++) v[j] = v[j]! + n.gain[j]! * x[j]!;
+            sample.spikes[i]! += emit(y, v, n.vth, n.vreset, counts[i]!);
             sample.neuron[i]! += y.length;
             break;
           }
@@ -434,22 +436,8 @@ export function runClock(net: ClockNetwork, input: F | readonly F[], batch: numb
           case "lif": {
             const x = buf[n.in]!;
             const v = state[i]![0]!;
-            let s = 0;
-            const cnt = counts[i];
-            for (let j = 0; j < y.length; j++) {
-              let u = v[j]! + n.a[j]! * (n.vleak[j]! - v[j]! + n.r[j]! * x[j]!);
-              if (n.vth) {
-                const z = u > n.vth[j]!;
-                if (z) {
-                  u = n.vreset![j]!;
-                  s++;
-                  cnt![j]!++;
-                }
-                y[j] = z ? 1 : 0;
-              } else y[j] = u;
-              v[j] = u;
-            }
-            sample.spikes[i]! += s;
+            for (let j = 0; j < y.length; j++) v[j] = v[j]! + n.a[j]! * (n.vleak[j]! - v[j]! + n.r[j]! * x[j]!);
+            sample.spikes[i]! += emit(y, v, n.vth, n.vreset, counts[i]!);
             sample.neuron[i]! += y.length;
             break;
           }
@@ -457,24 +445,11 @@ export function runClock(net: ClockNetwork, input: F | readonly F[], batch: numb
           case "cuba_lif": {
             const x = buf[n.in]!;
             const [I, v] = state[i]! as [Float64Array, Float64Array];
-            let s = 0;
-            const cnt = counts[i];
             for (let j = 0; j < y.length; j++) {
-              const ij = I[j]! + n.aSyn[j]! * (-I[j]! + n.win[j]! * x[j]!);
-              I[j] = ij;
-              let u = v[j]! + n.aMem[j]! * (n.vleak[j]! - v[j]! + n.r[j]! * ij);
-              if (n.vth) {
-                const z = u > n.vth[j]!;
-                if (z) {
-                  u = n.vreset![j]!;
-                  s++;
-                  cnt![j]!++;
-                }
-                y[j] = z ? 1 : 0;
-              } else y[j] = u;
-              v[j] = u;
+              I[j] = I[j]! + n.aSyn[j]! * (-I[j]! + n.win[j]! * x[j]!);
+              v[j] = v[j]! + n.aMem[j]! * (n.vleak[j]! - v[j]! + n.r[j]! * I[j]!);
             }
-            sample.spikes[i]! += s;
+            sample.spikes[i]! += emit(y, v, n.vth, n.vreset, counts[i]!);
             sample.neuron[i]! += 2 * y.length;
             break;
           }
