@@ -15,7 +15,8 @@
  *
  * The factors (dt·r, dt/τ, …) and delays in steps are computed when the network is built, so the
  * runtime needs no dt. Counting: a synapse node (affine, linear, conv, pool, scale) delivers each
- * non-zero input to its targets: ±1 inputs (spikes, switch events) count as synaptic additions and weight
+ * non-zero input to its targets (a convolution: the output channels with a non-zero weight for that input
+ * channel, so block-diagonal weights count as the grouped convolution they stand for): ±1 inputs (spikes, switch events) count as synaptic additions and weight
  * reads, other values as multiply-adds (`input_macs`); neurons count one state update per neuron per step
  * (two for the current-based ones); spikes are the ones emitted by if, lif, cuba_lif and threshold nodes.
  *
@@ -326,20 +327,12 @@ export function runClock(net: ClockNetwork, input: F | readonly F[], batch: numb
               const t0 = start[pos]!;
               const t1 = start[pos + 1]!;
               const ms = p.targets![c]!;
-              if (ms.length === Mg) {
-                for (let tp = t0; tp < t1; tp++) {
-                  const w0 = (c * kk + k[tp]!) * Mg;
-                  const o = out[tp]!;
-                  for (let m = 0; m < Mg; m++) y[(ob + m) * OP + o]! += v * wt[w0 + m]!;
-                }
-              } else {
-                for (let tp = t0; tp < t1; tp++) {
-                  const w0 = (c * kk + k[tp]!) * Mg;
-                  const o = out[tp]!;
-                  for (let q = 0; q < ms.length; q++) {
-                    const m = ms[q]!;
-                    y[(ob + m) * OP + o]! += v * wt[w0 + m]!;
-                  }
+              for (let tp = t0; tp < t1; tp++) {
+                const w0 = (c * kk + k[tp]!) * Mg;
+                const o = out[tp]!;
+                for (let q = 0; q < ms.length; q++) {
+                  const m = ms[q]!;
+                  y[(ob + m) * OP + o]! += v * wt[w0 + m]!;
                 }
               }
               // Weights delivered: the stored ones of the targets reached (all of a full group).
