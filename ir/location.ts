@@ -56,6 +56,14 @@ function formatLocBody(l: Loc): string {
   }
 }
 
+/** The ONNX node an op came from (the first one of a fusion), or "" when it has none. */
+export function onnxNodeName(l: Loc | undefined): string {
+  if (!l) return "";
+  if (l.kind === "onnx") return l.node;
+  if (l.kind === "fused") return l.locs.map((x) => (x.kind === "onnx" ? x.node : "")).filter(Boolean)[0] ?? "";
+  return "";
+}
+
 /** Text form used by the printer: `loc(onnx.node "conv1" #0 Conv)`. */
 export function formatLoc(l: Loc): string {
   return `loc(${formatLocBody(l)})`;

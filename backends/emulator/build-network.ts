@@ -3,7 +3,7 @@
  * per-sample shapes and named weight blobs. Used by the emit step (which writes it out as a
  * TypeScript module) and by tests.
  */
-import type { Module, Op, Value } from "../../ir/index.js";
+import { onnxNodeName, type Module, type Op, type Value } from "../../ir/index.js";
 import type { Network, Node, ValueInfo } from "./runtime/network.js";
 
 export interface BuiltNetwork {
@@ -12,14 +12,6 @@ export interface BuiltNetwork {
   blobs: Map<string, Float32Array>;
   /** Blob name of each node's weight / bias (for the generated code). */
   blobNames: Map<Node, { w?: string; b?: string }>;
-}
-
-function onnxName(op: Op | undefined): string {
-  const l = op?.loc;
-  if (!l) return "";
-  if (l.kind === "onnx") return l.node;
-  if (l.kind === "fused") return l.locs.map((x) => (x.kind === "onnx" ? x.node : "")).filter(Boolean)[0] ?? "";
-  return "";
 }
 
 export function buildNetwork(m: Module): BuiltNetwork {
@@ -37,7 +29,7 @@ export function buildNetwork(m: Module): BuiltNetwork {
       index.set(v, i);
       // The encoder's population is named after the model input it encodes.
       const inputName = op.name === "snn.encode" ? m.inputs.find((x) => x.value === op.operands[0])?.name : undefined;
-      values.push({ kind: v.type.kind === "spikes" ? "spikes" : "charge", shape: v.type.shape.slice(1), name: inputName ?? (onnxName(op) || op.name) });
+      values.push({ kind: v.type.kind === "spikes" ? "spikes" : "charge", shape: v.type.shape.slice(1), name: inputName ?? (onnxNodeName(op.loc) || op.name) });
     }
     return i;
   };
@@ -48,6 +40,8 @@ export function buildNetwork(m: Module): BuiltNetwork {
     return { name: c.name, data: blobs.get(c.name)! };
   };
   const inputs: { name: string; value: number }[] = [];
+  /** A population's own window, recorded only where it differs from the module's (per-layer windows). */
+  const own = (op: Op): { window?: number } => (coding === "tsc" && op.num("window") !== window ? { window: op.num("window") } : {});
   for (const op of m.ops) {
     const out = valueOf(op.result, op);
     const inp = (i: number): number => {
@@ -69,6 +63,7 @@ export function buildNetwork(m: Module): BuiltNetwork {
           seed: op.num("seed"),
           pads: ints("pads"),
           padValues: op.attrs["pad_values"] as number[],
+          ...own(op),
         };
         const input = m.inputs.find((i) => i.value === op.operands[0]);
         inputs.push({ name: input?.name ?? "input", value: out });
@@ -110,7 +105,7 @@ export function buildNetwork(m: Module): BuiltNetwork {
         node = { kind: "add", a: inp(0), b: inp(1), out };
         break;
       case "snn.tsc":
-        node = { kind: "tsc", in: inp(0), out, theta: op.num("theta"), phi: op.num("phi"), lambda: op.num("lambda") };
+        node = { kind: "tsc", in: inp(0), out, theta: op.num("theta"), phi: op.num("phi"), lambda: op.num("lambda"), ...own(op) };
         break;
       case "snn.if":
         node = { kind: "if", in: inp(0), out, theta: op.num("theta"), reset: op.str("reset") as "subtract" | "zero", vInit: op.num("v_init"), lambda: op.num("lambda") };
@@ -133,7 +128,7 @@ export function buildNetwork(m: Module): BuiltNetwork {
         break;
       }
       case "snn.decode":
-        node = { kind: "decode", in: inp(0), out, lambda: op.num("lambda") };
+        node = { kind: "decode", in: inp(0), out, lambda: op.num("lambda"), ...own(op) };
         break;
       default:
         throw new Error(`emulator: no runtime layer for ${op.name}`);

@@ -3,7 +3,7 @@
  * baseline) and writes a self-contained artifact that `tscc run` executes spike by spike (event
  * engine) or in closed form (fast engine), counting what a chip would spend.
  */
-import type { OptionSchema } from "../../ir/index.js";
+import { fmt, M, type OptionSchema } from "../../ir/index.js";
 import { defineBackend, type BackendOptions } from "../api.js";
 import { manifestFor } from "./manifest.js";
 import { ENERGY_SETS } from "./energy.js";
@@ -11,7 +11,8 @@ import { emitArtifact } from "./emit.js";
 import { emitClockArtifact } from "./clock-artifact.js";
 import { isSpikingModule } from "../../ir/index.js";
 import { legalizeForSnn, legalizeSpiking } from "./legalize.js";
-import { artifactInputs, runArtifact } from "./run.js";
+import { artifactInputs, readManifest, runArtifact } from "./run.js";
+import { runWithSweep } from "./sweep.js";
 
 function q(v: string): string {
   return /^[A-Za-z0-9_./+-]*$/.test(v) && v !== "" ? v : JSON.stringify(v);
@@ -30,11 +31,17 @@ export function emulatorPipeline(o: BackendOptions): string {
   const std = o["std"] as string;
   parts.push(`fold-input-normalization{scale=${o["input-scale"]}${mean ? `,mean=${q(mean)}` : ""}${std ? `,std=${q(std)}` : ""}}`);
   const cal = o["calibration"] as string;
-  parts.push(`normalize-thresholds{${cal ? `calibration=${q(cal)},` : ""}${o["per-channel"] === false ? "per-channel=false," : ""}percentile=${o["percentile"]}${(o["calibration-limit"] as number) > 0 ? `,limit=${o["calibration-limit"]}` : ""}}`);
+  const windows = String(o["layer-windows"] ?? "");
+  const auto = windows.trim() === "auto" && o["coding"] !== "rate";
+  // Window tuning holds the last calibration samples out of threshold normalisation.
+  const holdout = auto ? `,holdout=${o["holdout"]}` : "";
+  parts.push(`normalize-thresholds{${cal ? `calibration=${q(cal)},` : ""}${holdout ? holdout.slice(1) + "," : ""}${o["per-channel"] === false ? "per-channel=false," : ""}percentile=${o["percentile"]}${(o["calibration-limit"] as number) > 0 ? `,limit=${o["calibration-limit"]}` : ""}}`);
   if (o["coding"] === "rate") {
     parts.push(`insert-rate-encoding{avgpool=${o["avgpool"]},input=${o["rate-input"]},reset=${o["reset"]},v-init=${o["v-init"]},window=${windowOf(o)}}`);
   } else {
-    parts.push(`insert-tsc-encoding{avgpool=${o["avgpool"]},phi=${o["phi"]},rounding=${o["rounding"]},window=${windowOf(o)}}`);
+    const labels = String(o["calibration-labels"] ?? "");
+    const tuning = auto ? `,${cal ? `calibration=${q(cal)},` : ""}${labels ? `calibration-labels=${q(labels)},` : ""}holdout=${o["holdout"]},objective=${o["objective"]},tolerance=${o["tolerance"]}` : "";
+    parts.push(`insert-tsc-encoding{avgpool=${o["avgpool"]},phi=${o["phi"]},rounding=${o["rounding"]},window=${windowOf(o)}${windows ? `,windows=${q(windows)}` : ""}${tuning}}`);
   }
   return parts.join(",");
 }
@@ -49,6 +56,11 @@ export const CONVERSION_OPTIONS = {
   "calibration-limit": { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
   "per-channel": { kind: "bool", default: true, doc: "one activation scale λ per channel (off residual paths); false for one λ per layer" },
   phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
+  "layer-windows": { kind: "str", default: "", doc: "TSC per-layer windows: layer=T,… or a JSON file (as `tscc tune` writes it); layers without one get --window; auto: tuned on held-out calibration samples (--window is then the largest)" },
+  tolerance: { kind: "float", default: 0.5, doc: "windows=auto: accuracy points the SNN may lose against the ANN on the held-out samples" },
+  objective: { kind: "enum", choices: ["latency", "additions"], default: "latency", doc: "windows=auto: minimise the end-to-end latency Σ T_l or the synaptic additions" },
+  holdout: { kind: "int", default: 500, doc: "windows=auto: the last min(holdout, N/2) calibration samples are held out of normalisation and tune the windows" },
+  "calibration-labels": { kind: "str", default: "", doc: "windows=auto: labels (.npy) of the calibration inputs (constraint on top-1 accuracy instead of agreement with the ANN)" },
   rounding: { kind: "enum", choices: ["round", "floor"], default: "round", doc: "TSC input encoder rounding" },
   avgpool: { kind: "enum", choices: ["merge", "spike"], default: "merge", doc: "average pooling merged into the next layer, or a spiking layer" },
   "input-scale": { kind: "float", default: 1, doc: "raw input range [0, scale]" },
@@ -73,8 +85,9 @@ export const emulatorBackend = defineBackend({
   pipeline: emulatorPipeline,
   spikingPipeline: () => "",
   legalize(m, diag, options) {
-    if (isSpikingModule(m)) legalizeSpiking(m, diag, "emulator", options["dt"] as number);
-    else legalizeForSnn(m, diag, "emulator");
+    if (isSpikingModule(m)) return legalizeSpiking(m, diag, "emulator", options["dt"] as number);
+    if (options["layer-windows"] && options["coding"] === "rate") diag.report(fmt(M.BackendUnsupported, ["emulator", "per-layer windows with rate coding", "a rate-coded network runs every layer for the whole run; drop --layer-windows, or use --coding tsc"]));
+    legalizeForSnn(m, diag, "emulator");
   },
   async emit(m, ctx) {
     if (m.ops.some((op) => op.name.startsWith("nir."))) return emitClockArtifact(m, ctx);
@@ -88,6 +101,6 @@ export const emulatorBackend = defineBackend({
   describe() {
     return { energy: ENERGY_SETS };
   },
-  run: runArtifact,
+  run: (dir, req) => runWithSweep(dir, req, readManifest(dir), runArtifact),
   artifactInputs,
 });

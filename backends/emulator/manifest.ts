@@ -17,11 +17,15 @@ export interface Manifest {
   outputs: string[];
   softmax_removed: boolean;
   latency_steps: number;
-  /** Weight layers on the longest path (TSC: latency / T). */
+  /** Weight layers on the longest path (TSC), or IF populations (rate). */
   spiking_layers: number;
   energy: string;
   options: Record<string, unknown>;
-  layers: { node: number; kind: string; name: string; shape: number[]; window: number }[];
+  /**
+   * Per node; spiking populations also give their firing window: `window` = weight layers before it on
+   * the longest path (the encoder's is 0), `start` and `steps` = the steps [start, start + steps) (TSC).
+   */
+  layers: { node: number; kind: string; name: string; shape: number[]; window: number; start?: number; steps?: number }[];
 }
 
 export function manifestFor(m: Module, ctx: EmitContext, built: BuiltNetwork): Manifest {
@@ -41,9 +45,12 @@ export function manifestFor(m: Module, ctx: EmitContext, built: BuiltNetwork): M
     outputs: m.outputs.map((o) => o.name),
     softmax_removed: m.attrs["softmax_removed"] === true,
     latency_steps: sch.latency,
-    spiking_layers: net.coding === "tsc" ? Math.round(sch.latency / net.window) : net.nodes.filter((n) => n.kind === "if").length,
+    spiking_layers: net.coding === "tsc" ? Math.max(...sch.outputDepth) : net.nodes.filter((n) => n.kind === "if").length,
     energy: (ctx.options["energy"] as string | undefined) ?? Object.keys(ENERGY_SETS)[0]!,
     options: { ...ctx.options },
-    layers: net.nodes.map((n, i) => ({ node: i, kind: n.kind, name: net.values[n.out]!.name, shape: [...net.values[n.out]!.shape], window: sch.spikeWindow[n.out] ?? -1 })),
+    layers: net.nodes.map((n, i) => {
+      const w = net.coding === "tsc" ? sch.spikeWindow[n.out] : null;
+      return { node: i, kind: n.kind, name: net.values[n.out]!.name, shape: [...net.values[n.out]!.shape], window: net.coding === "tsc" || sch.spikeDepth[n.out]! < 0 ? sch.spikeDepth[n.out]! : 0, ...(w ? { start: w.start, steps: w.steps } : {}) };
+    }),
   };
 }

@@ -14,6 +14,7 @@
  */
 import onnxProto from "onnx-proto";
 import type { Network, Node } from "./runtime/network.js";
+import { schedule } from "./runtime/schedule.js";
 
 const { onnx } = onnxProto;
 type NodeProto = onnxProto.onnx.INodeProto;
@@ -29,7 +30,16 @@ export function intervalOutput(v: number): string {
 
 export function closedFormOnnx(net: Network): Uint8Array {
   if (net.coding !== "tsc") throw new Error("closed-form ONNX exists for TSC networks only");
-  const T = net.window;
+  // Per-layer windows: each population quantises to its own T; a synapse group's charge is scaled by its
+  // gain T/T_s (folded into its weights) and carries the receiving population's bias b̃·T.
+  const sched = schedule(net);
+  const receiverSteps = new Array<number>(net.nodes.length).fill(net.window);
+  for (const n of net.nodes) {
+    if (n.kind !== "tsc" && n.kind !== "decode") continue;
+    for (const t of sched.charge[n.in]!.terms) receiverSteps[t.node] = sched.steps[sched.producer[n.out]!]!;
+  }
+  const nodeIndex = new Map(net.nodes.map((n, i) => [n, i]));
+  const scaled = (w: Float32Array, g: number): Float32Array => (g === 1 ? w : w.map((v) => v * g));
   const nodes: NodeProto[] = [];
   const inits: TensorProto[] = [];
   let counter = 0;
@@ -57,9 +67,14 @@ export function closedFormOnnx(net: Network): Uint8Array {
   const attrInts = (name: string, v: readonly number[]): onnxProto.onnx.IAttributeProto => ({ name, type: 7, ints: [...v] });
   const attrInt = (name: string, v: number): onnxProto.onnx.IAttributeProto => ({ name, type: 2, i: v });
   const zero = scalar(0);
-  const top = scalar(T);
+  // The network's own window first (its scalar keeps its place in uniform networks' files), if any population uses it.
+  const tops = new Map<number, string>(sched.steps.some((t, i) => t === net.window && (net.nodes[i]!.kind === "encode" || net.nodes[i]!.kind === "tsc")) ? [[net.window, scalar(net.window)]] : []);
   /** clip(floor(x), 0, T) */
-  const quantise = (x: string): string => op("Floor", [op("Clip", [x, zero, top])]);
+  const quantise = (x: string, T: number): string => {
+    let top = tops.get(T);
+    if (!top) tops.set(T, (top = scalar(T)));
+    return op("Floor", [op("Clip", [x, zero, top])]);
+  };
 
   const names: string[] = new Array<string>(net.values.length);
   // φ goes into the bias of a synapse op whose charge feeds a neuron directly (saves an Add per layer).
@@ -88,14 +103,15 @@ export function closedFormOnnx(net: Network): Uint8Array {
   function emit(n: Node): void {
     switch (n.kind) {
       case "encode": {
+        const T = sched.steps[nodeIndex.get(n)!]!;
         const io = net.inputs.find((i) => i.value === n.out)!;
         const shape = net.values[n.out]!.shape;
         const pads = n.pads.length ? n.pads : [0, 0, 0, 0];
         const inShape = shape.length === 3 ? [shape[0]!, shape[1]! - pads[0]! - pads[2]!, shape[2]! - pads[1]! - pads[3]!] : [...shape];
         inputs.push(valueInfo(io.name, inShape));
-        const scaled = op("Mul", [io.name, scalar(T / n.scale)]);
-        const rounded = n.rounding === "round" ? op("Add", [scaled, scalar(0.5)]) : scaled;
-        let d = quantise(rounded);
+        const xs = op("Mul", [io.name, scalar(T / n.scale)]);
+        const rounded = n.rounding === "round" ? op("Add", [xs, scalar(0.5)]) : xs;
+        let d = quantise(rounded, T);
         if (n.pads.some((p) => p !== 0)) {
           d = op("Pad", [d, ints("pads", [0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!])], [{ name: "mode", type: 3, s: new TextEncoder().encode("constant") }]);
           // Border pixels encode their channel's value: add a constant border to the zero padding.
@@ -116,12 +132,14 @@ export function closedFormOnnx(net: Network): Uint8Array {
         break;
       }
       case "conv": {
+        const i0 = nodeIndex.get(n)!;
+        const T = receiverSteps[i0]!;
         const [m] = n.wShape;
         const bias = new Float32Array(m).fill(phiOf.get(n.out) ?? 0);
         if (n.b) for (let i = 0; i < m; i++) bias[i]! += n.b[i]! * T;
-        const f = pooledFactor(n, net.values[n.in]!.shape, net.values[n.out]!.shape);
+        const f = pooledFactor({ ...n, w: scaled(n.w, sched.gain[i0]!) }, net.values[n.in]!.shape, net.values[n.out]!.shape);
         const src = f ? op("AveragePool", [names[n.in]!], [attrInts("kernel_shape", [f.s, f.s]), attrInts("strides", [f.s, f.s])]) : names[n.in]!;
-        const c = f ?? { w: n.w, wShape: n.wShape, strides: n.strides, pads: n.pads };
+        const c = f ?? { w: scaled(n.w, sched.gain[i0]!), wShape: n.wShape, strides: n.strides, pads: n.pads };
         names[n.out] = op("Conv", [src, tensor("w", [...c.wShape], c.w), tensor("b", [m], bias)], [
           attrInts("kernel_shape", [c.wShape[2], c.wShape[3]]),
           attrInts("strides", c.strides),
@@ -132,15 +150,17 @@ export function closedFormOnnx(net: Network): Uint8Array {
         break;
       }
       case "dense": {
+        const i0 = nodeIndex.get(n)!;
+        const T = receiverSteps[i0]!;
         const nOut = net.values[n.out]!.shape[0]!;
         const k = n.w.length / nOut;
         const bias = new Float32Array(nOut).fill(phiOf.get(n.out) ?? 0);
         if (n.b) for (let i = 0; i < nOut; i++) bias[i]! += n.b[i]! * T;
-        names[n.out] = op("Gemm", [names[n.in]!, tensor("w", [nOut, k], n.w), tensor("b", [nOut], bias)], [attrInt("transB", 1)]);
+        names[n.out] = op("Gemm", [names[n.in]!, tensor("w", [nOut, k], scaled(n.w, sched.gain[i0]!)), tensor("b", [nOut], bias)], [attrInt("transB", 1)]);
         break;
       }
       case "scale":
-        names[n.out] = op("Mul", [names[n.in]!, scalar(n.factor)]);
+        names[n.out] = op("Mul", [names[n.in]!, scalar(n.factor * sched.gain[nodeIndex.get(n)!]!)]);
         break;
       case "add":
         names[n.out] = op("Add", [names[n.a]!, names[n.b]!]);
@@ -148,7 +168,7 @@ export function closedFormOnnx(net: Network): Uint8Array {
       case "tsc": {
         let u = folded.has(n.in) ? names[n.in]! : op("Add", [names[n.in]!, scalar(n.phi)]);
         if (n.theta !== 1) u = op("Div", [u, scalar(n.theta)]);
-        names[n.out] = quantise(u);
+        names[n.out] = quantise(u, sched.steps[nodeIndex.get(n)!]!);
         break;
       }
       case "if":
@@ -176,7 +196,7 @@ export function closedFormOnnx(net: Network): Uint8Array {
         break;
       case "decode": {
         const io = net.outputs.find((o) => o.value === n.out);
-        names[n.out] = op("Mul", [names[n.in]!, scalar(n.lambda / T)], [], io?.name);
+        names[n.out] = op("Mul", [names[n.in]!, scalar(n.lambda / sched.steps[nodeIndex.get(n)!]!)], [], io?.name);
         break;
       }
     }
@@ -220,7 +240,7 @@ export function closedFormOnnx(net: Network): Uint8Array {
   const eventsOf = (v: number): string => {
     let e = events.get(v);
     if (!e) {
-      const sat = partialSum(op("Relu", [op("Sub", [names[v]!, scalar(T - 1)])]), net.values[v]!.shape.length);
+      const sat = partialSum(op("Relu", [op("Sub", [names[v]!, scalar(sched.spikeWindow[v]!.steps - 1)])]), net.values[v]!.shape.length);
       events.set(v, (e = op("Sub", [op("Mul", [activeOf(v), dscalar(2)]), sat])));
     }
     return e;

@@ -15,6 +15,9 @@ import { runClockArtifact, type ClockManifest, type ClockModule } from "./clock-
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
 import { ENERGY_SETS, energyPj } from "./energy.js";
 import type { Manifest } from "./manifest.js";
+import { closedFormOnnx } from "./onnx-export.js";
+import { schedule } from "./runtime/schedule.js";
+import { parseWindow, withWindow } from "./sweep.js";
 import { sumCounters } from "./runtime/counters.js";
 import type { Network } from "./runtime/network.js";
 import type { Counters, RunOptions, RunResult } from "./runtime/types.js";
@@ -320,6 +323,9 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   } catch (e) {
     throw new TsccError(fmt(M.DataFile, [dir, (e as Error).message]));
   }
+  // -O window=T: the same weights at another window (sweep.ts); the closed-form ONNX is rebuilt for it.
+  const override = req.options["window"] !== undefined ? parseWindow(req.options["window"], man.coding) : undefined;
+  if (override !== undefined) net = withWindow(net, override);
   const per = data.length / batch;
   const outSize = net.values[net.outputs[0]!.value]!.shape.reduce((a, b) => a * b, 1);
   const logits = new Float32Array(batch * outSize);
@@ -332,7 +338,7 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   const onnxFile = join(dir, "closed-form.onnx");
   if (engine === "fast" && req.options["fast"] !== "js" && existsSync(onnxFile)) {
     ort = await loadOrt();
-    if (ort) session = await mod.createOrtSession(ort, readFileSync(onnxFile), Number(req.options["threads"] ?? 0));
+    if (ort) session = await mod.createOrtSession(ort, override !== undefined ? closedFormOnnx(net) : readFileSync(onnxFile), Number(req.options["threads"] ?? 0));
     else if (req.options["fast"] === "ort") throw new TsccError(fmt(M.Usage, ["-O fast=ort needs the onnxruntime-node package, which is not installed"]));
   }
   if (engine === "fast" && man.coding === "rate") ort = await loadOrt();
@@ -340,7 +346,8 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
   const check = engine === "fast" && (req.options["check"] === "1" || req.options["check"] === "true");
   const checks: Record<string, number>[] = [];
   const workers = Math.max(1, Number(req.options["workers"] ?? 1));
-  const useWorkers = workers > 1 && !session && !check;
+  // Workers load the artifact's own network: an overridden window runs in this thread.
+  const useWorkers = workers > 1 && !session && !check && override === undefined;
   const t0 = performance.now();
   if (useWorkers) {
     const r = await runOnWorkers(dir, engine, data, batch, workers, outSize, req.log);
@@ -373,9 +380,9 @@ export async function runArtifact(dir: string, req: RunRequest): Promise<RunRepo
     coding: man.coding,
     engine,
     samples: batch,
-    window: man.window,
+    window: net.window,
     spiking_layers: man.spiking_layers,
-    latency_steps: man.latency_steps,
+    latency_steps: override !== undefined ? schedule(net).latency : man.latency_steps,
   };
   const refRun = await referenceLogits(dir, man, data, batch, req.options["reference"] === "interpreter" ? undefined : (ort ?? (await loadOrt())), req.log);
   const ref = refRun?.logits;

@@ -165,6 +165,8 @@ export function exportSnnToNir(m: Module, opts: ExportOptions): ExportResult {
   const built = buildNetwork(m);
   const sched = schedule(built.network);
   const T = built.network.window;
+  /** The op's own window (per-layer windows), the module's otherwise. */
+  const Tof = (op: Op): number => sched.steps[m.ops.indexOf(op)] || T;
   const consts = new Consts();
   const top = new Level();
   const constPaths = new Map<string, string>();
@@ -241,7 +243,14 @@ export function exportSnnToNir(m: Module, opts: ExportOptions): ExportResult {
       top.edge(src, name);
       const extra = extraSources.get(src);
       if (extra) top.edge(extra, name);
-      top.edge(name, dest);
+      // Per-layer windows: a population of T steps reading a source of T_s steps weighs its charge by
+      // gain T/T_s (the event engine's V += gain·I), a Scale after the synapses.
+      const gain = sched.gain[m.ops.indexOf(s)] || 1;
+      if (gain !== 1) {
+        top.add(`${name}_gain`, "Scale", { scale: f64(outShape, new Float64Array(outShape.reduce((a, b) => a * b, 1)).fill(gain)) });
+        top.edge(name, `${name}_gain`);
+        top.edge(`${name}_gain`, dest);
+      } else top.edge(name, dest);
     }
   };
   /** Σ of the synapses' biases per neuron, in term order (the event engine's V init), float64. */
@@ -259,17 +268,18 @@ export function exportSnnToNir(m: Module, opts: ExportOptions): ExportResult {
     }
     return out;
   };
-  /** An upper bound of |V| over the neurons of a population integrating `charge` (TSC). */
-  const membraneBound = (charge: Value, v0: Float64Array): number => {
+  /** An upper bound of |V| over the neurons of a population of window Tp integrating `charge` (TSC). */
+  const membraneBound = (charge: Value, v0: Float64Array, Tp: number): number => {
     let bound = 0;
     for (let j = 0; j < v0.length; j++) bound = Math.max(bound, Math.abs(v0[j]!));
     let syn = 0;
     for (const s of termsOf(charge)) {
-      if (s.name === "snn.scale") syn += Math.abs(s.num("factor")) * T;
+      // Each term delivers gain·W̃·d with gain·d ≤ (Tp/T_source)·T_source = Tp.
+      if (s.name === "snn.scale") syn += Math.abs(s.num("factor")) * Tp;
       else {
         const w = s.operands[1]!;
         const rows = absRowSums(w.constant!.data as Float32Array, w.type.shape[0]!);
-        syn += T * Math.max(0, ...rows);
+        syn += Tp * Math.max(0, ...rows);
       }
     }
     return bound + syn;
@@ -290,10 +300,11 @@ export function exportSnnToNir(m: Module, opts: ExportOptions): ExportResult {
         const pv = op.attrs["pad_values"] as number[];
         const p2 = pads.length ? symmetric(pads)! : undefined;
         const C = shape[0]!;
+        const T0 = Tof(op);
         if (coding === "tsc") {
           // V_raw = x·(T/λ₀) (a depthwise 1×1 conv when the encoder has a border); V0 = ½ or 0, border
           // neurons V0 = their exact interval round|floor(pv·T/λ₀).
-          const k = T / scale;
+          const k = T0 / scale;
           const pre = `${name}_scale`;
           if (p2) top.add(pre, "Conv2d", { input_shape: inShape.slice(1), ...blockConv(C, 1, 1, 1, 1, () => k), stride: [1, 1], padding: p2, dilation: [1, 1], bias: consts.fill([C], 0) });
           else top.add(pre, "Scale", { scale: consts.fill(shape, k) });
@@ -306,13 +317,13 @@ export function exportSnnToNir(m: Module, opts: ExportOptions): ExportResult {
               for (let y = 0; y < H; y++)
                 for (let x = 0; x < W; x++) {
                   if (y >= p2[0] && y < H - p2[0] && x >= p2[1] && x < W - p2[1]) continue;
-                  const u = (pv[c]! * T) / scale;
+                  const u = (pv[c]! * T0) / scale;
                   const d = op.str("rounding") === "floor" ? Math.floor(u) : Math.round(u);
-                  v0[(c * H + y) * W + x] = d > 0 ? Math.min(d, T) : 0;
+                  v0[(c * H + y) * W + x] = d > 0 ? Math.min(d, T0) : 0;
                 }
           }
-          const bound = Math.max(T + 1, ...Array.from(v0, Math.abs)) + T;
-          top.sub(name, tscPopulation(consts, shape, 0, T, v0, pow2Above(4 * bound + 4), true), { tscc_role: "TSC input encoder: switch events of the pixels, interval round(x·T/λ₀)" });
+          const bound = Math.max(T0 + 1, ...Array.from(v0, Math.abs)) + T0;
+          top.sub(name, tscPopulation(consts, shape, 0, T0, v0, pow2Above(4 * bound + 4 * steps + 4), true), { tscc_role: "TSC input encoder: switch events of the pixels, interval round(x·T/λ₀)" });
           top.edge(pre, name);
         } else {
           // Rate coding, current mode: the analog value x/λ₀ every step (border pixels pv/λ₀).
@@ -347,10 +358,11 @@ export function exportSnnToNir(m: Module, opts: ExportOptions): ExportResult {
         const v0b = biasSum(charge, shape);
         const phi = op.num("phi");
         const v0 = new Float64Array(v0b.length);
-        for (let j = 0; j < v0.length; j++) v0[j] = v0b[j]! * T + phi;
-        const a = sched.spikeWindow[valueIndex.get(op.result)!]! * T;
-        const big = pow2Above(4 * membraneBound(charge, v0) + 4 * (steps + T) + 4);
-        top.sub(name, tscPopulation(consts, shape, a, T, v0, big, false), { tscc_role: `TSC population: integrates its switch currents, fires in steps [${a}, ${a + T}) (spike 1 = +1, spike 2 = −1)` });
+        const win = sched.spikeWindow[valueIndex.get(op.result)!]!;
+        const [a, Tp] = [win.start, win.steps];
+        for (let j = 0; j < v0.length; j++) v0[j] = v0b[j]! * Tp + phi;
+        const big = pow2Above(4 * membraneBound(charge, v0, Tp) + 4 * (steps + Tp) + 4);
+        top.sub(name, tscPopulation(consts, shape, a, Tp, v0, big, false), { tscc_role: `TSC population: integrates its switch currents, fires in steps [${a}, ${a + Tp}) (spike 1 = +1, spike 2 = −1)` });
         synapses(charge, name, false);
         producer.set(op.result, name);
         break;
@@ -388,8 +400,9 @@ export function exportSnnToNir(m: Module, opts: ExportOptions): ExportResult {
         const lambda = op.num("lambda");
         if (coding === "tsc") {
           const v0 = biasSum(charge, shape);
-          for (let j = 0; j < v0.length; j++) v0[j] = v0[j]! * T;
-          top.sub(name, tscReadout(consts, shape, lambda / T, v0), { tscc_role: "output layer: integrates, logits = λ/T·V at the end" });
+          const Td = Tof(op);
+          for (let j = 0; j < v0.length; j++) v0[j] = v0[j]! * Td;
+          top.sub(name, tscReadout(consts, shape, lambda / Td, v0), { tscc_role: "output layer: integrates, logits = λ/T·V at the end" });
           synapses(charge, name, false);
         } else {
           top.sub(name, rateReadout(consts, shape, lambda / T), { tscc_role: "output layer: integrates, logits = λ/steps·V" });

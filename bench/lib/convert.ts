@@ -91,8 +91,8 @@ export class Converter {
     return module.ops.some((op) => op.name === "nn.average_pool" || op.name === "nn.global_average_pool");
   }
 
-  /** Convert `model` with emulator options `opts` (e.g. {coding: "tsc", window: "32", phi: "0.5"}). */
-  async convert(model: ModelSpec, opts: EmulatorOptions): Promise<Converted> {
+  /** Convert `model` with emulator options `opts` (e.g. {coding: "tsc", window: "32", phi: "0.5"}); `inputs` go to the passes (e.g. onTune). */
+  async convert(model: ModelSpec, opts: EmulatorOptions, inputs: Record<string, unknown> = {}): Promise<Converted> {
     const options = this.options(opts);
     const resolved = backendOptions(this.backend, options);
     const base = await this.normalized(model, options);
@@ -101,7 +101,7 @@ export class Converter {
     const m = base.module.clone();
     const pm = new PassManager(this.registry.passes);
     const diag = new DiagnosticBag(model.file);
-    await pm.run(tail, m, { ops: this.registry.ops, log: silentLogger, inputs: { metadata: base.metadata, modelFile: model.file, cwd: ROOT }, diag });
+    await pm.run(tail, m, { ops: this.registry.ops, log: silentLogger, inputs: { ...inputs, metadata: base.metadata, modelFile: model.file, cwd: ROOT }, diag });
     if (diag.hasErrors) throw new TsccError(diag.items);
     return { network: buildNetwork(m).network, pipeline: printPipeline([...front, ...back]), options };
   }

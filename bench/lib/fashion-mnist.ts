@@ -39,8 +39,17 @@ function readIdx(file: string, magic: number): { dims: number[]; data: Uint8Arra
 
 /** The 10,000-image test set (or its first `limit` images). */
 export function loadTestSet(limit = Infinity, dir = FASHION_MNIST_DIR): Dataset {
-  const img = readIdx(join(dir, "t10k-images-idx3-ubyte.gz"), 0x803);
-  const lab = readIdx(join(dir, "t10k-labels-idx1-ubyte.gz"), 0x801);
+  return loadSplit("t10k", limit, dir);
+}
+
+/** The 60,000-image training set (or its first `limit` images): calibration and window tuning, never evaluation. */
+export function loadTrainSet(limit = Infinity, dir = FASHION_MNIST_DIR): Dataset {
+  return loadSplit("train", limit, dir);
+}
+
+function loadSplit(prefix: "t10k" | "train", limit: number, dir: string): Dataset {
+  const img = readIdx(join(dir, `${prefix}-images-idx3-ubyte.gz`), 0x803);
+  const lab = readIdx(join(dir, `${prefix}-labels-idx1-ubyte.gz`), 0x801);
   const [count, h, w] = img.dims as [number, number, number];
   if (lab.dims[0] !== count) throw new Error(`${dir}: ${count} images but ${lab.dims[0]} labels`);
   const n = Math.min(count, limit);
@@ -48,7 +57,7 @@ export function loadTestSet(limit = Infinity, dir = FASHION_MNIST_DIR): Dataset 
   const images = new Float32Array(n * per);
   for (let i = 0; i < n * per; i++) images[i] = img.data[i]! / 255;
   const labels = Int32Array.from(lab.data.subarray(0, n));
-  return { images, labels, n, per, shape: [1, h, w], source: `${dir}/t10k-*-idx*-ubyte.gz` };
+  return { images, labels, n, per, shape: [1, h, w], source: `${dir}/${prefix}-*-idx*-ubyte.gz` };
 }
 
 /** Samples [start, end) of a dataset as a new dataset view (no copy). */

@@ -10,7 +10,9 @@ import { compileCommand } from "./commands/compile.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { listCommands } from "./commands/list.js";
 import { optCommand } from "./commands/opt.js";
+import { reportCommand } from "./commands/report.js";
 import { runCommand } from "./commands/run.js";
+import { tuneCommand } from "./commands/tune.js";
 import { VERSION } from "../version.js";
 import { UsageError } from "./usage.js";
 
@@ -51,7 +53,9 @@ export function buildProgram(io: Io): Command {
   compileCommand(program, io);
   inspectCommand(program, io);
   runCommand(program, io);
+  tuneCommand(program, io);
   optCommand(program, io);
+  reportCommand(program, io);
   listCommands(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;

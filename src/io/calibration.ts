@@ -98,3 +98,16 @@ export function loadCalibration(spec: string, inputShape: readonly number[], opt
   if (nonFinite) bad(spec, `${nonFinite} values are NaN or infinite`);
   return checkShape(f32, inputShape, spec);
 }
+
+/**
+ * Held-out calibration samples for window tuning: the last min(holdout, ⌊N/2⌋) samples. Threshold
+ * normalisation then uses only the samples before them (`calibrationSplit(...).fit`), so the windows are
+ * chosen on data λ was not fitted to.
+ */
+export function calibrationSplit(data: RTensor, holdout: number): { fit: RTensor; heldOut: RTensor } {
+  const n = data.shape[0]!;
+  const h = Math.min(Math.max(0, Math.floor(holdout)), Math.floor(n / 2));
+  const per = data.data.length / n;
+  const part = (a: number, b: number): RTensor => ({ shape: [b - a, ...data.shape.slice(1)], dtype: data.dtype, data: (data.data as Float32Array).subarray(a * per, b * per) });
+  return { fit: part(0, n - h), heldOut: part(n - h, n) };
+}

@@ -4,7 +4,7 @@
  * real-valued input fed as a constant current into the first layer (Poisson input is optional).
  */
 import { definePass, fmt, M } from "../../ir/index.js";
-import { convertToSnn } from "./snn/convert.js";
+import { convertToSnn, rateCoding } from "./snn/convert.js";
 
 export const insertRateEncodingPass = definePass({
   name: "insert-rate-encoding",
@@ -25,16 +25,15 @@ export const insertRateEncodingPass = definePass({
       return { changed: false };
     }
     const ok = convertToSnn(m, ctx, {
-      coding: "rate",
+      coding: rateCoding({
+        mode: ctx.options["input"] as "current" | "poisson",
+        reset: ctx.options["reset"] as "subtract" | "zero",
+        vInit: ctx.options["v-init"] as number,
+        seed: ctx.options["seed"] as number,
+      }),
       window: ctx.options["window"] as number,
-      phi: 0,
-      rounding: "round",
       avgpool: ctx.options["avgpool"] as "merge" | "spike",
-      mode: ctx.options["input"] as "current" | "poisson",
-      reset: ctx.options["reset"] as "subtract" | "zero",
-      vInit: ctx.options["v-init"] as number,
-      seed: ctx.options["seed"] as number,
     });
-    return { changed: ok };
+    return { changed: ok !== undefined };
   },
 });

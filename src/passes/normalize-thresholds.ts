@@ -8,7 +8,7 @@
  */
 import { definePass, fmt, interpret, M, tensorType, type Module, type Op, type PassContext, type Value } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
-import { loadCalibration } from "../io/calibration.js";
+import { calibrationSplit, loadCalibration } from "../io/calibration.js";
 
 /** One-pass percentile estimator: exact maximum plus a log-spaced histogram (0.45 % relative bins). */
 export class PercentileSketch {
@@ -179,6 +179,7 @@ export const normalizeThresholdsPass = definePass({
     percentile: { kind: "float", default: 99.9, doc: "percentile p of positive activations (100 = max normalisation)" },
     batch: { kind: "int", default: 64, doc: "calibration batch size" },
     limit: { kind: "int", default: 0, doc: "use at most this many calibration samples (0 = all)" },
+    holdout: { kind: "int", default: 0, doc: "leave out the last min(holdout, N/2) samples (held out for window tuning)" },
     "per-channel": { kind: "bool", default: true, doc: "one λ per output channel (layers off residual paths and without a finite clip), folded into the weights" },
   },
   provides: ["normalized"],
@@ -204,7 +205,7 @@ export const normalizeThresholdsPass = definePass({
       fail(undefined, "no calibration data: pass --calibration <file.npy | image folder | example:name>");
       return { changed: false };
     }
-    let data = given ?? loadCalibration(spec, m.inputs[0]!.value.type.shape, { baseDir: ctx.inputs["cwd"] as string | undefined });
+    let data = calibrationSplit(given ?? loadCalibration(spec, m.inputs[0]!.value.type.shape, { baseDir: ctx.inputs["cwd"] as string | undefined }), ctx.options["holdout"] as number).fit;
     const limit = ctx.options["limit"] as number;
     if (limit > 0 && data.shape[0]! > limit) {
       const per = data.data.length / data.shape[0]!;

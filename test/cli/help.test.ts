@@ -14,7 +14,7 @@ beforeAll(() => {
 afterAll(() => removeDir(cwd));
 
 test("the program has the documented commands", () => {
-  expect([...COMMANDS].sort()).toEqual(["backends", "compile", "inspect", "ops", "opt", "passes", "run"]);
+  expect([...COMMANDS].sort()).toEqual(["backends", "compile", "inspect", "ops", "opt", "passes", "report", "run", "tune"]);
 });
 
 test("tscc --help lists every command (exit 0)", async () => {

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { BATCH, evaluateOp, interpret, type Module, type Op, type Value } from "../../ir/index.js";
+import { BATCH, evaluateOp, interpret, onnxNodeName, type Module, type Op, type Value } from "../../ir/index.js";
 import { constToTensor } from "../../ir/interp/interpreter.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import { buildNetwork } from "../../backends/emulator/build-network.js";
@@ -28,15 +28,20 @@ interface QuantResult {
   tieSamples: Set<number>;
 }
 
-/** §8.4 on the normalised ANN, op by op. */
-function quantisedAnn(m: Module, x: RTensor, T: number, phi: number): QuantResult {
+/**
+ * §8.4 on the normalised ANN, op by op. `T` is one window for every layer, or per-layer windows by the
+ * layer's ONNX node name (the model input's name for the encoder); layers not named get `fallback`.
+ */
+function quantisedAnn(m: Module, x: RTensor, T: number | { windows: Record<string, number>; fallback: number }, phi: number): QuantResult {
+  const windowOf = (name: string): number => (typeof T === "number" ? T : (T.windows[name] ?? T.fallback));
   const values = new Map<Value, RTensor>();
   const scale = (m.attrs["input_scale"] as number | undefined) ?? 1;
   const xd = x.data as Float32Array;
-  values.set(m.inputs[0]!.value, { ...x, data: xd.map((v) => (Math.min(Math.max(Math.round((v * T) / scale), 0), T) * scale) / T) });
+  const T0 = windowOf(m.inputs[0]!.name);
+  values.set(m.inputs[0]!.value, { ...x, data: xd.map((v) => (Math.min(Math.max(Math.round((v * T0) / scale), 0), T0) * scale) / T0) });
   const tieSamples = new Set<number>();
   const batch = x.shape[0]!;
-  const quantise = (t: RTensor): RTensor => {
+  const quantise = (t: RTensor, T: number): RTensor => {
     const per = t.data.length / batch;
     const out = new Float32Array(t.data.length);
     const d = t.data as Float32Array;
@@ -57,10 +62,11 @@ function quantisedAnn(m: Module, x: RTensor, T: number, phi: number): QuantResul
     }
     let r: RTensor;
     if (isNeuronPoint(op)) {
-      if (op.name === "nn.relu" || op.name === "nn.clip") r = quantise(args[0]!);
+      const Tl = windowOf(onnxNodeName(op.loc));
+      if (op.name === "nn.relu" || op.name === "nn.clip") r = quantise(args[0]!, Tl);
       else {
         const linear = { ...op, attrs: { ...op.attrs, activation: "none" }, def: op.def, operands: op.operands, results: op.results, name: op.name } as unknown as Op;
-        r = quantise(evaluateOp(linear, args)[0]!);
+        r = quantise(evaluateOp(linear, args)[0]!, Tl);
       }
     } else r = evaluateOp(op, args)[0]!;
     values.set(op.result, r);
@@ -137,6 +143,73 @@ describe.each([
       if (q.tieSamples.has(i)) continue;
       for (let j = 0; j < k; j++) expect(closed.outputs[0]![i * k + j]!).toBeCloseTo(q.logits[i * k + j]!, 4);
     }
+  });
+});
+
+describe("per-layer windows", () => {
+  // Layers named by their ONNX node (the encoder by the model input's name) or by #k; others get window=16.
+  const vggWindows = { input: 8, "/features/features.0/Conv": 4, "/features/features.7/Conv": 12, "/features/features.17/Conv": 6, "/classifier/classifier.1/Gemm": 32 };
+  test("vgg-bn: each TSC population gets its window, and the SNN equals the ANN quantised with those windows", async () => {
+    const m = importOnnxFile(join(fm, "vgg-bn.onnx")).module;
+    await runPipeline(m, "canonicalize,fold-input-normalization,normalize-thresholds{calibration=calib-images.npy,limit=200}", { cwd: fm });
+    const normalized = m.clone();
+    const spec = Object.entries(vggWindows).map(([k, v]) => `${k}=${v}`).join(";");
+    await runPipeline(m, `insert-tsc-encoding{window=16,windows=${JSON.stringify(spec)}}`, { cwd: fm });
+    const tsc = m.ops.filter((op) => op.name === "snn.tsc" || op.name === "snn.encode");
+    const got = Object.fromEntries(tsc.map((op) => [op.name === "snn.encode" ? "input" : onnxNodeName(op.loc), op.num("window")]));
+    for (const [k, v] of Object.entries(vggWindows)) expect(got[k], k).toBe(v);
+    expect(Object.values(got).filter((v) => v === 16).length).toBe(tsc.length - Object.keys(vggWindows).length);
+    const x = firstN(readNpy(join(fm, "test-images.npy")), 24);
+    const q = quantisedAnn(normalized, x, { windows: vggWindows, fallback: 16 }, 0.5);
+    const { network } = buildNetwork(m);
+    const closed = runClosedForm(network, x.data as Float32Array, 24);
+    const event = runEvent(network, x.data as Float32Array, 24);
+    expect(event.outputs[0]).toEqual(closed.outputs[0]);
+    expect(closed.latency).toBe(8 + 4 + 16 + 12 + 16 + 16 + 6 + 16 + 32);
+    const k = closed.outputs[0]!.length / 24;
+    let compared = 0;
+    for (let i = 0; i < 24; i++) {
+      if (q.tieSamples.has(i)) continue;
+      compared++;
+      for (let j = 0; j < k; j++) expect(Math.abs(closed.outputs[0]![i * k + j]! - q.logits[i * k + j]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(q.logits[i * k + j]!)));
+    }
+    expect(compared).toBeGreaterThanOrEqual(20);
+  });
+
+  test("a residual network with mixed windows (#k keys) equals its quantised ANN", async () => {
+    const file = join(root, "test", "fixtures", "onnx", "resnet_block.opset13.onnx");
+    const m = importOnnxFile(file).module;
+    const shape = m.inputs[0]!.value.type.shape.map((d) => (d === BATCH ? 64 : d));
+    const rng = new Rng(5);
+    const cal: RTensor = { shape, dtype: "f32", data: rng.f32(Rng.numel(shape), 0, 1) };
+    await runPipeline(m, "canonicalize,normalize-thresholds", { calibration: cal });
+    const normalized = m.clone();
+    await runPipeline(m, `insert-tsc-encoding{window=16,windows="#0=32,#1=4,#2=8,#3=2"}`);
+    const byIndex = m.ops.filter((op) => op.name === "snn.tsc" || op.name === "snn.encode");
+    const windows: Record<string, number> = {};
+    byIndex.forEach((op, i) => (windows[op.name === "snn.encode" ? normalized.inputs[0]!.name : onnxNodeName(op.loc)] = op.num("window")));
+    expect(byIndex.slice(0, 4).map((op) => op.num("window"))).toEqual([32, 4, 8, 2]);
+    const x = { shape: [16, ...shape.slice(1)], dtype: "f32" as const, data: rng.f32(16 * Rng.numel(shape.slice(1)), 0, 1) };
+    const q = quantisedAnn(normalized, x, { windows, fallback: 16 }, 0.5);
+    const { network } = buildNetwork(m);
+    const closed = runClosedForm(network, x.data, 16);
+    const event = runEvent(network, x.data, 16);
+    expect(event.outputs[0]).toEqual(closed.outputs[0]);
+    const k = closed.outputs[0]!.length / 16;
+    for (let i = 0; i < 16; i++) {
+      if (q.tieSamples.has(i)) continue;
+      for (let j = 0; j < k; j++) expect(closed.outputs[0]![i * k + j]!).toBeCloseTo(q.logits[i * k + j]!, 4);
+    }
+  });
+
+  test.each([
+    ["a layer no population has", `"nope=4"`, /per-layer windows name no layer: 'nope'/],
+    ["a window below 1", `"#1=0"`, /window of '#1' must be an integer in \[1, 65535\]/],
+    ["a malformed entry", `"conv1"`, /expected layer=T, got 'conv1'/],
+  ])("%s is reported", async (_what, spec, re) => {
+    const m = importOnnxFile(join(fm, "cnn-small.onnx")).module;
+    await runPipeline(m, "canonicalize,normalize-thresholds{calibration=calib-images.npy,limit=50}", { cwd: fm });
+    await expect(runPipeline(m, `insert-tsc-encoding{windows=${spec}}`, { cwd: fm })).rejects.toThrow(re);
   });
 });
 

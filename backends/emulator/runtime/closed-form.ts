@@ -1,8 +1,9 @@
 /**
  * The closed-form (fast) engine for TSC networks: the theorem of tsc.md §8.4, batched.
  *
- *   d_0 = clamp(round|floor(x·T/scale), 0, T)
- *   charge = W̃ d (conv: im2col + GEMM, dense: GEMM, scale: factor·d; add: sum of the two charges)
+ *   d_0 = clamp(round|floor(x·T₀/scale), 0, T₀)
+ *   charge = g·W̃ d (conv: im2col + GEMM, dense: GEMM, scale: factor·d; add: sum of the two charges),
+ *            with the synapse group's gain g = T/T_s (per-layer windows; 1 when they are equal)
  *   tsc:    V = (Σ b̃)·T + φ + charge,  d = clip(floor(V/θ), 0, T)
  *   maxpool = max of the intervals in the window; reshape/concat relabel
  *   decode: logits = λ·(charge + (Σ b̃)·T)/T
@@ -10,8 +11,9 @@
  *
  * Counters are derived analytically from the intervals with exactly the event engine's rules:
  * - synaptic additions (= memory reads) of a synapse group feeding a population: Σ over source neurons
- *   with d ≥ 1 of fanout · (2 if d < T, else 1: a spike 2 at s + T is dropped by the receiver, §3.4);
- * - neuron updates: per neuron 1 + T·(integration windows) + d (tsc discharge steps); decode: 1 + T·windows;
+ *   with d ≥ 1 of fanout · (2 if d < T_s, else 1: a spike 2 at s + T_s is dropped by the receiver, §3.4);
+ * - neuron updates: per neuron 1 + (Σ steps of its integration windows) + d (tsc discharge steps);
+ *   decode: the same without d;
  * - spikes: 2 per neuron with d ≥ 1 (encoder and tsc); max pools: 2 relayed switch events per active output.
  * `ties` (per value id): tsc neurons whose u = V/θ lies within 1e-9·max(1, |u|) of an integer in [1, T].
  *
@@ -52,8 +54,7 @@ export function runClosedForm(net: Network, input: Float32Array | readonly Float
 }
 
 function runChunk(plan: Plan, inputs: Float32Array[], b0: number, B: number, outputs: Float32Array[], intervals: (Uint16Array | null)[] | undefined, ties: number[], tally: Tally): void {
-  const { net } = plan;
-  const T = net.window;
+  const { net, sched } = plan;
   const sizes = plan.sizes;
   const nodes = net.nodes;
   const vals: (Float64Array | null)[] = new Array<Float64Array | null>(net.values.length).fill(null);
@@ -77,6 +78,7 @@ function runChunk(plan: Plan, inputs: Float32Array[], b0: number, B: number, out
         const d = new Float64Array(B * nOut);
         const x = inputs[p.input]!;
         const { scale, rounding } = p.node;
+        const T = sched.steps[i]!;
         let active = 0;
         for (let b = 0; b < B; b++) {
           for (let j = 0; j < nOut; j++) {
@@ -92,18 +94,20 @@ function runChunk(plan: Plan, inputs: Float32Array[], b0: number, B: number, out
       case "conv": {
         const out = new Float64Array(B * nOut);
         convForward(p, vals[p.node.in]!, B, out);
+        scaleBy(out, sched.gain[i]!);
         vals[n.out] = out;
         break;
       }
       case "dense": {
         const out = new Float64Array(B * nOut);
         denseForward(p, vals[p.node.in]!, B, out);
+        scaleBy(out, sched.gain[i]!);
         vals[n.out] = out;
         break;
       }
       case "scale": {
         const src = vals[p.node.in]!;
-        const f = p.node.factor;
+        const f = p.node.factor * sched.gain[i]!;
         const out = new Float64Array(B * nOut);
         for (let j = 0; j < out.length; j++) out[j] = f * src[j]!;
         vals[n.out] = out;
@@ -125,7 +129,8 @@ function runChunk(plan: Plan, inputs: Float32Array[], b0: number, B: number, out
         const n1 = p.pop.n;
         const perm = p.pop.perm;
         const bias = p.bias;
-        tally.neuron[i]! += B * n1 * (1 + T * p.windows.length);
+        const T = p.steps;
+        tally.neuron[i]! += B * n1 * (1 + p.integrationSteps);
         if (p.kind === "tsc") {
           const { theta, phi } = p.node as { theta: number; phi: number };
           // V at the start of integration, canonical order: b̃·T + φ.
@@ -237,10 +242,15 @@ function maxPool(p: MaxPoolPlan, src: Float64Array, B: number, out: Float64Array
   return active;
 }
 
+/** charge ·= gain (a synapse group's T/T_s; nothing to do when the windows are equal). */
+function scaleBy(x: Float64Array, gain: number): void {
+  if (gain !== 1) for (let j = 0; j < x.length; j++) x[j]! *= gain;
+}
+
 /** Analytic synaptic additions of every term feeding population p (event engine's rule). */
 export function countSynapses(plan: Plan, p: NeuronPlan, vals: readonly (ArrayLike<number> | null)[], B: number, tally: Tally): void {
-  const T = plan.net.window;
   for (const t of p.terms) {
+    const T = t.window.steps;
     const sp = plan.nodes[t.node] as SynapsePlan;
     const d = vals[t.source]!;
     const n = plan.sizes[t.source]!;

@@ -3,12 +3,14 @@
  * counting every operation. `runEvent` dispatches on the coding: TSC here, rate coding in rate.ts.
  *
  * TSC (tsc.md §2–§4, §6): each spikes value holds, per neuron, its spike-1 and spike-2 times (−1 = silent).
- * - encode: d = clamp(round|floor(x·T/scale), 0, T); d > 0 → spike 1 at 0, spike 2 at d.
- * - A neuron population (tsc or decode) integrates its charge: V ← b̃·T + φ at the start of its first
- *   integration window (1 update per neuron); for every integration window [wT, wT+T): I ← 0, then on each
- *   step the switch events of every source firing in that window (ON: I += W̃ column, OFF: I −= W̃ column,
- *   one weight read and one addition per target) and then V += I for every neuron (one update each).
- *   A spike 2 at wT + T (saturated source, d = T) lies outside the window and is dropped at no cost
+ * Every population has its own window of T steps (per-layer windows; schedule.ts).
+ * - encode: d = clamp(round|floor(x·T₀/scale), 0, T₀); d > 0 → spike 1 at 0, spike 2 at d.
+ * - A neuron population (tsc or decode, window T) integrates its charge: V ← b̃·T + φ at the start of its
+ *   first integration window (1 update per neuron); for every integration window [s, s+T_s) of its
+ *   sources: I ← 0, then on each step the switch events of every source firing in that window (ON:
+ *   I += W̃ column, OFF: I −= W̃ column, one weight read and one addition per target) and then V += g·I
+ *   for every neuron (one update each), with the window's gain g = T/T_s (1 when the windows are equal).
+ *   A spike 2 at s + T_s (saturated source, d = T_s) lies outside the window and is dropped at no cost
  *   (§3.4 receiver rule), so I never carries −W̃ into a later window of a residual neuron.
  * - tsc fire phase, literally §3.4: at k = 0 spike 1 if V ≥ θ; then V −= θ per step (one update each)
  *   and spike 2 at s + k + 1 once V < θ or k = T − 1.
@@ -27,7 +29,8 @@ import { decodeValue, encodedValue, planOf, splitInputs, tscInterval, type Conca
 import { deliverList } from "./kernels.js";
 import { runRate } from "./rate.js";
 import type { RunOptions, RunResult, SpikeTimes } from "./types.js";
-import type { ChargeTerm } from "./schedule.js";
+import type { ChargeTerm, StepWindow } from "./schedule.js";
+import { traceRecorders, type NodeTrace } from "./trace.js";
 
 /** Run `batch` samples through the event engine (TSC or rate, by `net.coding`). */
 export function runEvent(net: Network, input: Float32Array | readonly Float32Array[], batch: number, opts: RunOptions = {}): RunResult {
@@ -94,13 +97,12 @@ class Buckets {
 interface PopState {
   readonly V: Float64Array;
   readonly I: Float64Array;
-  /** Terms grouped by integration window, in window order. */
-  readonly byWindow: readonly { readonly window: number; readonly terms: readonly ChargeTerm[] }[];
+  /** Terms grouped by integration window, in window order, with the window's gain T/T_s. */
+  readonly byWindow: readonly { readonly window: StepWindow; readonly gain: number; readonly terms: readonly ChargeTerm[] }[];
 }
 
 function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: RunOptions): RunResult {
   const { net, sched } = plan;
-  const T = net.window;
   const nv = net.values.length;
   const sizes = plan.sizes;
   const tally = new Tally(net.nodes.length);
@@ -125,16 +127,16 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
       pops[i] = {
         V: new Float64Array(p.pop.n),
         I: new Float64Array(p.pop.n),
-        byWindow: p.windows.map((w) => ({ window: w, terms: p.terms.filter((t) => t.window === w) })),
+        byWindow: p.windows.map((w) => ({ window: w, gain: p.steps / w.steps, terms: p.terms.filter((t) => t.window.start === w.start && t.window.steps === w.steps) })),
       };
     }
   });
   const bucketsOf = (v: number, sample: number): Buckets => {
     let bk = buckets[v];
-    if (!bk) bk = buckets[v] = new Buckets(sizes[v]!, T);
+    const w = sched.spikeWindow[v]!;
+    if (!bk) bk = buckets[v] = new Buckets(sizes[v]!, w.steps);
     if (bk.stamp !== sample) {
-      const s = sched.spikeWindow[v]! * T;
-      bk.fill(on[v]!, off[v]!, s);
+      bk.fill(on[v]!, off[v]!, w.start);
       bk.stamp = sample;
     }
     return bk;
@@ -146,6 +148,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
     ? net.values.map((v, id) => (v.kind === "spikes" && on[id] ? { on: new Int32Array(batch * sizes[id]!), off: new Int32Array(batch * sizes[id]!) } : null))
     : undefined;
   const membrane = opts.recordMembrane ? net.nodes.map((n) => (n.kind === "tsc" || n.kind === "decode" ? new Float64Array(batch * sizes[n.in]!) : null)) : undefined;
+  const traces = traceRecorders(net, opts.recordTrace, ["tsc", "decode"], sched.latency, batch);
 
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < net.nodes.length; i++) {
@@ -153,14 +156,15 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
       switch (p.kind) {
         case "encode":
           {
-            const sp = encodeSample(p, inputs[p.input]!, b, T, on[p.node.out]!, off[p.node.out]!);
+            const sp = encodeSample(p, inputs[p.input]!, b, sched.steps[i]!, on[p.node.out]!, off[p.node.out]!);
             tally.spikes[i]! += sp;
             if (sp > 0 && tally.maxPerNeuron < 2) tally.maxPerNeuron = 2; // each active pixel sends exactly 2
           }
           break;
         case "tsc":
         case "decode": {
-          integrate(plan, p, pops[i]!, b, tally, bucketsOf, i);
+          const tr = traces?.[i];
+          integrate(plan, p, pops[i]!, b, tally, bucketsOf, i, tr ? (t) => tr.recordV(b, t, pops[i]!.V, p.pop.perm) : undefined);
           const mem = membrane?.[i];
           if (mem) {
             const V = pops[i]!.V;
@@ -168,8 +172,8 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
             for (let j = 0; j < p.pop.n; j++) mem[b * p.pop.n + j] = V[perm ? perm[j]! : j]!;
           }
           if (p.kind === "tsc") {
-            const s = sched.spikeWindow[p.node.out]! * T;
-            tally.spikes[i]! += fire(p, pops[i]!.V, s, T, on[p.node.out]!, off[p.node.out]!, tally, i);
+            const w = sched.spikeWindow[p.node.out]!;
+            tally.spikes[i]! += fire(p, pops[i]!.V, w.start, w.steps, on[p.node.out]!, off[p.node.out]!, tally, i, tr ?? undefined, b);
           } else {
             const V = pops[i]!.V;
             const out = outputs[plan.outputNodes.indexOf(i)];
@@ -177,14 +181,16 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
               const n = p.pop.n;
               const perm = p.pop.perm;
               const lambda = p.node.lambda;
-              for (let j = 0; j < n; j++) out[b * n + j] = decodeValue(lambda, V[perm ? perm[j]! : j]!, T);
+              for (let j = 0; j < n; j++) out[b * n + j] = decodeValue(lambda, V[perm ? perm[j]! : j]!, p.steps);
             }
           }
           break;
         }
-        case "maxpool":
-          tally.relayed[i]! += orPool(p, bucketsOf(p.node.in, b), sched.spikeWindow[p.node.in]! * T, T, on[p.node.out]!, off[p.node.out]!);
+        case "maxpool": {
+          const w = sched.spikeWindow[p.node.in]!;
+          tally.relayed[i]! += orPool(p, bucketsOf(p.node.in, b), w.start, w.steps, on[p.node.out]!, off[p.node.out]!);
           break;
+        }
         case "concat":
           concatSpikes(p, on, off);
           break;
@@ -205,6 +211,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
         st.off.set(f, b * n);
       }
     }
+    traces?.forEach((t) => t?.finishSample(b));
   }
   const spiking = net.nodes.map((n) => (n.kind === "encode" || n.kind === "tsc" ? sizes[n.out]! : 0));
   const result: RunResult = {
@@ -214,6 +221,7 @@ function runTscEvents(plan: Plan, inputs: Float32Array[], batch: number, opts: R
     ...(intervals ? { intervals } : {}),
     ...(spikeTimes ? { spikeTimes } : {}),
     ...(membrane ? { membrane } : {}),
+    ...(traces ? { traces: opts.recordTrace!.map((r) => traces[r.node]!.result()) } : {}),
   };
   return result;
 }
@@ -236,9 +244,12 @@ function encodeSample(ep: EncodePlan, x: Float32Array, b: number, T: number, on:
   return spikes;
 }
 
-/** Integration phase of one population for sample `sample`: bias/φ init, then every window step by step. */
-function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tally: Tally, bucketsOf: (v: number, s: number) => Buckets, node: number): void {
-  const T = plan.net.window;
+/**
+ * Integration phase of one population for sample `sample`: bias/φ init, then every window step by step.
+ * `onStep(t)` (recordTrace) sees V after the init (t = first window start) and after every step (t = step + 1).
+ */
+function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tally: Tally, bucketsOf: (v: number, s: number) => Buckets, node: number, onStep?: (t: number) => void): void {
+  const T = p.steps;
   const { V, I } = st;
   const n = p.pop.n;
   const perm = p.pop.perm;
@@ -247,22 +258,26 @@ function integrate(plan: Plan, p: NeuronPlan, st: PopState, sample: number, tall
   if (bias) for (let q = 0; q < n; q++) V[q] = bias[q]! * T + phi;
   else V.fill(phi);
   tally.neuron[node]! += n;
-  for (const { terms } of st.byWindow) {
+  onStep?.(st.byWindow[0]!.window.start);
+  for (const { window, gain, terms } of st.byWindow) {
     I.fill(0);
     const sps = terms.map((t) => plan.nodes[t.node] as SynapsePlan);
     const bks = terms.map((t) => bucketsOf(t.source, sample));
     const nt = terms.length;
-    for (let k = 0; k < T; k++) {
+    const Ts = window.steps;
+    for (let k = 0; k < Ts; k++) {
       for (let e = 0; e < nt; e++) tally.syn[terms[e]!.node]! += deliverSlot(sps[e]!, bks[e]!, k, I, perm);
-      for (let q = 0; q < n; q++) V[q]! += I[q]!;
+      if (gain === 1) for (let q = 0; q < n; q++) V[q]! += I[q]!;
+      else for (let q = 0; q < n; q++) V[q]! += gain * I[q]!;
+      onStep?.(window.start + k + 1);
     }
-    // Slot T (spike 2 at the window end, from saturated sources) is outside the window: dropped, no cost.
-    tally.neuron[node]! += n * T;
+    // Slot T_s (spike 2 at the window end, from saturated sources) is outside the window: dropped, no cost.
+    tally.neuron[node]! += n * Ts;
   }
 }
 
-/** Fire phase of a tsc population (§3.4), window start s. Returns the spikes emitted. */
-function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Array, off: Int32Array, tally: Tally, node: number): number {
+/** Fire phase of a tsc population (§3.4), window start s. Returns the spikes emitted. `tr`: recordTrace of sample b. */
+function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Array, off: Int32Array, tally: Tally, node: number, tr?: NodeTrace, b = 0): number {
   const theta = (p.node as { theta: number }).theta;
   const n = p.pop.n;
   const perm = p.pop.perm;
@@ -272,17 +287,21 @@ function fire(p: NeuronPlan, V: Float64Array, s: number, T: number, on: Int32Arr
   for (let j = 0; j < n; j++) {
     let v = V[perm ? perm[j]! : j]!;
     let own = 0;
+    const q = tr ? tr.slot[j]! : -1;
     on[j] = -1;
     off[j] = -1;
     if (v >= theta) {
       on[j] = s; // spike 1 at k = 0
       own++;
+      if (q >= 0) tr!.spike(b, j, s, 1);
       for (let k = 0; k < T; k++) {
         v -= theta;
         discharges++;
+        if (q >= 0) tr!.recordOne(b, q, s + k + 1, v);
         if (v < theta || k === T - 1) {
           off[j] = s + k + 1; // spike 2
           own++;
+          if (q >= 0) tr!.spike(b, j, s + k + 1, 2);
           break;
         }
       }

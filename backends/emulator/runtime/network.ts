@@ -5,6 +5,11 @@
  *
  * Shapes are per sample (no batch dimension). Conventions (tsc.md): TSC spike pairs carry an interval
  * d ∈ {0..T}; weights and biases are normalised (W̃, b̃), so the firing quantum θ is 1 by default.
+ *
+ * Per-layer windows (TSC): encode, tsc and decode nodes may carry their own `window` T (default
+ * `net.window`). A source firing in a window of T_s steps stands for the activation d/T_s; a population
+ * with window T integrates it with gain T/T_s (schedule.ts), so V = T·(Σ W̃·d/T_s + b̃) + φ and
+ * d = clip(floor(V/θ), 0, T): the weights stay window-independent.
  */
 
 export type Coding = "tsc" | "rate";
@@ -23,6 +28,8 @@ export interface ValueInfo {
 export interface EncodeNode {
   readonly kind: "encode";
   readonly out: number;
+  /** TSC: steps of the encoding window (default `net.window`). */
+  readonly window?: number;
   /** Input value v maps to interval round(v·T/scale) (TSC) or rate v/scale (rate). */
   readonly scale: number;
   readonly rounding: "round" | "floor";
@@ -80,6 +87,8 @@ export interface TscNode {
   readonly kind: "tsc";
   readonly in: number;
   readonly out: number;
+  /** Steps of this population's firing window T (default `net.window`). */
+  readonly window?: number;
   readonly theta: number;
   /** Initial membrane offset (0 floors, 0.5·θ rounds). */
   readonly phi: number;
@@ -127,6 +136,8 @@ export interface DecodeNode {
   readonly kind: "decode";
   readonly in: number;
   readonly out: number;
+  /** TSC: the T of logits = λ·V/T, V = T·(Σ W̃·d/T_s + b̃) (default `net.window`; the logits do not depend on it). */
+  readonly window?: number;
   readonly lambda: number;
 }
 
@@ -134,13 +145,18 @@ export type Node = EncodeNode | ConvNode | DenseNode | ScaleNode | AddNode | Tsc
 
 export interface Network {
   readonly coding: Coding;
-  /** TSC: steps per layer window. Rate: steps of the whole run. */
+  /** TSC: steps per layer window (of every node without its own `window`). Rate: steps of the whole run. */
   readonly window: number;
   readonly values: readonly ValueInfo[];
   /** Topological order. */
   readonly nodes: readonly Node[];
   readonly inputs: readonly { readonly name: string; readonly value: number }[];
   readonly outputs: readonly { readonly name: string; readonly value: number }[];
+}
+
+/** Steps of a node's own window: its `window` when it has one (encode, tsc, decode), else `net.window`. */
+export function nodeWindow(net: Network, n: Node): number {
+  return (n.kind === "encode" || n.kind === "tsc" || n.kind === "decode" ? n.window : undefined) ?? net.window;
 }
 
 /** Per-sample element count of a value. */

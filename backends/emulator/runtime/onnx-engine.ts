@@ -59,7 +59,6 @@ export async function runOnnxClosedForm(net: Network, ort: OrtModule, session: O
   for (const v of recorded) fetches.push(`d${v}`);
   const res = await (session.run as (f: Record<string, unknown>, fetches: string[]) => ReturnType<OrtSession["run"]>)(feeds, fetches);
   const num = (name: string): number => Number((res[name]!.data as ArrayLike<number>)[0]);
-  const T = net.window;
   const tally = new Tally(net.nodes.length);
   if (counting) {
     for (const { n, i } of populations) {
@@ -74,7 +73,7 @@ export async function runOnnxClosedForm(net: Network, ort: OrtModule, session: O
     for (const { i } of synapses) tally.syn[i]! += num(`syn.${i}`);
     net.nodes.forEach((n, i) => {
       const p = plan.nodes[i]!;
-      if (p.kind === "tsc" || p.kind === "decode") tally.neuron[i]! += batch * plan.sizes[n.out]! * (1 + T * (p as NeuronPlan).windows.length);
+      if (p.kind === "tsc" || p.kind === "decode") tally.neuron[i]! += batch * plan.sizes[n.out]! * (1 + (p as NeuronPlan).integrationSteps);
     });
   }
   const spiking = net.nodes.map((n) => (n.kind === "encode" || n.kind === "tsc" ? plan.sizes[n.out]! : 0));

@@ -9,7 +9,7 @@
  * canonical → internal index (null when the two coincide).
  */
 import { size, type ConcatNode, type ConvNode, type DecodeNode, type DenseNode, type EncodeNode, type IfNode, type MaxPoolNode, type Network, type Node, type ScaleNode, type TscNode } from "./network.js";
-import { schedule, type ChargeTerm, type Schedule } from "./schedule.js";
+import { schedule, type ChargeTerm, type Schedule, type StepWindow } from "./schedule.js";
 
 /** CSR table: entries start[i]..start[i+1]−1 of `pos`/`k` belong to row i. */
 export interface TapTable {
@@ -188,7 +188,12 @@ export interface NeuronPlan {
   readonly node: TscNode | IfNode | DecodeNode;
   readonly pop: Pop;
   readonly terms: readonly ChargeTerm[];
-  readonly windows: readonly number[];
+  /** Integration windows (distinct source windows), by start. */
+  readonly windows: readonly StepWindow[];
+  /** T of the population's own window (TSC: bias b̃·T, fire phase, read-out; rate: the run). */
+  readonly steps: number;
+  /** Steps of integration: Σ over the windows of their steps (one `V += I` per neuron each). */
+  readonly integrationSteps: number;
   /** Σ of the terms' biases b̃ per neuron, internal layout; null when no term has a bias. */
   readonly bias: Float64Array | null;
 }
@@ -353,8 +358,11 @@ export function planOf(net: Network): Plan {
       }
       case "tsc":
       case "if":
-      case "decode":
-        return { kind: n.kind, node: n, pop: makePop(shapeOf(n.in)), terms: sched.charge[n.in]!.terms, windows: sched.charge[n.in]!.windows, bias: null };
+      case "decode": {
+        const { terms, windows } = sched.charge[n.in]!;
+        const integrationSteps = windows.reduce((a, w) => a + w.steps, 0);
+        return { kind: n.kind, node: n, pop: makePop(shapeOf(n.in)), terms, windows, steps: sched.steps[i]!, integrationSteps, bias: null };
+      }
       default:
         return { kind: n.kind };
     }

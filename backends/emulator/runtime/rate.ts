@@ -20,6 +20,7 @@ import { Tally } from "./counters.js";
 import { addColumn, deliverList } from "./kernels.js";
 import { decodeValue, encodedValue, type EncodePlan, type MaxPoolPlan, type NeuronPlan, type Plan, type SynapsePlan, type TapTable } from "./plan.js";
 import type { Checkpoint, RunOptions, RunResult } from "./types.js";
+import { traceRecorders } from "./trace.js";
 
 /** mulberry32: the runtime's own seeded generator (floats in [0, 1)). */
 export function mulberry32(seed: number): () => number {
@@ -117,6 +118,7 @@ export function runRate(plan: Plan, inputs: Float32Array[], batch: number, opts:
   const outputs = plan.outputNodes.map((i) => new Float32Array(batch * sizes[nodes[i]!.out]!));
   const cpOut = cps.map(() => plan.outputNodes.map((i) => new Float32Array(batch * sizes[nodes[i]!.out]!)));
   const membrane = opts.recordMembrane ? nodes.map((n) => (n.kind === "if" || n.kind === "decode" ? new Float64Array(batch * sizes[n.in]!) : null)) : undefined;
+  const traces = traceRecorders(net, opts.recordTrace, ["if", "decode"], W, batch);
   const total = new Tally(nodes.length);
   const sample = new Tally(nodes.length);
   const cpTally = cps.map(() => new Tally(nodes.length));
@@ -165,6 +167,7 @@ export function runRate(plan: Plan, inputs: Float32Array[], batch: number, opts:
       } else if (p.kind === "if" || p.kind === "decode") {
         const st = pops[i]!;
         st.V.fill(p.kind === "if" ? (p.node as { vInit: number }).vInit * (p.node as { theta: number }).theta : 0);
+        traces?.[i]?.recordV(b, 0, st.V, p.pop.perm);
         const base = st.base;
         if (p.bias) base.set(p.bias);
         else base.fill(0);
@@ -208,6 +211,12 @@ export function runRate(plan: Plan, inputs: Float32Array[], batch: number, opts:
               sample.spikes[i]! += ifStep(V, I, node.theta, node.reset === "zero", p.pop.inv, lists[p.node.out]!, counts[i]!);
             }
             sample.neuron[i]! += n;
+            const tr = traces?.[i];
+            if (tr) {
+              tr.recordV(b, t, V, p.pop.perm);
+              const l = lists[p.node.out];
+              if (p.kind === "if" && l) for (let e = 0; e < l.count; e++) tr.spike(b, l.idx[e]!, t, 1);
+            }
             break;
           }
           case "maxpool":
@@ -248,6 +257,7 @@ export function runRate(plan: Plan, inputs: Float32Array[], batch: number, opts:
     }
     sample.maxPerNeuron = maxCount();
     total.addFrom(sample);
+    traces?.forEach((tr) => tr?.finishSample(b));
   }
 
   const spiking = nodes.map((n) => (n.kind === "if" || (n.kind === "encode" && n.mode !== "current") ? sizes[n.out]! : 0));
@@ -260,6 +270,7 @@ export function runRate(plan: Plan, inputs: Float32Array[], batch: number, opts:
     latency: sched.latency,
     ...(checkpoints ? { checkpoints } : {}),
     ...(membrane ? { membrane } : {}),
+    ...(traces ? { traces: opts.recordTrace!.map((r) => traces[r.node]!.result()) } : {}),
   };
 }
 

@@ -1,51 +1,68 @@
 /**
  * Validation and time schedule of an emulator {@link Network} (tsc.md §4).
  *
- * TSC (layer-synchronous scheme): every spikes value fires in one window of T = `net.window` steps.
- * - `encode` fires in window 0, i.e. steps [0, T).
- * - A neuron (`tsc`) fires in window 1 + (the latest window among the spikes values feeding its charge
- *   through synapse ops and `add`). Its integration windows are the distinct windows of those sources
- *   (a residual neuron has two, Lemma 2).
+ * TSC (layer-synchronous scheme): every spikes value fires in one window, [start, start + steps), with
+ * steps = the producing population's T (`nodeWindow`: per-layer windows, or `net.window` for all).
+ * - `encode` fires in [0, T_0).
+ * - A neuron (`tsc`) fires from the end of the latest window among the spikes values feeding its charge
+ *   through synapse ops and `add`, for its own T steps. Its integration windows are the distinct windows
+ *   of those sources (a residual neuron has two, Lemma 2); they must not overlap partially.
+ * - A synapse group read by a population of T steps from a source of T_s steps has gain T/T_s (1 when the
+ *   windows are equal): the charge it delivers is gain·W̃·d, so V = T·(Σ W̃·d/T_s + b̃) + φ.
  * - `maxpool`, `reshape` and `concat` cost no window: they inherit their input's window (concat inputs
  *   must share one).
- * - `decode` reads the output layer at the end of its last integration window: latency
- *   (max source window + 1)·T steps. The network latency is the maximum over its outputs.
+ * - `decode` reads the output layer at the end of its last integration window; the network latency is
+ *   the maximum over its outputs.
  *
- * Rate coding: every layer runs concurrently during the whole run of `window` steps; all windows are 0
- * and the latency is `window`.
+ * Rate coding: every layer runs concurrently during the whole run of `window` steps; all windows are
+ * [0, window), every gain is 1 and the latency is `window`.
  */
-import { nodeInputs, size, type Coding, type Network, type Node } from "./network.js";
+import { nodeInputs, nodeWindow, size, type Coding, type Network, type Node } from "./network.js";
 
-/** One synapse group delivering into a charge: synapse node `node` reads spikes value `source`, which fires in `window`. */
+/** A window of steps [start, start + steps). */
+export interface StepWindow {
+  readonly start: number;
+  readonly steps: number;
+}
+
+/** One synapse group delivering into a charge: synapse node `node` reads spikes value `source`. */
 export interface ChargeTerm {
   /** Index of the synapse node (conv, dense or scale) in `net.nodes`. */
   readonly node: number;
   /** The spikes value the synapses read. */
   readonly source: number;
-  /** The firing window of `source` (TSC), in which the receiver integrates these synapses. 0 for rate. */
-  readonly window: number;
+  /** The firing window of `source` (TSC), in which the receiver integrates these synapses. */
+  readonly window: StepWindow;
 }
 
 /** Everything that flows into a charge value. */
 export interface ChargeSchedule {
   /** Synapse groups in a fixed order (depth-first through `add`, operand a before b). */
   readonly terms: readonly ChargeTerm[];
-  /** Distinct integration windows of the terms, ascending. */
-  readonly windows: readonly number[];
+  /** Distinct integration windows of the terms, by start (disjoint). */
+  readonly windows: readonly StepWindow[];
 }
 
 export interface Schedule {
   readonly coding: Coding;
-  /** TSC: steps per window. Rate: steps of the run. */
+  /** Rate: steps of the run. TSC: `net.window` (the window of nodes without their own). */
   readonly T: number;
-  /** Per value: its firing window (spikes values); −1 for charge values and decode outputs. */
-  readonly spikeWindow: readonly number[];
+  /** Per value: the window its spikes fire in (spikes values), else null. */
+  readonly spikeWindow: readonly (StepWindow | null)[];
+  /** Per value: weight layers on the longest path up to its spikes (the encoder's are 0; TSC), else −1. */
+  readonly spikeDepth: readonly number[];
   /** Per value: the synapse terms integrated into it (charge values); null otherwise. */
   readonly charge: readonly (ChargeSchedule | null)[];
   /** Per value: index of the node producing it. */
   readonly producer: readonly number[];
+  /** Per node: T of its own window (encode, tsc, decode: `nodeWindow`; rate: the run), else 0. */
+  readonly steps: readonly number[];
+  /** Per synapse node: gain T_receiver/T_source of its charge (1 for rate and equal windows); 0 for other nodes. */
+  readonly gain: readonly number[];
   /** Per network output: the step at which it is read. */
   readonly outputLatency: readonly number[];
+  /** Per network output: weight layers on its longest path (the output layer included). */
+  readonly outputDepth: readonly number[];
   /** End-to-end latency in steps (max of `outputLatency`; rate: `window`). */
   readonly latency: number;
 }
@@ -72,6 +89,11 @@ export function validateNetwork(net: Network): void {
   const kindOf = (v: number) => net.values[v]!.kind;
   net.nodes.forEach((n, i) => {
     const where = `node ${i} (${n.kind})`;
+    const own = n.kind === "encode" || n.kind === "tsc" || n.kind === "decode" ? n.window : undefined;
+    if (own !== undefined) {
+      if (!Number.isInteger(own) || own < 1 || own > 65535) fail(`${where}: window must be an integer in [1, 65535], got ${own}`);
+      if (net.coding === "rate" && own !== net.window) fail(`${where}: a rate-coded network runs every layer for the whole run (window ${own} ≠ ${net.window})`);
+    }
     for (const v of nodeInputs(n)) {
       check(v, where);
       if (produced[v]! < 0) fail(`${where} reads value ${v} (${net.values[v]!.name}) before it is produced (nodes must be in topological order)`);
@@ -147,20 +169,46 @@ export function validateNetwork(net: Network): void {
 export function schedule(net: Network): Schedule {
   validateNetwork(net);
   const nv = net.values.length;
-  const T = net.window;
   const rate = net.coding === "rate";
-  const spikeWindow: number[] = new Array<number>(nv).fill(-1);
+  const run: StepWindow = { start: 0, steps: net.window };
+  const spikeWindow: (StepWindow | null)[] = new Array<StepWindow | null>(nv).fill(null);
+  const spikeDepth: number[] = new Array<number>(nv).fill(-1);
   const charge: (ChargeSchedule | null)[] = new Array<ChargeSchedule | null>(nv).fill(null);
   const producer: number[] = new Array<number>(nv).fill(-1);
   const termsOf: (ChargeTerm[] | null)[] = new Array<ChargeTerm[] | null>(nv).fill(null);
+  const steps: number[] = net.nodes.map((n) => (n.kind === "encode" || n.kind === "tsc" || n.kind === "if" || n.kind === "decode" ? nodeWindow(net, n) : 0));
+  const gain: number[] = new Array<number>(net.nodes.length).fill(0);
+  const name = (v: number): string => net.values[v]!.name;
 
-  const windowsOf = (terms: readonly ChargeTerm[]): number[] => [...new Set(terms.map((t) => t.window))].sort((a, b) => a - b);
+  /** The distinct windows of `terms`, by start; partial overlaps cannot be integrated by one membrane. */
+  const windowsOf = (terms: readonly ChargeTerm[], where: string): StepWindow[] => {
+    const ws: StepWindow[] = [];
+    for (const t of terms) if (!ws.some((w) => w.start === t.window.start && w.steps === t.window.steps)) ws.push(t.window);
+    ws.sort((a, b) => a.start - b.start || a.steps - b.steps);
+    for (let k = 1; k < ws.length; k++) {
+      const a = ws[k - 1]!;
+      const b = ws[k]!;
+      if (a.start + a.steps > b.start) fail(`${where}: integration windows [${a.start}, ${a.start + a.steps}) and [${b.start}, ${b.start + b.steps}) overlap (give the layers feeding it windows that end before the next starts)`);
+    }
+    return ws;
+  };
+  const end = (ws: readonly StepWindow[]): number => Math.max(...ws.map((w) => w.start + w.steps));
+  /** A population of T steps integrates `terms`: each synapse group's gain is T/T_source. */
+  const setGains = (terms: readonly ChargeTerm[], T: number, where: string): void => {
+    for (const t of terms) {
+      const g = T / t.window.steps;
+      if (gain[t.node] !== 0 && gain[t.node] !== g) fail(`${where}: synapse node ${t.node} feeds populations with different windows`);
+      gain[t.node] = g;
+    }
+  };
 
   net.nodes.forEach((n, i) => {
     producer[n.out] = i;
+    const where = `node ${i} (${n.kind} ${name(n.out)})`;
     switch (n.kind) {
       case "encode":
-        spikeWindow[n.out] = 0;
+        spikeWindow[n.out] = rate ? run : { start: 0, steps: steps[i]! };
+        spikeDepth[n.out] = 0;
         break;
       case "conv":
       case "dense":
@@ -172,40 +220,43 @@ export function schedule(net: Network): Schedule {
         break;
       case "tsc":
       case "if": {
-        const w = windowsOf(termsOf[n.in]!);
-        spikeWindow[n.out] = rate ? 0 : w[w.length - 1]! + 1;
+        const terms = termsOf[n.in]!;
+        const ws = windowsOf(terms, where);
+        setGains(terms, steps[i]!, where);
+        spikeWindow[n.out] = rate ? run : { start: end(ws), steps: steps[i]! };
+        spikeDepth[n.out] = 1 + Math.max(...terms.map((t) => spikeDepth[t.source]!));
         break;
       }
       case "maxpool":
       case "reshape":
         spikeWindow[n.out] = spikeWindow[n.in]!;
+        spikeDepth[n.out] = spikeDepth[n.in]!;
         break;
       case "concat": {
-        const ws = new Set(n.ins.map((v) => spikeWindow[v]!));
-        if (ws.size !== 1) {
-          fail(`node ${i} (concat ${net.values[n.out]!.name}): inputs fire in different windows (${n.ins.map((v) => `${net.values[v]!.name}@${spikeWindow[v]}`).join(", ")})`);
+        const w0 = spikeWindow[n.ins[0]!]!;
+        if (n.ins.some((v) => spikeWindow[v]!.start !== w0.start || spikeWindow[v]!.steps !== w0.steps)) {
+          fail(`node ${i} (concat ${name(n.out)}): inputs fire in different windows (${n.ins.map((v) => `${name(v)}@[${spikeWindow[v]!.start}, ${spikeWindow[v]!.start + spikeWindow[v]!.steps})`).join(", ")})`);
         }
-        spikeWindow[n.out] = spikeWindow[n.ins[0]!]!;
+        spikeWindow[n.out] = w0;
+        spikeDepth[n.out] = Math.max(...n.ins.map((v) => spikeDepth[v]!));
         break;
       }
       case "decode":
+        setGains(termsOf[n.in]!, steps[i]!, where);
         break;
     }
   });
   for (let v = 0; v < nv; v++) {
     const terms = termsOf[v];
-    if (terms) charge[v] = { terms, windows: windowsOf(terms) };
+    if (terms) charge[v] = { terms, windows: windowsOf(terms, `charge ${v} (${name(v)})`) };
   }
   for (const n of net.nodes) {
     if (!SYNAPSE.has(n.kind)) continue;
-    if (spikeWindow[nodeInputs(n)[0]!]! < 0) fail(`synapse ${n.kind} reads a value without a firing window`);
+    if (!spikeWindow[nodeInputs(n)[0]!]) fail(`synapse ${n.kind} reads a value without a firing window`);
   }
-  const outputLatency = net.outputs.map((o) => {
-    if (rate) return T;
-    const d = net.nodes[producer[o.value]!] as Extract<Node, { kind: "decode" }>;
-    const w = charge[d.in]!.windows;
-    return (w[w.length - 1]! + 1) * T;
-  });
-  const latency = rate ? T : Math.max(...outputLatency);
-  return { coding: net.coding, T, spikeWindow, charge, producer, outputLatency, latency };
+  const decodes = net.outputs.map((o) => net.nodes[producer[o.value]!] as Extract<Node, { kind: "decode" }>);
+  const outputLatency = decodes.map((d) => (rate ? net.window : end(charge[d.in]!.windows)));
+  const outputDepth = decodes.map((d) => Math.max(...charge[d.in]!.terms.map((t) => spikeDepth[t.source]!)) + 1);
+  const latency = rate ? net.window : Math.max(...outputLatency);
+  return { coding: net.coding, T: net.window, spikeWindow, spikeDepth, charge, producer, steps, gain, outputLatency, outputDepth, latency };
 }

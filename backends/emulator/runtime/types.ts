@@ -31,6 +31,26 @@ export interface RunOptions {
   readonly recordMembrane?: boolean;
   /** Closed form: samples per internal chunk, bounding memory (default 64). */
   readonly chunk?: number;
+  /** Event engines: V of the given neurons of the given populations at every step ({@link RunResult.traces}, trace.ts). */
+  readonly recordTrace?: readonly TraceRequest[];
+}
+
+/** Neurons (canonical indices) of one tsc, if or decode population (node index) to trace. */
+export interface TraceRequest {
+  readonly node: number;
+  readonly neurons: readonly number[];
+}
+
+/** The recording of one {@link TraceRequest} (time conventions: trace.ts). */
+export interface Trace {
+  readonly node: number;
+  readonly neurons: readonly number[];
+  /** Time points per neuron and sample: steps + 1 (t = 0..steps). */
+  readonly steps: number;
+  /** [batch × neurons × (steps + 1)]: V at the boundary before step t. */
+  readonly v: Float64Array;
+  /** Same layout: 0 none; TSC 1 = spike 1 (ON), 2 = spike 2 (OFF); rate 1 = a spike. */
+  readonly spikes: Uint8Array;
 }
 
 /** Operation totals (tsc.md §7.2). All are exact integer counts held in doubles. */
@@ -113,4 +133,6 @@ export interface RunResult {
   readonly ties?: number[];
   /** Rate with checkpoints: one entry per requested step, ascending. */
   readonly checkpoints?: Checkpoint[];
+  /** recordTrace: one entry per request, in request order. */
+  readonly traces?: Trace[];
 }

@@ -47,15 +47,37 @@ export const SNN_FLAGS: readonly [flag: string, option: string, help: string][] 
   ["--mean <list>", "mean", "per-channel mean the model expects subtracted (comma-separated)"],
   ["--std <list>", "std", "per-channel std the model expects divided by (comma-separated)"],
   ["--phi <phi>", "phi", "TSC rounding offset φ (default 0.5; 0 floors)"],
+  ["--layer-windows <spec>", "layer-windows", "TSC per-layer windows: layer=T,… or a JSON file from `tscc tune` (other layers get --window), or auto"],
+  ["--tolerance <pts>", "tolerance", "with --window auto: accuracy points the SNN may lose against the ANN (default 0.5)"],
+  ["--objective <what>", "objective", "with --window auto: latency (default) or additions"],
+  ["--calibration-labels <file>", "calibration-labels", "with --window auto: labels of the calibration inputs (.npy)"],
   ["--avgpool <mode>", "avgpool", "merge (default) average pooling into the next layer, or spike"],
   ["--dt <step>", "dt", "NIR graphs: the time step, in the graph's time unit (default: the graph's metadata)"],
 ];
+
+/** `--window auto`: per-layer windows tuned by the compiler, searching windows up to 32 (or --layer-windows auto with --window T). */
+export function autoWindow(opts: Record<string, string>): void {
+  if (opts["window"] !== "auto") return;
+  if (opts["layer-windows"] && opts["layer-windows"] !== "auto") throw new UsageError("--window auto chooses every layer's window; it cannot be combined with --layer-windows");
+  opts["layer-windows"] = "auto";
+  delete opts["window"];
+}
 
 function camel(flag: string): string {
   return flag
     .replace(/^--/, "")
     .replace(/ .*$/, "")
     .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The backend options given through the SNN shorthand flags (commander's parsed flags → option names). */
+export function snnOptions(flags: Record<string, unknown>): Record<string, string> {
+  const opts: Record<string, string> = {};
+  for (const [flag, option] of SNN_FLAGS) {
+    const v = flags[camel(flag)];
+    if (typeof v === "string") opts[option] = v;
+  }
+  return opts;
 }
 
 export function compileCommand(program: Command, io: Io): void {
@@ -80,11 +102,8 @@ export function compileCommand(program: Command, io: Io): void {
       const cwd = io.cwd;
       const modelPath = resolve(cwd, model);
       const reg = await createRegistry(f.plugin ?? [], cwd);
-      const opts = parseKeyValues(f.option);
-      for (const [flag, option] of SNN_FLAGS) {
-        const v = f[camel(flag)];
-        if (typeof v === "string") opts[option] = v;
-      }
+      const opts = { ...parseKeyValues(f.option), ...snnOptions(f) };
+      autoWindow(opts);
       if (f.printPipeline) {
         const backend = reg.backend(f.target);
         const { front, back } = resolvePipeline(reg, backend, backendOptions(backend, opts), f.passes, modelKind(modelPath) === "nir");

@@ -14,6 +14,7 @@ import { collect, type Io } from "../main.js";
 import { formatNumber, shapeText, table, terminalLogger } from "../ui.js";
 import { UsageError } from "../usage.js";
 import { parseKeyValues } from "./compile.js";
+import type { Sweep } from "../../../backends/emulator/sweep.js";
 
 interface RunFlags {
   input?: string[];
@@ -27,6 +28,7 @@ interface RunFlags {
   batch?: string;
   workers?: string;
   energy?: string;
+  windows?: string;
 }
 
 /**
@@ -63,6 +65,7 @@ export function runCommand(program: Command, io: Io): void {
     .option("--batch <n>", "samples per engine call")
     .option("--workers <n>", "worker threads for throughput (emulator)")
     .option("--energy <set>", "emulator: energy parameter set for the report")
+    .option("--windows <list>", "emulator: also run at these windows T (e.g. 8,16,32): accuracy, agreement, additions per T (`sweep` in --json, read by `tscc report --sweep`)")
     .option("--plugin <spec>", "load a plugin; repeatable", collect)
     .option("--json", "print the report as JSON")
     .action(async (model: string, f: RunFlags) => {
@@ -86,7 +89,8 @@ export function runCommand(program: Command, io: Io): void {
         const inputs: Record<string, RTensor> = {};
         for (const [name, file] of files) inputs[name] = toModelInput(readTensorFile(resolve(io.cwd, file)), name, file);
         const options = parseKeyValues(f.option);
-        for (const k of ["engine", "batch", "workers", "energy"] as const) if (f[k] !== undefined) options[k] = f[k]!;
+        for (const k of ["engine", "batch", "workers", "energy", "windows"] as const) if (f[k] !== undefined) options[k] = f[k]!;
+        if (f.windows !== undefined && target !== "emulator") throw new UsageError(`--windows needs an emulator artifact; ${model} is a ${target} artifact`);
         const r = await backend.run(path, { inputs, labels, options, log: terminalLogger(process.stderr, !io.tty) });
         outputs = { ...r.outputs };
         metrics = { ...r.metrics };
@@ -140,7 +144,7 @@ export function runCommand(program: Command, io: Io): void {
       if (mrows.length) io.stdout("\n" + table(["metric", "value"], mrows, ["l", "r"]));
       // Nested numbers (an engine cross-check) and the per-layer breakdown, when the backend gives them.
       for (const [k, v] of Object.entries(metrics)) {
-        if (v && typeof v === "object" && !Array.isArray(v)) {
+        if (v && typeof v === "object" && !Array.isArray(v) && k !== "sweep") {
           io.stdout(`\n${k}:\n` + table(["", "value"], Object.entries(v as Record<string, unknown>).map(([a, b]) => [a, typeof b === "number" ? formatNumber(b) : String(b)]), ["l", "r"]));
         }
       }
@@ -151,6 +155,13 @@ export function runCommand(program: Command, io: Io): void {
           .filter((l) => cols.some((c) => (l[c] as number) > 0))
           .map((l) => [String(l["node"]), String(l["kind"]), String(l["name"] ?? ""), ...cols.map((c) => formatNumber(l[c] as number))]);
         io.stdout("\nper layer, per inference:\n" + table(["#", "layer", "from", "synaptic adds", "neuron updates", "spikes"], lrows, ["r", "l", "l", "r", "r", "r"]));
+      }
+      const sweep = metrics["sweep"] as Sweep | undefined;
+      if (sweep) {
+        const pct = (x: number | undefined): string => (x === undefined ? "" : `${(100 * x).toFixed(1)}%`);
+        const srows = sweep.points.map((p) => [p.window, pct(p.accuracy), pct(p.agreement), formatNumber(p.synaptic_additions_per_inference), p.latency_steps]);
+        const eq = sweep.equal_accuracy_window;
+        io.stdout(`\nwindow sweep (${sweep.coding}, ${sweep.engine} engine):\n` + table(["T", "accuracy", "agreement", "synaptic adds", "latency"], srows) + (sweep.ann_accuracy !== undefined ? `equal accuracy (within 0.5 pts of the ANN's ${pct(sweep.ann_accuracy)}): ${eq === null ? "not reached" : `T = ${eq}`}\n` : ""));
       }
     });
 }

@@ -15,19 +15,28 @@ function dyadic(rng: Rng, n: number, lo: number, hi: number): number[] {
   return Array.from({ length: n }, () => rng.int(Math.round(lo * 256), Math.round(hi * 256)) / 256);
 }
 
+/** Per-population windows of the §12.1 fixture (per-layer windows); absent: every population has T. */
+interface FixtureWindows {
+  x?: number;
+  h1?: number;
+  b?: number;
+  r?: number;
+  out?: number;
+}
+
 /** The §12.1 fixture: 16 → dense 32 → max-pool pairs → dense 16 → residual(shortcut 16→16 from pool, branch 16→16) → dense 10. */
-function fixture(T: number, phi: number, seed: number) {
+function fixture(T: number, phi: number, seed: number, w: FixtureWindows = {}) {
   const rng = new Rng(seed);
   const nb = new NetBuilder("tsc", T);
-  const x = nb.encode([16], { rounding: phi > 0 ? "round" : "floor" });
-  const h1 = nb.tsc(nb.dense(x, dyadic(rng, 32 * 16, -0.375, 0.5), 32, dyadic(rng, 32, -0.125, 0.25)), { phi, lambda: 2 });
+  const x = nb.encode([16], { rounding: phi > 0 ? "round" : "floor", window: w.x });
+  const h1 = nb.tsc(nb.dense(x, dyadic(rng, 32 * 16, -0.375, 0.5), 32, dyadic(rng, 32, -0.125, 0.25)), { phi, lambda: 2, window: w.h1 });
   const pool = nb.maxpool(nb.reshape(h1, [1, 1, 32]), [1, 2], [1, 2]); // pairs (2k, 2k+1)
   const p = nb.reshape(pool, [16]);
-  const b = nb.tsc(nb.dense(p, dyadic(rng, 256, -0.375, 0.5), 16, dyadic(rng, 16, -0.125, 0.25)), { phi });
+  const b = nb.tsc(nb.dense(p, dyadic(rng, 256, -0.375, 0.5), 16, dyadic(rng, 16, -0.125, 0.25)), { phi, window: w.b });
   const shortcut = nb.dense(p, dyadic(rng, 256, -0.3125, 0.375), 16, dyadic(rng, 16, -0.125, 0.125));
   const branch = nb.dense(b, dyadic(rng, 256, -0.3125, 0.375), 16);
-  const r = nb.tsc(nb.add(shortcut, branch), { phi });
-  nb.decode(nb.dense(r, dyadic(rng, 160, -0.5, 0.5), 10, dyadic(rng, 10, -0.25, 0.25)), 3);
+  const r = nb.tsc(nb.add(shortcut, branch), { phi, window: w.r });
+  nb.decode(nb.dense(r, dyadic(rng, 160, -0.5, 0.5), 10, dyadic(rng, 10, -0.25, 0.25)), 3, w.out);
   return { net: nb.build(), spikes: { x, h1, pool, b, r } };
 }
 
@@ -88,6 +97,52 @@ describe("§12.1 fixture: event engine = closed form = naive §8.4", () => {
       });
     }
   }
+});
+
+describe("per-layer windows: event engine = closed form = naive, with each population's own T", () => {
+  const N = 200;
+  // Power-of-two windows keep every gain T/T_s dyadic, so the float64 sums stay exact.
+  const cases: [string, number, FixtureWindows][] = [
+    ["encoder 8, h1 4, b 16, r 2, read-out 8", 32, { x: 8, h1: 4, b: 16, r: 2, out: 8 }],
+    ["encoder 64, hidden 4, read-out default", 16, { x: 64, h1: 4, b: 4, r: 4 }],
+    ["shortcut source 32, branch 2", 8, { x: 4, h1: 32, b: 2, r: 16, out: 2 }],
+  ];
+  for (const [name, T, w] of cases) {
+    for (const phi of [0, 0.5]) {
+      it(`${name}, φ = ${phi}`, () => {
+        const { net, spikes } = fixture(T, phi, 4000 + T + (phi > 0 ? 1 : 0), w);
+        const rng = new Rng(T * 13 + (phi > 0 ? 5 : 0));
+        const input = Float32Array.from(dyadic(rng, N * 16, 0, 1));
+        const ev = runEvent(net, input, N, { recordIntervals: true, recordSpikeTimes: true });
+        const cf = runClosedForm(net, input, N, { recordIntervals: true, chunk: 41 });
+        expectAllEqual(net, ev, cf, input, N);
+        // Each population fires within its own window: intervals up to its T, saturation reached.
+        const own = { x: w.x ?? T, h1: w.h1 ?? T, b: w.b ?? T, r: w.r ?? T };
+        for (const [k, v] of [["x", spikes.x], ["h1", spikes.h1], ["b", spikes.b], ["r", spikes.r]] as const) {
+          const d = ev.intervals![v]!;
+          expect(Math.max(...d), `${k}: largest interval`).toBe(own[k]);
+        }
+        // The schedule: windows follow each other; latency = Σ of the windows on the longest path.
+        expect(ev.latency).toBe(own.x + own.h1 + own.b + own.r);
+        const on = ev.spikeTimes![spikes.b]!.on.filter((t) => t >= 0);
+        expect(Math.min(...on)).toBe(own.x + own.h1);
+      });
+    }
+  }
+
+  it("arbitrary (non-power-of-two) windows: outputs agree to float rounding, intervals differ only at ties", () => {
+    const { net, spikes } = fixture(12, 0.5, 4242, { x: 5, h1: 7, b: 3, r: 12, out: 6 });
+    const rng = new Rng(77);
+    const input = Float32Array.from(dyadic(rng, 100 * 16, 0, 1));
+    const ev = runEvent(net, input, 100, { recordIntervals: true });
+    const cf = runClosedForm(net, input, 100, { recordIntervals: true });
+    for (const v of [spikes.h1, spikes.b, spikes.r]) {
+      let diff = 0;
+      ev.intervals![v]!.forEach((d, j) => (diff += Math.abs(d - cf.intervals![v]![j]!)));
+      expect(diff).toBeLessThanOrEqual(cf.ties![v]!);
+    }
+    ev.outputs[0]!.forEach((o, j) => expect(o).toBeCloseTo(cf.outputs[0]![j]!, 9));
+  });
 });
 
 /** conv (stride 2, pad 1, group 2) → 2×2 max pool → conv (dilation 2, pad 2) → dense → decode. */

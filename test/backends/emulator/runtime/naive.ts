@@ -3,18 +3,20 @@
  * sample, its own window bookkeeping and its own synapse counting (every conv connection is enumerated
  * from the output side). It shares nothing with the runtime but the Network data structure.
  *
- *   d_0 = clamp(floor|round(x·T/scale), 0, T);   V = Σb̃·T + φ + Σ W̃ d;   d = clip(floor(V/θ), 0, T)
- *   max pool = max of intervals; decode = λ·(Σ W̃ d + Σb̃·T)/T
- * Counts: synaptic additions per synapse node = Σ_i fanout_i · (2 if 0 < d_i < T, 1 if d_i = T);
- * neuron updates = n·(1 + T·windows) + Σd (tsc), n·(1 + T·windows) (decode); spikes = 2·#(d > 0).
+ * Per-layer windows: every population has its own T (node.window ?? net.window); a source of window T_s
+ * stands for d/T_s, so
+ *   d_0 = clamp(floor|round(x·T₀/scale), 0, T₀);   V = T·(Σb̃ + Σ_sources W̃ d/T_s) + φ;   d = clip(floor(V/θ), 0, T)
+ *   max pool = max of intervals; decode = λ·V/T
+ * Counts: synaptic additions per synapse node = Σ_i fanout_i · (2 if 0 < d_i < T_s, 1 if d_i = T_s);
+ * neuron updates = n·(1 + Σ steps of the distinct source windows) + Σd (tsc), the same without Σd (decode);
+ * spikes = 2·#(d > 0).
  */
 import type { Network } from "../../../../backends/emulator/runtime/network.js";
 
 interface Charge {
-  v: number[];
   bias: number[];
-  /** (synapse node, source value) pairs feeding it. */
-  terms: { node: number; source: number }[];
+  /** Synapse groups feeding it: node, source value and W̃ d of that group alone. */
+  terms: { node: number; source: number; v: number[] }[];
 }
 
 export interface NaiveResult {
@@ -31,7 +33,7 @@ export interface NaiveResult {
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 export function naiveClosedForm(net: Network, x: Float32Array, batch: number): NaiveResult {
-  const T = net.window;
+  const windowOf = (n: Network["nodes"][number]): number => ("window" in n && n.window !== undefined ? n.window : net.window);
   const nn = net.nodes.length;
   const syn = new Array<number>(nn).fill(0);
   const neuron = new Array<number>(nn).fill(0);
@@ -39,8 +41,8 @@ export function naiveClosedForm(net: Network, x: Float32Array, batch: number): N
   const synapses = new Array<number>(nn).fill(0);
   const intervals = new Map<number, number[]>();
   const outputs = net.outputs.map((o) => new Float32Array(batch * prod(net.values[o.value]!.shape)));
-  // Windows, computed independently of schedule.ts.
-  const win = new Map<number, number>();
+  // Windows [start, start + T) of spikes values, computed independently of schedule.ts.
+  const win = new Map<number, { start: number; T: number }>();
   const fan = new Map<number, number[]>(); // synapse node → fan-out per source neuron
   for (let b = 0; b < batch; b++) {
     const S = new Map<number, number[]>(); // spikes value → intervals
@@ -48,6 +50,7 @@ export function naiveClosedForm(net: Network, x: Float32Array, batch: number): N
     net.nodes.forEach((n, ni) => {
       switch (n.kind) {
         case "encode": {
+          const T = windowOf(n);
           const shape = net.values[n.out]!.shape;
           const [pt, pl, pb, pr] = n.pads.length ? n.pads : [0, 0, 0, 0];
           const out: number[] = [];
@@ -71,7 +74,7 @@ export function naiveClosedForm(net: Network, x: Float32Array, batch: number): N
             for (let j = 0; j < size; j++) out.push(enc(x[b * size + j]!, T, n.scale, n.rounding));
           }
           S.set(n.out, out);
-          win.set(n.out, 0);
+          win.set(n.out, { start: 0, T });
           spikes[ni]! += 2 * out.filter((d) => d > 0).length;
           break;
         }
@@ -81,14 +84,14 @@ export function naiveClosedForm(net: Network, x: Float32Array, batch: number): N
           const N = n.w.length / K;
           const v = new Array<number>(N).fill(0);
           for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) v[j]! += n.w[j * K + k]! * d[k]!;
-          Q.set(n.out, { v, bias: n.b ? [...n.b] : new Array<number>(N).fill(0), terms: [{ node: ni, source: n.in }] });
+          Q.set(n.out, { bias: n.b ? [...n.b] : new Array<number>(N).fill(0), terms: [{ node: ni, source: n.in, v }] });
           if (!fan.has(ni)) fan.set(ni, new Array<number>(K).fill(N));
           synapses[ni] = K * N;
           break;
         }
         case "scale": {
           const d = S.get(n.in)!;
-          Q.set(n.out, { v: d.map((di) => n.factor * di), bias: d.map(() => 0), terms: [{ node: ni, source: n.in }] });
+          Q.set(n.out, { bias: d.map(() => 0), terms: [{ node: ni, source: n.in, v: d.map((di) => n.factor * di) }] });
           if (!fan.has(ni)) fan.set(ni, d.map(() => 1));
           synapses[ni] = d.length;
           break;
@@ -124,7 +127,7 @@ export function naiveClosedForm(net: Network, x: Float32Array, batch: number): N
           }
           const bias = new Array<number>(M * OH * OW).fill(0);
           if (n.b) for (let m = 0; m < M; m++) for (let p = 0; p < OH * OW; p++) bias[m * OH * OW + p] = n.b[m]!;
-          Q.set(n.out, { v, bias, terms: [{ node: ni, source: n.in }] });
+          Q.set(n.out, { bias, terms: [{ node: ni, source: n.in, v }] });
           if (!fan.has(ni)) fan.set(ni, f);
           synapses[ni] = f.reduce((a, c) => a + c, 0);
           break;
@@ -132,32 +135,37 @@ export function naiveClosedForm(net: Network, x: Float32Array, batch: number): N
         case "add": {
           const a = Q.get(n.a)!;
           const c = Q.get(n.b)!;
-          Q.set(n.out, { v: a.v.map((x1, j) => x1 + c.v[j]!), bias: a.bias.map((x1, j) => x1 + c.bias[j]!), terms: [...a.terms, ...c.terms] });
+          Q.set(n.out, { bias: a.bias.map((x1, j) => x1 + c.bias[j]!), terms: [...a.terms, ...c.terms] });
           break;
         }
         case "tsc":
         case "decode": {
           const q = Q.get(n.in)!;
-          const windows = new Set(q.terms.map((t) => win.get(t.source)!));
+          const T = windowOf(n);
+          const windows = new Map(q.terms.map((t) => [`${win.get(t.source)!.start}:${win.get(t.source)!.T}`, win.get(t.source)!]));
           for (const t of q.terms) {
             const d = S.get(t.source)!;
             const f = fan.get(t.node)!;
-            for (let i = 0; i < d.length; i++) if (d[i]! > 0) syn[t.node]! += f[i]! * (d[i]! < T ? 2 : 1);
+            const Ts = win.get(t.source)!.T;
+            for (let i = 0; i < d.length; i++) if (d[i]! > 0) syn[t.node]! += f[i]! * (d[i]! < Ts ? 2 : 1);
           }
-          const n1 = q.v.length;
-          neuron[ni]! += n1 * (1 + T * windows.size);
+          const n1 = q.bias.length;
+          // Σ over the groups of (T/T_s)·W̃ d: the population's own units.
+          const c = new Array<number>(n1).fill(0);
+          for (const t of q.terms) for (let j = 0; j < n1; j++) c[j]! += (T / win.get(t.source)!.T) * t.v[j]!;
+          neuron[ni]! += n1 * (1 + [...windows.values()].reduce((a, w) => a + w.T, 0));
           if (n.kind === "tsc") {
-            const out = q.v.map((c, j) => {
-              const V = q.bias[j]! * T + n.phi + c;
+            const out = c.map((cj, j) => {
+              const V = q.bias[j]! * T + n.phi + cj;
               return Math.min(T, Math.max(0, Math.floor(V / n.theta)));
             });
             S.set(n.out, out);
-            win.set(n.out, Math.max(...windows) + 1);
+            win.set(n.out, { start: Math.max(...[...windows.values()].map((w) => w.start + w.T)), T });
             neuron[ni]! += out.reduce((a, d) => a + d, 0);
             spikes[ni]! += 2 * out.filter((d) => d > 0).length;
           } else {
             const k = net.outputs.findIndex((o) => o.value === n.out);
-            for (let j = 0; j < n1; j++) outputs[k]![b * n1 + j] = (n.lambda * (q.v[j]! + q.bias[j]! * T)) / T;
+            for (let j = 0; j < n1; j++) outputs[k]![b * n1 + j] = (n.lambda * (c[j]! + q.bias[j]! * T)) / T;
           }
           break;
         }

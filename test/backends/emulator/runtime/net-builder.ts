@@ -32,9 +32,9 @@ export class NetBuilder {
   }
 
   /** Encoder; `shape` is the encoded (padded) population. */
-  encode(shape: readonly number[], o: { scale?: number; rounding?: "round" | "floor"; mode?: "current" | "poisson"; seed?: number; pads?: number[]; padValues?: number[] } = {}): number {
+  encode(shape: readonly number[], o: { scale?: number; rounding?: "round" | "floor"; mode?: "current" | "poisson"; seed?: number; pads?: number[]; padValues?: number[]; window?: number } = {}): number {
     const out = this.value("spikes", shape, "input");
-    this.nodes.push({ kind: "encode", out, scale: o.scale ?? 1, rounding: o.rounding ?? "floor", mode: o.mode ?? "current", seed: o.seed ?? 1, pads: o.pads ?? [], padValues: o.padValues ?? [] });
+    this.nodes.push({ kind: "encode", out, scale: o.scale ?? 1, rounding: o.rounding ?? "floor", mode: o.mode ?? "current", seed: o.seed ?? 1, pads: o.pads ?? [], padValues: o.padValues ?? [], ...win(o.window) });
     this.ins.push(out);
     return out;
   }
@@ -73,9 +73,9 @@ export class NetBuilder {
     return out;
   }
 
-  tsc(src: number, o: { theta?: number; phi?: number; lambda?: number } = {}): number {
+  tsc(src: number, o: { theta?: number; phi?: number; lambda?: number; window?: number } = {}): number {
     const out = this.value("spikes", this.shape(src));
-    this.nodes.push({ kind: "tsc", in: src, out, theta: o.theta ?? 1, phi: o.phi ?? 0, lambda: o.lambda ?? 1 });
+    this.nodes.push({ kind: "tsc", in: src, out, theta: o.theta ?? 1, phi: o.phi ?? 0, lambda: o.lambda ?? 1, ...win(o.window) });
     return out;
   }
 
@@ -108,9 +108,9 @@ export class NetBuilder {
     return out;
   }
 
-  decode(src: number, lambda = 1): number {
+  decode(src: number, lambda = 1, window?: number): number {
     const out = this.value("charge", this.shape(src), "logits");
-    this.nodes.push({ kind: "decode", in: src, out, lambda });
+    this.nodes.push({ kind: "decode", in: src, out, lambda, ...win(window) });
     this.outs.push(out);
     return out;
   }
@@ -130,4 +130,9 @@ export class NetBuilder {
       outputs: this.outs.map((v, k) => ({ name: `y${k}`, value: v })),
     };
   }
+}
+
+/** A per-layer window field (absent = the network's window). */
+function win(window: number | undefined): { window?: number } {
+  return window === undefined ? {} : { window };
 }

@@ -25,27 +25,35 @@ function mergedPoolKernel(w: readonly number[], M: number, C: number): number[] 
   return out;
 }
 
-function network(T: number, seed: number): { net: Network; merged: number; plain: number } {
+/** Per-layer windows of the encoder and the three hidden populations (absent: T). */
+type Windows = [x?: number, c1?: number, c2?: number, c3?: number];
+
+function network(T: number, seed: number, w: Windows = []): { net: Network; merged: number; plain: number } {
   const rng = new Rng(seed);
   const nb = new NetBuilder("tsc", T);
-  const x = nb.encode([2, 8, 8], { rounding: "round" });
-  const c1 = nb.tsc(nb.conv(x, dyadic(rng, 4 * 2 * 9, -0.25, 0.375), [4, 2, 3, 3], { pads: [1, 1, 1, 1] }, dyadic(rng, 4, -0.125, 0.25)), { phi: 0.5 });
+  const x = nb.encode([2, 8, 8], { rounding: "round", window: w[0] });
+  const c1 = nb.tsc(nb.conv(x, dyadic(rng, 4 * 2 * 9, -0.25, 0.375), [4, 2, 3, 3], { pads: [1, 1, 1, 1] }, dyadic(rng, 4, -0.125, 0.25)), { phi: 0.5, window: w[1] });
   // 2×2 average pool merged into a 3×3 conv (pad 1): 6×6 kernel, stride 2, pads 2.
   const merged = nb.conv(c1, mergedPoolKernel(dyadic(rng, 6 * 4 * 9, -0.25, 0.375), 6, 4), [6, 4, 6, 6], { strides: [2, 2], pads: [2, 2, 2, 2] }, dyadic(rng, 6, -0.125, 0.125));
-  const c2 = nb.tsc(merged, { phi: 0.5 });
+  const c2 = nb.tsc(merged, { phi: 0.5, window: w[2] });
   const p = nb.maxpool(c2, [2, 2], [2, 2]);
   // A strided conv whose kernel is not block-constant: must stay as it is.
   const plain = nb.conv(p, dyadic(rng, 4 * 6 * 4, -0.25, 0.375), [4, 6, 2, 2], { strides: [2, 2] });
-  const c3 = nb.tsc(plain, { phi: 0.5 });
+  const c3 = nb.tsc(plain, { phi: 0.5, window: w[3] });
   const flat = nb.reshape(c3, [4]);
   nb.decode(nb.dense(flat, dyadic(rng, 5 * 4, -0.5, 0.5), 5, dyadic(rng, 5, -0.25, 0.25)), 2);
   return { net: nb.build(), merged, plain };
 }
 
 describe("fast engine on onnxruntime = float64 closed form", () => {
-  for (const T of [8, 32]) {
-    it(`intervals, outputs and counters, T = ${T}`, async () => {
-      const { net } = network(T, 40 + T);
+  const cases: [string, number, Windows][] = [
+    ["T = 8", 8, []],
+    ["T = 32", 32, []],
+    ["per-layer windows 16, 4, 8, 2", 32, [16, 4, 8, 2]],
+  ];
+  for (const [name, T, w] of cases) {
+    it(`intervals, outputs and counters, ${name}`, async () => {
+      const { net } = network(T, 40 + T, w);
       const rng = new Rng(T);
       const batch = 12;
       const x = Float32Array.from(dyadic(rng, batch * 2 * 64, 0, 1));

@@ -147,10 +147,16 @@ describe("silence and saturation", () => {
     nb.decode(nb.dense(rr, [1, 0, 0, 1], 2));
     const net = nb.build();
     const s = schedule(net);
-    expect(s.spikeWindow[a]).toBe(1);
-    expect(s.spikeWindow[bv]).toBe(2);
-    expect(s.spikeWindow[rr]).toBe(3);
-    expect(s.charge[sum]!.windows).toEqual([1, 2]);
+    expect([s.spikeDepth[a], s.spikeDepth[bv], s.spikeDepth[rr]]).toEqual([1, 2, 3]);
+    expect([s.spikeWindow[a], s.spikeWindow[bv], s.spikeWindow[rr]]).toEqual([
+      { start: T, steps: T },
+      { start: 2 * T, steps: T },
+      { start: 3 * T, steps: T },
+    ]);
+    expect(s.charge[sum]!.windows).toEqual([
+      { start: T, steps: T },
+      { start: 2 * T, steps: T },
+    ]);
     const input = new Float32Array([0.75, 0.5]); // d0 = 12, d1 = 8
     const r = runEvent(net, input, 1, { recordIntervals: true, recordSpikeTimes: true, recordMembrane: true });
     // A0: V = 20 → d = T = 16 (spike 2 at 2T = 32); A1: 6. B: floor(3) = 3 (fires [32, 48)).
@@ -238,7 +244,8 @@ describe("residual integration across two windows", () => {
     expect([...ev.intervals![r]!]).toEqual([clipFloor(vr)]);
     expect(ev.counters.layers[nb.nodeOf(r)]!.neuron_updates).toBe(1 + 2 * T + clipFloor(vr));
     const s = schedule(net);
-    expect(s.spikeWindow[r]).toBe(2);
+    expect(s.spikeDepth[r]).toBe(2);
+    expect(s.spikeWindow[r]).toEqual({ start: 2 * T, steps: T });
     expect(s.latency).toBe(3 * T); // decode integrates r's window 2
   });
 });
@@ -252,7 +259,8 @@ describe("schedule", () => {
     const r = nb.reshape(p, [1]);
     nb.decode(nb.dense(r, [1], 1));
     const s = schedule(nb.build());
-    expect([s.spikeWindow[x], s.spikeWindow[h], s.spikeWindow[p], s.spikeWindow[r]]).toEqual([0, 1, 1, 1]);
+    expect([s.spikeDepth[x], s.spikeDepth[h], s.spikeDepth[p], s.spikeDepth[r]]).toEqual([0, 1, 1, 1]);
+    expect([s.spikeWindow[x], s.spikeWindow[h], s.spikeWindow[p], s.spikeWindow[r]].map((w) => w!.start)).toEqual([0, 4, 4, 4]);
     expect(s.latency).toBe(8);
 
     const bad = new NetBuilder("tsc", 4);
@@ -270,6 +278,6 @@ describe("schedule", () => {
     nb.decode(nb.dense(nb.ifn(nb.dense(h, [1, 0, 0, 1], 2)), [1, 1], 1));
     const s = schedule(nb.build());
     expect(s.latency).toBe(50);
-    expect(s.spikeWindow.filter((w) => w > 0)).toEqual([]);
+    expect(s.spikeWindow.filter((w) => w && (w.start !== 0 || w.steps !== 50))).toEqual([]);
   });
 });
