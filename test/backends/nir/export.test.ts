@@ -32,15 +32,15 @@ function dyadic(rng: Rng, n: number, lo: number, hi: number): Float32Array {
  * flatten → dense 36 → neuron, plus a residual: dense 36 from the pool output added to a dense from the
  * neuron layer → neuron → dense 5 → decode. `coding` picks TSC (snn.tsc) or rate (snn.if) neurons.
  */
-function dyadicModule(coding: "tsc" | "rate", T: number, phi: number, seed: number): Module {
+function dyadicModule(coding: "tsc" | "rate", T: number, phi: number, seed: number, w: { enc?: number; h1?: number; h2?: number; r?: number; out?: number } = {}): Module {
   const rng = new Rng(seed);
   const m = new Module("dyadic", { coding, window: T });
   const b = new Builder(m, builtinOps());
   const c = (name: string, shape: number[], data: Float32Array): Value => m.addConst(name, tensorType(shape), data).value;
-  const neuron = (v: Value, lambda = 1): Value =>
-    coding === "tsc" ? b.value("snn.tsc", [v], { window: T, theta: 1, phi, lambda }) : b.value("snn.if", [v], { window: T, theta: 1, reset: "subtract", v_init: phi, lambda });
+  const neuron = (v: Value, window = T, lambda = 1): Value =>
+    coding === "tsc" ? b.value("snn.tsc", [v], { window, theta: 1, phi, lambda }) : b.value("snn.if", [v], { window: T, theta: 1, reset: "subtract", v_init: phi, lambda });
   const x = m.addInput("x", tensorType([BATCH, 1, 6, 6]));
-  const enc = b.value("snn.encode", [x], { coding, window: T, scale: 1, rounding: phi > 0 ? "round" : "floor" });
+  const enc = b.value("snn.encode", [x], { coding, window: w.enc ?? T, scale: 1, rounding: phi > 0 ? "round" : "floor" });
   const conv = b.value("snn.conv", [enc, c("c.w", [4, 1, 3, 3], dyadic(rng, 36, -0.375, 0.5)), c("c.b", [4], dyadic(rng, 4, -0.125, 0.25))], {
     kernel_shape: [3, 3],
     strides: [1, 1],
@@ -48,14 +48,14 @@ function dyadicModule(coding: "tsc" | "rate", T: number, phi: number, seed: numb
     dilations: [1, 1],
     group: 1,
   });
-  const h1 = neuron(conv, 2);
+  const h1 = neuron(conv, w.h1 ?? T, 2);
   const pool = b.value("snn.max_pool", [h1], { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] });
   const flat = b.value("snn.reshape", [pool], { shape: [0, 36] });
-  const h2 = neuron(b.value("snn.dense", [flat, c("d1.w", [36, 36], dyadic(rng, 36 * 36, -0.1875, 0.25)), c("d1.b", [36], dyadic(rng, 36, -0.125, 0.25))], {}));
+  const h2 = neuron(b.value("snn.dense", [flat, c("d1.w", [36, 36], dyadic(rng, 36 * 36, -0.1875, 0.25)), c("d1.b", [36], dyadic(rng, 36, -0.125, 0.25))], {}), w.h2 ?? T);
   const shortcut = b.value("snn.dense", [flat, c("s.w", [36, 36], dyadic(rng, 36 * 36, -0.125, 0.1875)), c("s.b", [36], dyadic(rng, 36, -0.125, 0.125))], {});
   const branch = b.value("snn.dense", [h2, c("d2.w", [36, 36], dyadic(rng, 36 * 36, -0.125, 0.1875))], {});
-  const r = neuron(b.value("snn.add", [shortcut, branch], {}));
-  const out = b.value("snn.decode", [b.value("snn.dense", [r, c("o.w", [5, 36], dyadic(rng, 180, -0.5, 0.5)), c("o.b", [5], dyadic(rng, 5, -0.25, 0.25))], {})], { window: T, lambda: 1 });
+  const r = neuron(b.value("snn.add", [shortcut, branch], {}), w.r ?? T);
+  const out = b.value("snn.decode", [b.value("snn.dense", [r, c("o.w", [5, 36], dyadic(rng, 180, -0.5, 0.5)), c("o.b", [5], dyadic(rng, 5, -0.25, 0.25))], {})], { window: w.out ?? T, lambda: 1 });
   m.outputs.push({ name: "logits", value: out });
   return m;
 }
@@ -71,10 +71,17 @@ function simulate(g: NirGraph, steps: number, x: Float32Array, per: number, b: n
 }
 
 describe("TSC export = closed form, bit for bit, on a dyadic network", () => {
-  for (const T of [4, 8]) {
-    for (const phi of [0, 0.5]) {
-      it(`T = ${T}, φ = ${phi}`, () => {
-        const m = dyadicModule("tsc", T, phi, 40 + T + 10 * phi);
+  const cases: [string, number, number, Parameters<typeof dyadicModule>[4]][] = [
+    ["T = 4, φ = 0", 4, 0, {}],
+    ["T = 4, φ = 0.5", 4, 0.5, {}],
+    ["T = 8, φ = 0", 8, 0, {}],
+    ["T = 8, φ = 0.5", 8, 0.5, {}],
+    ["per-layer windows 8, 4, 16, 8, 8 (gains ½, 2 and 4)", 8, 0.5, { enc: 8, h1: 4, h2: 16, r: 8, out: 8 }],
+  ];
+  for (const [title, T, phi, windows] of cases) {
+    {
+      it(title, () => {
+        const m = dyadicModule("tsc", T, phi, 40 + T + 10 * phi, windows);
         const ex = exportSnnToNir(m, ORIGIN);
         checkGraph(ex.graph, "export");
         const net = buildNetwork(m).network;
@@ -82,7 +89,7 @@ describe("TSC export = closed form, bit for bit, on a dyadic network", () => {
         const x = dyadic(new Rng(T), N * 36, 0, 1);
         const cf = runClosedForm(net, x, N, { recordIntervals: true });
         // Populations: the spikes values of the network, named after their NIR subgraph.
-        const pops = m.ops.filter((op) => op.name === "snn.encode" || op.name === "snn.tsc").map((op) => ({ name: `${op.name.slice(4)}${m.ops.indexOf(op)}`, value: net.nodes[m.ops.indexOf(op)]!.out, n: op.result.type.shape.slice(1).reduce((a, c) => a * c, 1) }));
+        const pops = m.ops.filter((op) => op.name === "snn.encode" || op.name === "snn.tsc").map((op) => ({ name: `${op.name.slice(4)}${m.ops.indexOf(op)}`, value: net.nodes[m.ops.indexOf(op)]!.out, n: op.result.type.shape.slice(1).reduce((a, c) => a * c, 1), T: op.num("window") }));
         let active = 0;
         for (let b = 0; b < N; b++) {
           const r = simulate(ex.graph, ex.steps, x, 36, b, true);
@@ -90,13 +97,13 @@ describe("TSC export = closed form, bit for bit, on a dyadic network", () => {
             const want = Array.from(cf.intervals![p.value]!.subarray(b * p.n, (b + 1) * p.n));
             const got = intervalsOf(r.trace!, p.name, p.n);
             expect(got, `${p.name} sample ${b}`).toEqual(want);
-            active += want.filter((d) => d > 0 && d < T).length;
+            active += want.filter((d) => d > 0 && d < p.T).length;
             // Two switch events per active neuron on the population's output (a saturated neuron of the
             // last layer switches off after the run, tsc.md §3.4).
             const sw = r.trace!.get(`${p.name}/switch`)!;
             for (let j = 0; j < p.n; j++) {
               const ev = sw.map((v) => v[j]!).filter((v) => v !== 0);
-              if (want[j] === T && ev.length === 1) expect(ev).toEqual([1]);
+              if (want[j] === p.T && ev.length === 1) expect(ev).toEqual([1]);
               else expect(ev, `${p.name}[${j}] events`).toEqual(want[j]! > 0 ? [1, -1] : []);
             }
           }
