@@ -20,6 +20,7 @@ import { compile } from "../../../src/driver/compile.js";
 import { importNirFile, nirReady } from "../../../src/frontend/nir/import.js";
 import { readNpy } from "../../../src/io/npy.js";
 import { ROOT } from "../../cli/support.js";
+import { simulateNir } from "../../support/nir-reference.js";
 
 const FIX = join(ROOT, "test/fixtures/nir");
 const NAMES = ["lif_chain", "conv_if", "recurrent", "misc"];
@@ -49,6 +50,23 @@ describe("files written by NIR's nir.write", () => {
     expect(out.length).toBe(want.length);
     for (let i = 0; i < want.length; i++) if (out[i] !== want[i]) expect(`[${i}] ${out[i]}`).toBe(`[${i}] ${want[i]}`);
     expect(want.some((v) => v !== 0)).toBe(true);
+  });
+
+  it.each(NAMES)("%s: re-exported by tscc (--target nir), it still computes the same", async (name) => {
+    const r = await compile({ model: join(FIX, `${name}.nir`), target: "nir" });
+    const file = join(tmp, `${name}-again.nir`);
+    writeFileSync(file, r.files.get("model.nir")!);
+    const g = readNirFile(file).graph;
+    const dt = (g.metadata as NirMeta)["dt"] as number;
+    const x = readNpy(join(FIX, `${name}.input.npy`));
+    const want = readNpy(join(FIX, `${name}.expected.npy`)).data as Float64Array;
+    const [T, B] = [x.shape[0]!, x.shape[1]!];
+    const per = x.data.length / (T * B);
+    const k = want.length / (T * B);
+    for (let b = 0; b < B; b++) {
+      const out = simulateNir(g, dt, T, (t) => (x.data as Float32Array).subarray((t * B + b) * per, (t * B + b + 1) * per)).outputs.get("output")!;
+      for (let t = 0; t < T; t++) expect(Array.from(out[t]!)).toEqual(Array.from(want.subarray((t * B + b) * k, (t * B + b + 1) * k)));
+    }
   });
 
   it("a recurrent subgraph (snnTorch's RSynaptic) becomes a nir.prev / nir.feed pair", () => {
