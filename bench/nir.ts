@@ -129,7 +129,7 @@ function vgg16(): void {
   say(`### CIFAR VGG-16 (random weights, ${(bytes / 1e6).toFixed(0)} MB ONNX): export cost, each compile in a fresh process\n`);
   const rows: Record<string, { ms: number[]; rss: number[]; out: number }> = {};
   for (let i = 0; i < repeat; i++) {
-    for (const target of ["emulator", "nir"]) {
+    for (const target of ["convert", "emulator", "nir"]) {
       const o = join(tmp, `vgg16-${target}${target === "nir" ? ".nir" : ""}`);
       const child = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench/nir-child.ts"), model, target, calib, o], { encoding: "utf8", maxBuffer: 1 << 24, cwd: ROOT });
       if (child.status !== 0) throw new Error(`${target} compile failed: ${child.stderr}`);
@@ -147,13 +147,16 @@ function vgg16(): void {
   const w = rows["weights"]!.rss[0]!;
   const e = rows["emulator"]!;
   const n = rows["nir"]!;
+  const c = rows["convert"]!;
   say("| target | compile time (median) | peak RSS | output |");
   say("|---|---|---|---|");
+  say(`| conversion alone (no output) | ${(med(c.ms) / 1000).toFixed(1)} s | ${(med(c.rss) / 1e6).toFixed(0)} MB | — |`);
   say(`| emulator | ${(med(e.ms) / 1000).toFixed(1)} s | ${(med(e.rss) / 1e6).toFixed(0)} MB | ${(e.out / 1e6).toFixed(0)} MB (folder) |`);
   say(`| nir | ${(med(n.ms) / 1000).toFixed(1)} s | ${(med(n.rss) / 1e6).toFixed(0)} MB | ${(n.out / 1e6).toFixed(0)} MB (one file) |`);
   say("");
   say(`- nir / emulator compile time: **${(med(n.ms) / med(e.ms)).toFixed(2)}×** (target ≤ 2×)`);
-  say(`- weights of the converted network (float32): ${(w / 1e6).toFixed(0)} MB; peak RSS / weights: nir **${(med(n.rss) / w).toFixed(2)}×**, emulator ${(med(e.rss) / w).toFixed(2)}× (target ≤ 2×)`);
+  say(`- weights of the converted network (float32): ${(w / 1e6).toFixed(0)} MB; peak RSS / weights: nir **${(med(n.rss) / w).toFixed(2)}×**, emulator ${(med(e.rss) / w).toFixed(2)}×, conversion alone ${(med(c.rss) / w).toFixed(2)}× (target ≤ 2×)`);
+  say(`- what writing the NIR file adds to the conversion: ${((med(n.ms) - med(c.ms)) / 1000).toFixed(1)} s and ${((med(n.rss) - med(c.rss)) / 1e6).toFixed(0)} MB of peak RSS (${((med(n.rss) - med(c.rss)) / w).toFixed(2)}× the weights); the emulator's artifact adds ${((med(e.ms) - med(c.ms)) / 1000).toFixed(1)} s and ${((med(e.rss) - med(c.rss)) / 1e6).toFixed(0)} MB`);
   say("");
 }
 

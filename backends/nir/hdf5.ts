@@ -248,6 +248,9 @@ function entries(g: WriteGroup): [string, WriteDataset | WriteGroup][] {
   return list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
+/** gzip level of compressed datasets: h5py's default, which nir.write uses. */
+const GZIP_LEVEL = 4;
+
 const DTYPE_OF: Record<string, string> = { Float32Array: "<f", Float64Array: "<d", BigInt64Array: "<q", Int32Array: "<i" };
 
 /** Chunk shape: whole rows along axis 0, about 1 MiB per chunk (h5py chunks gzip datasets similarly). */
@@ -283,7 +286,7 @@ export function writeHdf5(root: WriteGroup): Uint8Array {
                 if (n !== arr.length) throw new Error(`internal: dataset '${name}' has ${arr.length} values for shape [${shape.join(", ")}]`);
                 const dtype = DTYPE_OF[arr.constructor.name]!;
                 const gzip = child.compress !== false && shape.length > 0 && n > 0;
-                g.create_dataset({ name, data: arr, shape, dtype, ...(gzip ? { chunks: chunksFor(shape, arr.BYTES_PER_ELEMENT), compression: 4 } : {}) });
+                g.create_dataset({ name, data: arr, shape, dtype, ...(gzip ? { chunks: chunksFor(shape, arr.BYTES_PER_ELEMENT), compression: GZIP_LEVEL } : {}) });
               }
             }
           }
@@ -293,7 +296,7 @@ export function writeHdf5(root: WriteGroup): Uint8Array {
         f.close();
       }
     });
-    return new Uint8Array(readFileSync(file));
+    return readFileSync(file);
   } catch (e) {
     if (isFatal(e)) retire();
     throw e;
