@@ -75,8 +75,6 @@ export const M = {
   EmitFailed: { code: 4003, severity: "error", text: "{0}" },
   // 42xx: the NIR backend (export to NIR)
   NirExportUnsupported: { code: 4201, severity: "error", text: "cannot export {0} to NIR: {1}" },
-  NirTscNoExact: { code: 4202, severity: "error", text: "{0}" },
-  NirExportNote: { code: 4203, severity: "note", text: "{0}" },
 
   // 5xxx: CLI, config, plugins, data files
   PluginLoad: { code: 5001, severity: "error", text: "cannot load plugin '{0}': {1}" },
