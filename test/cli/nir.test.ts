@@ -49,6 +49,16 @@ describe("tscc and NIR files", () => {
     for (const k of ["accuracy", "synaptic_additions_per_inference", "neuron_updates_per_inference", "spikes_per_inference", "latency_steps", "layers"]) expect(b[k], k).toEqual(a[k]);
   });
 
+  it("--target loihi maps the restored TSC network and refuses NIR primitives by name", async () => {
+    const ok = await tscc(["compile", "cnn-small.nir", "--target", "loihi", "-o", "chip"], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readdirSync(join(dir, "chip"))).toContain("resource-report.json");
+    const no = await tscc(["compile", join(FIX, "lif_chain.nir"), "--target", "loihi", "-o", "chip2"], dir);
+    expect(no.code).toBe(1);
+    expect(no.stderr).toMatch(/node 'fc1' \(Affine\): error TSCC4001: backend 'loihi' cannot compile a graph of NIR primitives/);
+    expect(existsSync(join(dir, "chip2"))).toBe(false);
+  });
+
   it("a NIR graph from another tool runs on spike trains", async () => {
     expect((await tscc(["compile", join(FIX, "lif_chain.nir"), "--target", "emulator", "-o", "lif"], dir)).code).toBe(0);
     const r = await tscc(["run", "lif", "-i", join(FIX, "lif_chain.input.npy"), "--save-output", join(dir, "out.npy"), "--json"], dir);
