@@ -13,10 +13,8 @@
  *   timestamps (it reads the clock, and h5wasm has no switch for `track_times`) are pinned to 0.
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import type * as H5 from "h5wasm/node";
 
 export type H5Array = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
@@ -75,7 +73,7 @@ async function h5(): Promise<H5Module> {
     current = (async () => {
       // A query string gives a new copy of the high-level module, which instantiates its own WebAssembly
       // (the first load uses the plain specifier so that bundlers and the package's exports map see it).
-      const mod = (generation++ === 0 ? await import("h5wasm/node") : await import(pathToFileURL(createRequire(import.meta.url).resolve("h5wasm/node")).href + `?instance=${generation}`)) as H5Module;
+      const mod = (generation++ === 0 ? await import("h5wasm/node") : await import(`${import.meta.resolve("h5wasm/node")}?instance=${generation}`)) as H5Module;
       const m = await mod.ready;
       (m as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
       return mod;
