@@ -28,7 +28,7 @@
  * What NIR cannot express is refused with a diagnostic: Poisson input (random), reset to zero (needs a
  * multiplication of two signals), concatenation, asymmetric padding, dilated or ceil-mode pooling.
  */
-import { fmt, M, TsccError, type Diagnostic, type Loc, type Module, type Op, type Value } from "../../ir/index.js";
+import { fmt, M, TsccError, type Diagnostic, type Module, type Op, type Value } from "../../ir/index.js";
 import { buildNetwork } from "../emulator/build-network.js";
 import { schedule } from "../emulator/runtime/schedule.js";
 import type { NirArray, NirGraph, NirMeta, NirNode, NirValue } from "./format.js";
@@ -558,7 +558,7 @@ function tscReadout(c: Consts, S: readonly number[], gain: number, v0: Float64Ar
   g.add("membrane", "I", { r: c.fill(S, 1) });
   g.edge("input", "current");
   g.edge("current", "membrane");
-  readout(g, c, S, gain, v0);
+  readout(g, S, gain, v0);
   return g;
 }
 
@@ -568,12 +568,12 @@ function rateReadout(c: Consts, S: readonly number[], gain: number): Level {
   g.add("input", "Input", { shape: [...S] });
   g.add("membrane", "I", { r: c.fill(S, 1) });
   g.edge("input", "membrane");
-  readout(g, c, S, gain, undefined);
+  readout(g, S, gain, undefined);
   return g;
 }
 
 /** membrane → gain·(membrane + v0) → output: Affine diag for [K], depthwise 1×1 conv for [C, H, W]. */
-function readout(g: Level, c: Consts, S: readonly number[], gain: number, v0: Float64Array | undefined): void {
+function readout(g: Level, S: readonly number[], gain: number, v0: Float64Array | undefined): void {
   const n = S.reduce((a, b) => a * b, 1);
   if (S.length === 1) {
     const w = new Float64Array(n * n);

@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { fmt, M, TsccError } from "../../../ir/index.js";
 import type { RTensor } from "../../../ir/interp/tensor.js";
 import { SWEEP_FORMAT, SWEEP_VERSION, type Sweep } from "../../../backends/emulator/sweep.js";
 import { createRegistry } from "../../driver/compile.js";
-import { commitOutput } from "../../driver/output.js";
+import { commitFile, commitOutput } from "../../driver/output.js";
 import { readTensorFile } from "../../io/tensors.js";
 import { loadArtifact } from "../../report/artifact.js";
 import { buildReport, type ReportInputs } from "../../report/index.js";
@@ -53,19 +53,6 @@ function head(t: RTensor, n: number): RTensor {
   if (n >= t.shape[0]!) return t;
   const per = t.data.length / t.shape[0]!;
   return { ...t, shape: [n, ...t.shape.slice(1)], data: (t.data as Float32Array).subarray(0, n * per) } as RTensor;
-}
-
-/** Write `data` to `file` all at once (temporary sibling, then rename). */
-function writeAtomic(file: string, data: string): void {
-  const tmp = join(dirname(file), `.${basename(file)}.tscc-tmp-${process.pid}`);
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new TsccError(fmt(M.OutputError, [file, (e as Error).message]));
-  }
 }
 
 export function reportCommand(program: Command, io: Io): void {
@@ -125,7 +112,7 @@ export function reportCommand(program: Command, io: Io): void {
         return;
       }
       const out = f.output ?? "report.html";
-      writeAtomic(resolve(io.cwd, out), result.html);
+      commitFile(resolve(io.cwd, out), new TextEncoder().encode(result.html));
       io.stdout(`report: wrote ${out} (${Math.round(Buffer.byteLength(result.html) / 1024)} KB, ${result.figures.length} figures)\n`);
     });
 }
