@@ -19,6 +19,8 @@ export interface EmitContext {
   readonly log: Logger;
   /** Name of the model file the compile started from (basename, for deterministic output). */
   readonly source: string;
+  /** Path of that file (to hash or re-read it; never written into artifacts). */
+  readonly sourcePath?: string;
   /** Record an output file (a path relative to the output directory). */
   writeFile(rel: string, data: string | Uint8Array): void;
   /** The module as it was after the front pipeline, before the backend's own passes (e.g. the ANN). */
@@ -38,6 +40,16 @@ export interface Backend {
   ops?(): readonly OpDef[];
   /** The backend's part of the default pipeline, run after the front half. */
   pipeline(options: BackendOptions): string;
+  /**
+   * The backend's pipeline for a module that is already a spiking network (imported from NIR, or a
+   * converted .tir); the front pipeline is skipped too. A backend without it refuses such modules.
+   */
+  spikingPipeline?(options: BackendOptions): string;
+  /**
+   * The backend writes exactly this one file, and `-o` names the file rather than a folder (default:
+   * the model's name with `extension`).
+   */
+  readonly outputFile?: { readonly name: string; readonly extension: string };
   /** Report every op or attribute the backend cannot compile (all of them, not the first). */
   legalize(m: Module, diag: DiagnosticSink, options: BackendOptions): void;
   emit(m: Module, ctx: EmitContext): void | Promise<void>;

@@ -43,14 +43,23 @@ export function opMacs(op: Op): number {
 
 export function opParams(op: Op): number {
   let n = 0;
-  for (const v of op.operands) if (v.constant && v.constant.type.dtype === "f32") n += numel(v.constant.type.shape);
+  for (const v of op.operands) if (v.constant && (v.constant.type.dtype === "f32" || v.constant.type.dtype === "f64")) n += numel(v.constant.type.shape);
   return n;
 }
 
 export function layerStats(m: Module): LayerStats[] {
   return m.ops.map((op, index) => {
     const l = op.loc;
-    const onnx = l.kind === "onnx" ? l.node : l.kind === "fused" ? l.locs.map((x) => (x.kind === "onnx" ? x.node : "")).filter(Boolean).join(" + ") : "";
+    // The source node (ONNX, or a NIR node for a graph imported from NIR).
+    const onnx = l.kind === "onnx" || l.kind === "nir" ? l.node : l.kind === "fused" ? l.locs.map((x) => (x.kind === "onnx" ? x.node : "")).filter(Boolean).join(" + ") : "";
     return { index, op: op.name, shape: op.results[0]?.type.shape ?? [], params: opParams(op), macs: opMacs(op), onnx };
   });
+}
+
+/**
+ * Whether a module is already a spiking network (converted to the `snn` dialect, or imported from NIR as
+ * `nir.*` ops): the conversion pipeline does not apply to it.
+ */
+export function isSpikingModule(m: Module): boolean {
+  return m.ops.some((op) => op.name.startsWith("snn.") || op.name.startsWith("nir."));
 }

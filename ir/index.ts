@@ -15,6 +15,7 @@ export * from "./pass.js";
 export * from "./ops/index.js";
 export { NN_OPS, ACTIVATION_HOSTS, ACTIVATION_ATTRS, QUANT_RANGE, reshapeShape } from "./ops/nn.js";
 export { SNN_OPS, SYNAPSE_OPS, NEURON_OPS } from "./ops/snn.js";
+export { NIR_OPS, NIR_STATEFUL_OPS, flattenShape } from "./ops/nir.js";
 export * from "./diagnostics/diagnostic.js";
 export * from "./diagnostics/messages.js";
 export * from "./diagnostics/render.js";

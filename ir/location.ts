@@ -4,12 +4,18 @@ export type Loc =
   | { readonly kind: "onnx"; readonly node: string; readonly index: number; readonly opType: string }
   | { readonly kind: "file"; readonly file: string; readonly line: number; readonly col: number }
   | { readonly kind: "fused"; readonly locs: readonly Loc[] }
+  /** A node of a NIR graph (`nodeType` is NIR's class name: LIF, Conv2d, ...); subgraph nodes as `outer/inner`. */
+  | { readonly kind: "nir"; readonly node: string; readonly nodeType: string }
   | { readonly kind: "unknown" };
 
 export const UNKNOWN_LOC: Loc = { kind: "unknown" };
 
 export function onnxLoc(node: string, index: number, opType: string): Loc {
   return { kind: "onnx", node, index, opType };
+}
+
+export function nirLoc(node: string, nodeType: string): Loc {
+  return { kind: "nir", node, nodeType };
 }
 
 /** Combine locations of ops merged by a pass (duplicates and unknowns dropped, nested fusions flattened). */
@@ -41,6 +47,8 @@ function formatLocBody(l: Loc): string {
       return `onnx.node ${quote(l.node)} #${l.index} ${l.opType}`;
     case "file":
       return `${quote(l.file)}:${l.line}:${l.col}`;
+    case "nir":
+      return `nir.node ${quote(l.node)} ${l.nodeType}`;
     case "fused":
       return `fused[${l.locs.map(formatLocBody).join(", ")}]`;
     case "unknown":
@@ -68,6 +76,8 @@ export function describeLoc(l: Loc): string {
       return `node #${l.index} '${l.node}' (${l.opType})`;
     case "file":
       return `${l.file}:${l.line}:${l.col}`;
+    case "nir":
+      return `node '${l.node}' (${l.nodeType})`;
     case "fused":
       return l.locs.map(describeLoc).join(" + ");
     case "unknown":

@@ -232,6 +232,11 @@ class Parser {
       const opType = this.ident("an ONNX op type");
       return { kind: "onnx", node, index, opType };
     }
+    if (word === "nir.node") {
+      const node = this.string();
+      const nodeType = this.ident("a NIR node type");
+      return { kind: "nir", node, nodeType };
+    }
     if (word === "fused") {
       this.expect("[");
       const locs: Loc[] = [];

@@ -60,30 +60,22 @@ function nodeLiteral(n: Node, names: { w?: string; b?: string } | undefined): st
   return `{ ${parts.join(", ")} }`;
 }
 
+/** The runtime's TypeScript sources, as `runtime/<file>.ts` → text. */
+function runtimeSources(): Map<string, string> {
+  const rtDir = runtimeSourceDir();
+  const sources = new Map<string, string>();
+  for (const f of readdirSync(rtDir)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+    .sort())
+    sources.set(`runtime/${f}`, readFileSync(join(rtDir, f), "utf8"));
+  return sources;
+}
+
 /** Generate model.ts with ts-morph and transpile it together with the runtime. */
 export async function generateModule(built: BuiltNetwork, header: string): Promise<Map<string, string>> {
-  const { Project, ts, VariableDeclarationKind } = await import("ts-morph");
-  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, strict: true } });
-  const rtDir = runtimeSourceDir();
-  const runtimeFiles = readdirSync(rtDir)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
-    .sort();
-  const sources = new Map<string, string>();
-  for (const f of runtimeFiles) {
-    const text = readFileSync(join(rtDir, f), "utf8");
-    sources.set(`runtime/${f}`, text);
-  }
+  const { VariableDeclarationKind } = await import("ts-morph");
   const { network, blobNames } = built;
-  const sf = project.createSourceFile("/artifact/model.ts", "");
-  // The header names the model file: a "*/" in it must not end the comment (the rest would be code).
-  sf.insertStatements(0, `/**\n${header
-    .split("\n")
-    .map((l) => ` * ${l.replace(/\*\//g, "*\\/")}`.trimEnd())
-    .join("\n")}\n */`);
-  sf.addImportDeclaration({ moduleSpecifier: "node:path", namedImports: ["dirname", "join"] });
-  sf.addImportDeclaration({ moduleSpecifier: "node:url", namedImports: ["fileURLToPath"] });
-  sf.addImportDeclaration({ moduleSpecifier: "./runtime/network.js", namedImports: ["Network"], isTypeOnly: true });
-  sf.addImportDeclaration({ moduleSpecifier: "./runtime/weights-file.js", namedImports: ["loadWeights", "type WeightStore"] });
+  const sf = await modelSource(header, "./runtime/network.js", "Network");
   sf.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
@@ -119,17 +111,60 @@ export async function generateModule(built: BuiltNetwork, header: string): Promi
       writer.writeLine("};");
     },
   });
+  return finishModelSource(sf, "Network");
+}
+
+type SourceFile = import("ts-morph").SourceFile;
+
+/**
+ * A new model.ts: the header comment and the imports every artifact module has (the network type from
+ * `typeModule`, the weights reader); the caller adds `network(w)` and finishModelSource the rest.
+ */
+export async function modelSource(header: string, typeModule: string, typeName: string): Promise<SourceFile> {
+  const { Project, ts } = await import("ts-morph");
+  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, strict: true } });
+  const sf = project.createSourceFile("/artifact/model.ts", "");
+  sf.insertStatements(0, docComment(header));
+  sf.addImportDeclaration({ moduleSpecifier: "node:path", namedImports: ["dirname", "join"] });
+  sf.addImportDeclaration({ moduleSpecifier: "node:url", namedImports: ["fileURLToPath"] });
+  sf.addImportDeclaration({ moduleSpecifier: typeModule, namedImports: [typeName], isTypeOnly: true });
+  sf.addImportDeclaration({ moduleSpecifier: "./runtime/weights-file.js", namedImports: ["loadWeights", "type WeightStore"] });
+  return sf;
+}
+
+/** Add `load(dir)` and the runtime's exports to model.ts, and transpile it with the runtime. */
+export async function finishModelSource(sf: SourceFile, typeName: string): Promise<Map<string, string>> {
   sf.addFunction({
     isExported: true,
     name: "load",
     parameters: [{ name: "dir", type: "string", initializer: "dirname(fileURLToPath(import.meta.url))" }],
-    returnType: "Network",
+    returnType: typeName,
     docs: ["This artifact's network, with the weights read from weights.bin in `dir`."],
     statements: 'return network(loadWeights(join(dir, "weights.bin")));',
   });
   sf.addExportDeclaration({ moduleSpecifier: "./runtime/index.js" });
   sf.formatText({ indentSize: 2 });
+  const sources = runtimeSources();
   sources.set("model.ts", sf.getFullText());
+  return transpileArtifact(sources);
+}
+
+/** A header comment block. */
+/** The header as a doc comment: a "*\/" in it (e.g. in the model's file name) must not end the comment. */
+function docComment(header: string): string {
+  return `/**\n${header
+    .split("\n")
+    .map((l) => ` * ${l.replace(/\*\//g, "*\\/")}`.trimEnd())
+    .join("\n")}\n */`;
+}
+
+/**
+ * Transpile the artifact's TypeScript (runtime/*.ts and model.ts) to JavaScript and declarations; the
+ * runtime comes precompiled from tscc's own build when it is there.
+ */
+async function transpileArtifact(sources: Map<string, string>): Promise<Map<string, string>> {
+  const { ts } = await import("ts-morph");
+  const runtimeFiles = [...sources.keys()].filter((k) => k.startsWith("runtime/")).map((k) => k.slice("runtime/".length));
   // Every file satisfies isolated declarations, so each one transpiles on its own (no type check):
   // JavaScript with transpileModule, declarations with transpileDeclaration.
   const options = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, declaration: true };

@@ -29,6 +29,42 @@ function hasActivation(op: Op): boolean {
   return a === "relu" || a === "clip" || a === "quant";
 }
 
+/**
+ * A module that is already spiking (imported from NIR): a converted tscc network (snn ops, TSC or rate)
+ * runs on the usual engines; NIR primitives (nir ops) on the clock engine, which needs the time step.
+ */
+export function legalizeSpiking(m: Module, diag: DiagnosticSink, backend: string, dtOption: number): void {
+  const nir = m.ops.some((op) => op.name.startsWith("nir."));
+  for (const op of m.ops) {
+    const ok = nir ? op.name.startsWith("nir.") : op.name.startsWith("snn.");
+    if (!ok) diag.report(fmt(M.BackendUnsupported, [backend, op.name, nir ? "a NIR graph holds nir.* ops only" : "a spiking network holds snn.* ops only"], { loc: op.loc }));
+  }
+  if (!nir) return;
+  const stateful = m.ops.find((op) => ["nir.i", "nir.if", "nir.li", "nir.lif", "nir.cuba_li", "nir.cuba_lif", "nir.delay"].includes(op.name));
+  const dt = dtOption > 0 ? dtOption : (m.attrs["nir.dt"] as number | undefined);
+  if (stateful && dt === undefined) {
+    diag.report(fmt(M.NirNoDt, ["the graph's metadata has no 'dt'; pass the step with --dt (in the graph's time unit)"], { loc: stateful.loc }));
+  }
+  for (const op of m.ops) {
+    if (op.name !== "nir.delay" || dt === undefined) continue;
+    const d = op.operands[1]!.constant!.data;
+    for (let j = 0; j < d.length; j++) {
+      const v = Number(d[j]);
+      if (delaySteps(v, dt) === undefined) {
+        diag.report(fmt(M.NirParamValue, ["delay", `${v} is not a whole number of steps of dt = ${dt} (${v / dt} steps)`], { loc: op.loc }));
+        break;
+      }
+    }
+  }
+}
+
+/** A delay in steps of dt, or undefined when it is not a whole number of them (within 1e-6 relative). */
+export function delaySteps(delay: number, dt: number): number | undefined {
+  const k = delay / dt;
+  const r = Math.round(k);
+  return Math.abs(k - r) <= 1e-6 * Math.max(1, Math.abs(k)) && r >= 0 && r <= 1e7 ? r : undefined;
+}
+
 export function legalizeForSnn(m: Module, diag: DiagnosticSink, backend: string): void {
   const bad = (op: Op | undefined, why: string): void => diag.report(fmt(M.BackendUnsupported, [backend, op ? op.name : "the model", why], op ? { loc: op.loc } : {}));
   if (m.inputs.length !== 1) bad(undefined, `it has ${m.inputs.length} inputs; spiking conversion supports one`);

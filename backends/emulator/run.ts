@@ -5,18 +5,20 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { fmt, M, TsccError, yieldToEventLoop } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import type { RunReport, RunRequest } from "../api.js";
 import { chunksOf, parseShard, shardRange } from "../counts.js";
 import { readArtifactJson, shapeSchema } from "./artifact-files.js";
+import { runClockArtifact, type ClockManifest, type ClockModule } from "./clock-artifact.js";
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
 import { ENERGY_SETS } from "./energy.js";
 import type { EvalWorkerData } from "./eval-worker.js";
 import { Evaluator, type ChunkResult, type EvalSettings } from "./evaluate.js";
 import type { Manifest } from "./manifest.js";
-import { emulatorCounts, emulatorMetrics } from "./metrics.js";
+import { counterMetrics, emulatorCounts, emulatorMetrics } from "./metrics.js";
 import { WorkerPool } from "./pool.js";
 import { parseWindow } from "./sweep.js";
 
@@ -36,8 +38,21 @@ const manifestSchema = z.looseObject({
   energy: z.string(),
 });
 
-export function readManifest(dir: string): Manifest {
-  const m = readArtifactJson(dir, "manifest.json", "an emulator", z.looseObject({ format: z.unknown(), version: z.unknown(), tscc: z.unknown() }));
+/** What `tscc run` reads from the manifest.json of a NIR graph's clock artifact. */
+const clockManifestSchema = z.looseObject({
+  tscc: z.string().optional(),
+  coding: z.literal("nir"),
+  dt: z.number().positive().finite(),
+  steps: z.number().int().min(0),
+  readout: z.enum(["last", "sum"]),
+  input: z.looseObject({ name: z.string(), shape: shapeSchema }),
+  outputs: z.array(z.looseObject({ name: z.string(), shape: shapeSchema })).min(1),
+  energy: z.string(),
+});
+
+/** An emulator artifact's manifest: a converted SNN (tsc, rate) or a NIR graph (nir), checked before use. */
+export function readArtifactManifest(dir: string): Manifest | ClockManifest {
+  const m = readArtifactJson(dir, "manifest.json", "an emulator", z.looseObject({ format: z.unknown(), version: z.unknown(), tscc: z.unknown(), coding: z.unknown() }));
   if (m.format !== ARTIFACT_FORMAT || m.version !== ARTIFACT_VERSION) {
     throw new TsccError(
       fmt(M.DataFile, [dir, `artifact format ${String(m.format ?? "?")} version ${String(m.version ?? "?")} (written by tscc ${String(m.tscc ?? "?")}); this tscc reads ${ARTIFACT_FORMAT} version ${ARTIFACT_VERSION}`], {
@@ -45,11 +60,19 @@ export function readManifest(dir: string): Manifest {
       }),
     );
   }
+  if (m.coding === "nir") return readArtifactJson(dir, "manifest.json", "an emulator", clockManifestSchema) as unknown as ClockManifest;
   return readArtifactJson(dir, "manifest.json", "an emulator", manifestSchema) as unknown as Manifest;
 }
 
+/** The manifest of a converted SNN's artifact (a NIR graph's artifact is refused by name). */
+export function readManifest(dir: string): Manifest {
+  const m = readArtifactManifest(dir);
+  if (m.coding === "nir") throw new TsccError(fmt(M.DataFile, [dir, "this artifact runs a NIR graph on the clock engine; window sweeps and reports need a converted SNN (tsc or rate)"]));
+  return m;
+}
+
 export function artifactInputs(dir: string): string[] {
-  return [readManifest(dir).input.name];
+  return [readArtifactManifest(dir).input.name];
 }
 
 /** Check shape, dtype, NaN and range of the input against the manifest. */
@@ -164,8 +187,23 @@ async function evaluateChunks(settings: EvalSettings, data: Float32Array, per: n
   }
 }
 
+/** `tscc run` on a clock artifact (a NIR graph): outputs, counts, and accuracy against labels. */
+async function runNirArtifact(dir: string, man: ClockManifest, req: RunRequest): Promise<RunReport> {
+  const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as ClockModule;
+  const r = await runClockArtifact(dir, man, req, mod);
+  const metrics: Record<string, unknown> = { coding: "nir", engine: "clock", samples: r.batch, steps: r.steps, dt: man.dt, readout: r.readout };
+  const first = r.outputs[man.outputs[0]!.name]!;
+  const k = first.data.length / r.batch;
+  if (req.labels) metrics["accuracy"] = compareLogits(first.data as Float32Array, undefined, labelsOf(req.labels, r.batch), r.batch, k).correct / r.batch;
+  Object.assign(metrics, counterMetrics(r.counters, r.batch, req.options["energy"] ?? man.energy));
+  metrics["images_per_second"] = r.batch / r.seconds;
+  return { outputs: r.outputs, metrics };
+}
+
 export async function runArtifact(dir: string, req: RunRequest): Promise<RunReport> {
-  const man = readManifest(dir);
+  const any = readArtifactManifest(dir);
+  if (any.coding === "nir") return runNirArtifact(dir, any, req);
+  const man = any;
   const given = req.inputs[man.input.name] ?? (Object.keys(req.inputs).length === 1 ? Object.values(req.inputs)[0] : undefined);
   if (!given) bad(dir, `no input named '${man.input.name}'`);
   const { data: all, batch: total } = checkInput(dir, man, given);

@@ -5,7 +5,7 @@
  * (mapping.json, routes.json, quantization.json), the resource report with lower bounds, DRC and a
  * picture, the chip profile, and the integer network that `tscc run` emulates bit-accurately.
  */
-import { isTsccError, fmt, M } from "../../ir/index.js";
+import { isSpikingModule, isTsccError, fmt, M } from "../../ir/index.js";
 import { defineBackend, type BackendOptions } from "../api.js";
 import { CONVERSION_OPTIONS, emulatorPipeline } from "../emulator/index.js";
 import { legalizeForSnn } from "../emulator/legalize.js";
@@ -20,8 +20,12 @@ function q(v: string): string {
 }
 
 export function loihiPipeline(o: BackendOptions): string {
-  const conv = emulatorPipeline({ ...o, coding: "tsc" });
-  return `${conv},loihi:quantize{exponent=${o["exponent"] ?? "layer"},profile=${q(String(o["profile"] ?? "loihi1"))}},loihi:partition{granularity=${o["granularity"] ?? 0},cx-granularity=${o["cx-granularity"] ?? 0}},loihi:place{energy=${q(String(o["energy"] ?? "davies2018"))}},loihi:route`;
+  return `${emulatorPipeline({ ...o, coding: "tsc" })},${loihiMappingPipeline(o)}`;
+}
+
+/** The mapping passes alone: for a network that is already converted (e.g. restored from tscc's NIR export). */
+export function loihiMappingPipeline(o: BackendOptions): string {
+  return `loihi:quantize{exponent=${o["exponent"] ?? "layer"},profile=${q(String(o["profile"] ?? "loihi1"))}},loihi:partition{granularity=${o["granularity"] ?? 0},cx-granularity=${o["cx-granularity"] ?? 0}},loihi:place{energy=${q(String(o["energy"] ?? "davies2018"))}},loihi:route`;
 }
 
 export const loihiBackend = defineBackend({
@@ -37,10 +41,19 @@ export const loihiBackend = defineBackend({
     granularity: { kind: "int", default: 0, doc: "tile granularity γ: tiles use ≤ 1/γ of every core resource (0: try 1 and 2, keep the fewest cores)" },
     "cx-granularity": { kind: "int", default: 0, doc: "compartment granularity γ_cx: tiles use ≤ 1/γ_cx of a core's compartments, so compartment-heavy tiles can share cores with out-axon- or memory-heavy ones (0: try 1, 2 and 4)" },
     ...CONVERSION_OPTIONS,
+    dt: { kind: "float", default: 0, doc: "NIR graphs: the time step (unused: the Loihi backend maps tscc's own TSC networks)" },
   },
   passes: () => LOIHI_PASSES,
   pipeline: loihiPipeline,
+  spikingPipeline: loihiMappingPipeline,
   legalize(m, diag, options) {
+    if (isSpikingModule(m)) {
+      // A spiking network from NIR: tscc's own TSC export (restored) maps; NIR primitives do not (yet).
+      const nir = m.ops.find((op) => op.name.startsWith("nir."));
+      if (nir) diag.report(fmt(M.BackendUnsupported, ["loihi", "a graph of NIR primitives", "the Loihi mapping takes Temporal-Switch-Coded networks; LIF/CubaLIF graphs from other tools are not mapped yet (docs/interop.md, 'Loihi'); run them with --target emulator"], { loc: nir.loc }));
+      else if (m.attrs["coding"] !== "tsc") diag.report(fmt(M.BackendUnsupported, ["loihi", "a rate-coded network", "the Loihi backend maps Temporal-Switch-Coded networks only"]));
+      return;
+    }
     if (options["coding"] === "rate") {
       diag.report(fmt(M.BackendUnsupported, ["loihi", "a rate-coded network", "the Loihi backend maps Temporal-Switch-Coded networks only (two spikes per neuron on switch synapses); drop --coding rate, or use --target emulator for the rate-coded baseline"]));
     }

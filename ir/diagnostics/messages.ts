@@ -51,6 +51,20 @@ export const M = {
   },
   QuantElementType: { code: 1301, severity: "error", text: "{0} with element type {1} is not supported; tscc imports uint8 and int8 quantisation" },
 
+  // 12xx: NIR import (HDF5 files in the layout of NIR's nir.write / nir.read)
+  NirNotReadable: { code: 1201, severity: "error", text: "not a readable NIR file: {0}" },
+  NirVersion: { code: 1202, severity: "error", text: "unsupported NIR version '{0}'; tscc reads files written by NIR 0.x and 1.x" },
+  NirLayout: { code: 1203, severity: "error", text: "not a NIR graph: {0}" },
+  NirUnknownNode: { code: 1204, severity: "error", text: "unknown NIR node type '{0}'" },
+  NirMissingNode: { code: 1205, severity: "error", text: "edge '{0}' → '{1}' names '{2}', which is not a node of the graph" },
+  NirShapeMismatch: { code: 1206, severity: "error", text: "shape mismatch on edge '{0}' → '{1}': {2}" },
+  NirParamShape: { code: 1207, severity: "error", text: "parameter '{0}' has {1}; expected {2}" },
+  NirMissingParam: { code: 1208, severity: "error", text: "missing parameter '{0}'" },
+  NirParamValue: { code: 1209, severity: "error", text: "parameter '{0}': {1}" },
+  NirUnsupported: { code: 1210, severity: "error", text: "tscc cannot import this node: {0}" },
+  NirNoDt: { code: 1211, severity: "error", text: "the graph has time constants or delays but no time step: {0}" },
+  NirNote: { code: 1212, severity: "note", text: "{0}" },
+
   // 2xxx: IR text, JSON and verifier
   ParseError: { code: 2001, severity: "error", text: "{0}" },
   VerifyError: { code: 2002, severity: "error", text: "{0}" },
@@ -79,6 +93,8 @@ export const M = {
   BackendUnsupported: { code: 4001, severity: "error", text: "backend '{0}' cannot compile {1}: {2}" },
   UnknownBackend: { code: 4002, severity: "error", text: "unknown target '{0}'; available: {1}" },
   EmitFailed: { code: 4003, severity: "error", text: "{0}" },
+  // 42xx: the NIR backend (export to NIR)
+  NirExportUnsupported: { code: 4201, severity: "error", text: "cannot export {0} to NIR: {1}" },
 
   // 5xxx: CLI, config, plugins, data files
   PluginLoad: { code: 5001, severity: "error", text: "cannot load plugin '{0}': {1}" },

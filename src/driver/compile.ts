@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import {
   DiagnosticBag,
+  isSpikingModule,
   isTsccError,
   fmt,
   M,
@@ -24,8 +25,8 @@ import { convertOptionValue, resolveOptions } from "../../ir/pass.js";
 import type { Backend, BackendOptions } from "../../backends/api.js";
 import { CANONICALIZE } from "../passes/index.js";
 import { VERSION } from "../version.js";
-import { loadModel, type LoadedIr } from "./load-model.js";
-import { commitOutput } from "./output.js";
+import { loadModelAsync, type LoadedIr } from "./load-model.js";
+import { commitFile, commitOutput } from "./output.js";
 import { loadPlugin } from "./plugin-loader.js";
 import { Registry } from "./registry.js";
 
@@ -68,9 +69,16 @@ export function backendOptions(backend: Backend, given: Record<string, string> =
   return resolveOptions({ name: backend.name, summary: "", options: backend.options, run: () => ({ changed: false }) }, out);
 }
 
-/** The full pipeline text a compile will run (what `--print-pipeline` shows). */
-export function resolvePipeline(reg: Registry, backend: Backend, options: BackendOptions, front?: string): { front: PipelineEntry[]; back: PipelineEntry[] } {
+/**
+ * The full pipeline text a compile will run (what `--print-pipeline` shows). A module that is already a
+ * spiking network (imported from NIR) skips the front pipeline and takes the backend's spikingPipeline.
+ */
+export function resolvePipeline(reg: Registry, backend: Backend, options: BackendOptions, front?: string, spiking = false): { front: PipelineEntry[]; back: PipelineEntry[] } {
   const pm = new PassManager(reg.passes);
+  if (spiking) {
+    if (!backend.spikingPipeline) throw new TsccError(fmt(M.BackendUnsupported, [backend.name, "a spiking network (imported from NIR or already converted)", "this backend compiles ANNs only"]));
+    return { front: pm.parse(front ?? ""), back: pm.parse(backend.spikingPipeline(options)) };
+  }
   return { front: pm.parse(front ?? CANONICALIZE), back: pm.parse(backend.pipeline(options)) };
 }
 
@@ -98,13 +106,15 @@ async function compileInner(req: CompileRequest, reg?: Registry): Promise<Compil
   const registry = reg ?? (await createRegistry(req.plugins, req.cwd));
   const backend = registry.backend(req.target);
   const options = backendOptions(backend, req.backendOptions);
-  const loaded = loadModel(req.model, registry.ops);
+  const loaded = await loadModelAsync(req.model, registry.ops);
   verifyLoaded(loaded, req.model);
   const m = loaded.module;
-  const { front, back } = resolvePipeline(registry, backend, options, req.passes);
+  const spiking = isSpikingModule(m);
+  const { front, back } = resolvePipeline(registry, backend, options, req.passes, spiking);
   const pm = new PassManager(registry.passes);
   for (const i of req.instrumentation ?? []) pm.addInstrumentation(i);
   const warnings = new DiagnosticBag(shown);
+  for (const n of loaded.notes ?? []) warnings.report(n);
   const base = { ops: registry.ops, log: req.log ?? silentLogger, inputs: { ...req.inputs, metadata: loaded.metadata, modelFile: req.model, cwd: req.cwd ?? process.cwd() }, diag: warnings };
   // A failure keeps the warnings reported so far: they often say why (an unfused quantiser, fuse-quantizers).
   const failing = (e: unknown): unknown => {
@@ -126,7 +136,10 @@ async function compileInner(req: CompileRequest, reg?: Registry): Promise<Compil
     diag: emitDiag,
     log: req.log ?? silentLogger,
     source: basename(req.model),
-    frontModule,
+    sourcePath: req.model,
+    // The ANN the network was converted from (the emulator ships it as the accuracy reference); an
+    // imported spiking network has none.
+    frontModule: spiking ? undefined : frontModule,
     toolVersion: VERSION,
     writeFile(rel, data) {
       if (files.has(rel)) throw new Error(`backend '${backend.name}' wrote '${rel}' twice`);
@@ -134,7 +147,10 @@ async function compileInner(req: CompileRequest, reg?: Registry): Promise<Compil
     },
   });
   if (emitDiag.hasErrors) throw new TsccError(emitDiag.items);
-  if (req.outDir) commitOutput(req.outDir, files, backend.name);
+  if (req.outDir) {
+    if (backend.outputFile) commitFile(req.outDir, files.get(backend.outputFile.name) ?? new Uint8Array(0));
+    else commitOutput(req.outDir, files, backend.name);
+  }
   return { module: m, pipeline: printPipeline([...front, ...back]), files, backend, warnings, timings: [...r1.timings, ...r2.timings] };
 }
 

@@ -1,11 +1,12 @@
 /** Loading a model for any command: ONNX, textual IR (`.tir`) or JSON IR (`.tir.json`). */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { fmt, M, moduleFromJson, parseModuleWithPositions, readWeights, TsccError, type BlobRef, type Loc, type Module, type Op, type OpRegistry, type TensorType, type WeightsFile } from "../../ir/index.js";
+import { dirname, join } from "node:path";
+import { fmt, M, moduleFromJson, type Diagnostic, parseModuleWithPositions, readWeights, TsccError, type BlobRef, type Loc, type Module, type Op, type OpRegistry, type TensorType, type WeightsFile } from "../../ir/index.js";
 import { importOnnxFile } from "../frontend/onnx/import.js";
+import { importNirFile, nirReady } from "../frontend/nir/import.js";
 import { fileInside } from "../io/paths.js";
 
-export type ModelKind = "onnx" | "tir" | "json";
+export type ModelKind = "onnx" | "tir" | "json" | "nir";
 
 export interface LoadedIr {
   module: Module;
@@ -13,11 +14,14 @@ export interface LoadedIr {
   metadata: Record<string, string>;
   /** For .tir files: where each op is in the text (diagnostics point there). */
   positions?: Map<Op, Loc>;
+  /** Notes from the import (NIR: why a tscc-made graph came back as primitives). */
+  notes?: Diagnostic[];
 }
 
 export function modelKind(file: string): ModelKind {
   if (/\.tir\.json$/i.test(file) || /\.json$/i.test(file)) return "json";
   if (/\.tir$/i.test(file)) return "tir";
+  if (/\.nir$/i.test(file)) return "nir";
   return "onnx";
 }
 
@@ -45,6 +49,10 @@ export function loadModel(file: string, registry: OpRegistry): LoadedIr {
     const r = importOnnxFile(file, { registry });
     return { module: r.module, kind, metadata: r.metadata };
   }
+  if (kind === "nir") {
+    const r = importNirFile(file, registry);
+    return { module: r.module, kind, metadata: {}, notes: r.notes };
+  }
   const text = readFileSync(file, "utf8");
   let module: Module | undefined;
   let positions: Map<Op, Loc> | undefined;
@@ -63,4 +71,10 @@ export function loadModel(file: string, registry: OpRegistry): LoadedIr {
     module = moduleFromJson(raw, { file, registry, loadBlob });
   }
   return { module, kind, metadata: {}, positions };
+}
+
+/** loadModel, after loading what the format needs (h5wasm for .nir files, about half a second). */
+export async function loadModelAsync(file: string, registry: OpRegistry): Promise<LoadedIr> {
+  if (modelKind(file) === "nir" && existsSync(file)) await nirReady();
+  return loadModel(file, registry);
 }

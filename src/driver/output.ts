@@ -84,3 +84,10 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, shown =
     forget();
   }
 }
+
+/** A compile's single output file (targets that write one file, e.g. NIR): whole or not at all, never over a folder. */
+export function commitFile(path: string, data: Uint8Array): void {
+  const file = resolve(path);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new TsccError(fmt(M.OutputError, [path, "it is a folder"], { hint: "-o names the output file for this target" }));
+  writeFileAtomic(file, data, path);
+}

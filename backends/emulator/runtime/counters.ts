@@ -1,6 +1,11 @@
 /** Mutable per-node operation tallies, frozen into {@link Counters} at the end of a run. */
-import type { Network } from "./network.js";
 import type { Counters, LayerCounters, OpCounts } from "./types.js";
+
+/** What freezing needs of a network: each node's kind and the name of its output value. */
+export interface CountedNetwork {
+  readonly nodes: readonly { readonly kind: string; readonly out: number }[];
+  readonly values: readonly { readonly name: string }[];
+}
 
 export class Tally {
   readonly syn: Float64Array;
@@ -44,7 +49,7 @@ export class Tally {
    * Freeze. `spikingNeurons[i]` is the per-sample neuron count of node i if it is a spiking population
    * counted in the spike statistics, else 0.
    */
-  freeze(net: Network, batch: number, spikingNeurons: readonly number[]): Counters {
+  freeze(net: CountedNetwork, batch: number, spikingNeurons: readonly number[]): Counters {
     const layers: LayerCounters[] = net.nodes.map((n, i) => ({
       node: i,
       kind: n.kind,

@@ -27,6 +27,7 @@ export { runEvent } from "./event.js";
 export { runClosedForm } from "./closed-form.js";
 export { createOrtSession, runOnnxClosedForm, type OrtModule, type OrtSession } from "./onnx-engine.js";
 export { runRateOnnx } from "./rate-onnx.js";
+export { runClock, type ClockNetwork, type ClockNode, type ClockResult, type ClockRunOptions, type ClockValue } from "./clock.js";
 export { schedule, validateNetwork, type ChargeSchedule, type ChargeTerm, type Schedule } from "./schedule.js";
 export type { Checkpoint, Counters, LayerCounters, OpCounts, RunOptions, RunResult, SpikeTimes, Trace, TraceRequest } from "./types.js";
 export type * from "./network.js";

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { printPipeline } from "../../../ir/index.js";
 import { compile, createRegistry, resolvePipeline, backendOptions } from "../../driver/compile.js";
 import { dumpInstrumentation, resolveDumpList } from "../../driver/dump.js";
+import { modelKind } from "../../driver/load-model.js";
 import { collect, diagnosticsFormat, reportDiagnostics, type Io } from "../main.js";
 import { progressLogger } from "../progress.js";
 import { formatNumber } from "../ui.js";
@@ -53,6 +54,7 @@ export const SNN_FLAGS: readonly [flag: string, option: string, help: string][] 
   ["--objective <what>", "objective", "with --window auto: latency (default) or additions"],
   ["--calibration-labels <file>", "calibration-labels", "with --window auto: labels of the calibration inputs (.npy)"],
   ["--avgpool <mode>", "avgpool", "merge (default) average pooling into the next layer, or spike"],
+  ["--dt <step>", "dt", "NIR graphs: the time step, in the graph's time unit (default: the graph's metadata)"],
 ];
 
 /** `--window auto`: per-layer windows tuned by the compiler, searching windows up to 32 (or --layer-windows auto with --window T). */
@@ -98,7 +100,7 @@ export function compileCommand(program: Command, io: Io): void {
     .option("--json", "print a JSON summary on stdout")
     .option("-q, --quiet", "no progress bars (they are drawn on a terminal only)");
   const cmd = program.commands[program.commands.length - 1]!;
-  for (const [flag, , help] of SNN_FLAGS) cmd.option(flag, `${help} [emulator, loihi]`);
+  for (const [flag, , help] of SNN_FLAGS) cmd.option(flag, `${help} [emulator, loihi, nir]`);
   cmd.action(async (model: string, f: CompileFlags, command: Command) => {
       const cwd = io.cwd;
       const modelPath = resolve(cwd, model);
@@ -107,13 +109,16 @@ export function compileCommand(program: Command, io: Io): void {
       autoWindow(opts);
       if (f.printPipeline) {
         const backend = reg.backend(f.target);
-        const { front, back } = resolvePipeline(reg, backend, backendOptions(backend, opts), f.passes);
+        const { front, back } = resolvePipeline(reg, backend, backendOptions(backend, opts), f.passes, modelKind(modelPath) === "nir");
         io.stdout(printPipeline([...front, ...back]) + "\n");
         return;
       }
       if (f.dumpDir && !f.dumpIrAfter && !f.dumpIrBefore) throw new UsageError("--dump-dir needs --dump-ir-after or --dump-ir-before");
       const stem = basename(model, extname(model)).replace(/\.tir$/, "");
-      const outDir = resolve(cwd, f.out ?? `${stem}-${f.target}`);
+      // A single-file backend (nir) writes <model>.<ext>, or <model>-<target>.<ext> if that is the input.
+      const single = reg.backend(f.target).outputFile;
+      const dflt = single ? (resolve(cwd, `${stem}${single.extension}`) === modelPath ? `${stem}-${f.target}${single.extension}` : `${stem}${single.extension}`) : `${stem}-${f.target}`;
+      const outDir = resolve(cwd, f.out ?? dflt);
       const instrumentation =
         f.dumpIrAfter || f.dumpIrBefore
           ? [

@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { layerStats, moduleToJson, PassManager, printModule, silentLogger, type Module } from "../../../ir/index.js";
+import { isSpikingModule, layerStats, moduleToJson, PassManager, printModule, silentLogger, type Module } from "../../../ir/index.js";
 import { createRegistry, verifyLoaded } from "../../driver/compile.js";
-import { loadModel } from "../../driver/load-model.js";
+import { loadModelAsync } from "../../driver/load-model.js";
 import { CANONICALIZE } from "../../passes/index.js";
 import { dotToSvg, moduleToDot } from "../graph.js";
 import { collect, type Io } from "../main.js";
@@ -28,7 +28,7 @@ export function inspectCommand(program: Command, io: Io): void {
   program
     .command("inspect")
     .description("show a model's IR and a per-layer table (op, shape, parameters, MACs, ONNX node)")
-    .argument("<model>", "ONNX, .tir or .tir.json file")
+    .argument("<model>", "ONNX, .tir, .tir.json or .nir file")
     .option("--passes <pipeline>", "passes to run first ('none' for the raw import)", CANONICALIZE)
     .addOption(new Option("-f, --format <format>", "text (IR + table), ir, table, json, dot or svg").choices(["text", "ir", "table", "json", "dot", "svg"]).default("text"))
     .option("--json", "same as --format json")
@@ -37,12 +37,14 @@ export function inspectCommand(program: Command, io: Io): void {
     .action(async (model: string, f: InspectFlags) => {
       const file = resolve(io.cwd, model);
       const reg = await createRegistry(f.plugin ?? [], io.cwd);
-      const loaded = loadModel(file, reg.ops);
+      const loaded = await loadModelAsync(file, reg.ops);
       verifyLoaded(loaded, model);
       const m = loaded.module;
-      if (f.passes !== "none" && f.passes !== "") {
+      // A spiking network (e.g. imported from NIR) is shown as it is unless passes are asked for.
+      const passes = isSpikingModule(m) && f.passes === CANONICALIZE ? "none" : f.passes;
+      if (passes !== "none" && passes !== "") {
         const pm = new PassManager(reg.passes);
-        await pm.run(pm.parse(f.passes), m, { ops: reg.ops, log: silentLogger, inputs: { metadata: loaded.metadata, modelFile: file } });
+        await pm.run(pm.parse(passes), m, { ops: reg.ops, log: silentLogger, inputs: { metadata: loaded.metadata, modelFile: file } });
       }
       const format = f.json ? "json" : f.format;
       switch (format) {

@@ -6,7 +6,7 @@ import { fmt, M, PassManager, silentLogger, TsccError, type Module } from "../..
 import { interpret } from "../../../ir/interp/interpreter.js";
 import type { RTensor } from "../../../ir/interp/tensor.js";
 import { createRegistry, verifyLoaded } from "../../driver/compile.js";
-import { loadModel } from "../../driver/load-model.js";
+import { loadModel, modelKind } from "../../driver/load-model.js";
 import { outputTarget, writeFileAtomic } from "../../driver/output.js";
 import { encodeNpy } from "../../io/npy.js";
 import { readTensorFile } from "../../io/tensors.js";
@@ -121,6 +121,7 @@ export function runCommand(program: Command, io: Io): void {
         const first = Object.values(outputs)[0];
         if (labels && first && !("accuracy" in metrics)) metrics["accuracy"] = argmaxAccuracy(first, labels, f.labels!);
       } else {
+        if (modelKind(path) === "nir") throw new UsageError(`a NIR graph runs in the emulator: tscc compile ${model} --target emulator -o <dir>, then tscc run <dir>`);
         if (f.shard !== undefined || f.saveCounts !== undefined) throw new UsageError("--shard and --save-counts evaluate compiled artifacts (tscc compile … -o dir), not models");
         const loaded = loadModel(path, reg.ops);
         verifyLoaded(loaded, model);
