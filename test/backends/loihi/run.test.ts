@@ -182,3 +182,57 @@ test("per-layer windows: tscc run agrees with the float TSC network of the same 
   expect(fast.agreement_with_float_tsc).toBe(ev.agreement_with_float_tsc);
   expect(ev.q_overflows + ev.u_wraps + ev.v_saturations).toBe(0);
 });
+
+test("per-layer windows with a residual: two integration windows of different T, registers = integer closed form", async () => {
+  // conv → r1 → conv → r2 → conv (+ identity shortcut from r1) → r3 → dense, windows input 8, r1 8, r2 4,
+  // r3 16: r3 integrates r1's window with gain 2 (the one-to-one shortcut) and r2's with gain 4.
+  const { buildModel } = await import("../../support/onnx-builder.js");
+  const { writeFileSync } = await import("node:fs");
+  const w = (n: number, seed: number, scale: number): Float32Array => new Float32Array(n).map((_, i) => ((((i + 1) * 7919 + seed * 104729) % 1000) / 1000 - 0.5) * scale);
+  const model = join(dir, "residual2.onnx");
+  const conv = (i: string, wt: string, o: string) => ({ op: "Conv", inputs: [i, wt], outputs: [o], attrs: { pads: [1, 1, 1, 1] } });
+  writeFileSync(
+    model,
+    buildModel({
+      inputs: [{ name: "input", shape: ["N", 4, 6, 6] }],
+      outputs: ["output"],
+      initializers: [
+        { name: "w1", dims: [4, 4, 3, 3], data: w(144, 1, 0.6) },
+        { name: "w2", dims: [4, 4, 3, 3], data: w(144, 2, 0.6) },
+        { name: "w3", dims: [4, 4, 3, 3], data: w(144, 5, 0.6) },
+        { name: "w4", dims: [3, 144], data: w(432, 3, 0.3) },
+      ],
+      nodes: [
+        conv("input", "w1", "c1"),
+        { op: "Relu", inputs: ["c1"], outputs: ["r1"] },
+        conv("r1", "w2", "c2"),
+        { op: "Relu", inputs: ["c2"], outputs: ["r2"] },
+        conv("r2", "w3", "c3"),
+        { op: "Add", inputs: ["c3", "r1"], outputs: ["s"] },
+        { op: "Relu", inputs: ["s"], outputs: ["r3"] },
+        { op: "Flatten", inputs: ["r3"], outputs: ["f"] },
+        { op: "Gemm", inputs: ["f", "w4"], outputs: ["output"], attrs: { transB: 1 } },
+      ],
+    }),
+  );
+  const x = w(24 * 144, 4, 1).map((v) => v + 0.5);
+  writeNpy(join(dir, "res2-x.npy"), { shape: [24, 4, 6, 6], dtype: "f32", data: x });
+  const out = join(dir, "res2-art");
+  const c = await tscc(["compile", model, "--target", "loihi", "--calibration", join(dir, "res2-x.npy"), "--layer-windows", "#0=8,#1=8,#2=4,#3=16", "-o", out], ROOT);
+  expect(c.code, c.stderr).toBe(0);
+  const mapping = JSON.parse(readFileSync(join(out, "mapping.json"), "utf8"));
+  const r3 = mapping.layers.find((l: { schedule: { window: number } }) => l.schedule.window === 16);
+  expect(r3.schedule.integration_window_ends).toHaveLength(2);
+  expect(r3.groups.map((g: { kind: string; gain: number }) => `${g.kind}:${g.gain}`).sort()).toEqual(["conv:4", "scale:2"]);
+  const { int, twin, file } = loadNetworks(out);
+  const cfg = { qBits: file.engine.q_bits, uBits: file.engine.u_bits, vBits: file.engine.v_bits, biasVia: file.engine.bias_via };
+  const ev = runLoihi(int, x, 24, cfg, true);
+  const cf = runClosedForm(twin, x, 24, { foldedGains: true, recordIntervals: true });
+  expect(Array.from(ev.logits)).toEqual(Array.from(cf.outputs[0]!));
+  int.values.forEach((v, id) => {
+    if (v.kind === "spikes") expect(Array.from(ev.intervals![id]!), v.name).toEqual(Array.from(cf.intervals![id]!));
+  });
+  const r = await tscc(["run", out, "--input", join(dir, "res2-x.npy"), "--json"], ROOT);
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout).agreement_with_float_tsc).toBeGreaterThan(0.5);
+});
