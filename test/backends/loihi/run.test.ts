@@ -70,42 +70,16 @@ test("tscc run reports accuracy, float TSC accuracy and the delta, and agrees wi
 test("a residual network's artifact runs: the add node keeps both operands, registers = closed form", async () => {
   // conv → relu → conv (+ identity shortcut) → relu → dense: network.json once dropped the add node's
   // second operand (its `b` was taken for a bias blob), so ResNet artifacts could not be run.
-  const { buildModel } = await import("../../support/onnx-builder.js");
-  const { writeFileSync } = await import("node:fs");
-  const w = (n: number, seed: number, scale: number): Float32Array => new Float32Array(n).map((_, i) => ((((i + 1) * 7919 + seed * 104729) % 1000) / 1000 - 0.5) * scale);
-  const model = join(dir, "residual.onnx");
-  writeFileSync(
-    model,
-    buildModel({
-      inputs: [{ name: "input", shape: ["N", 4, 6, 6] }],
-      outputs: ["output"],
-      initializers: [
-        { name: "w1", dims: [4, 4, 3, 3], data: w(144, 1, 0.6) },
-        { name: "w2", dims: [4, 4, 3, 3], data: w(144, 2, 0.6) },
-        { name: "w3", dims: [3, 144], data: w(432, 3, 0.3) },
-      ],
-      nodes: [
-        { op: "Conv", inputs: ["input", "w1"], outputs: ["c1"], attrs: { pads: [1, 1, 1, 1] } },
-        { op: "Relu", inputs: ["c1"], outputs: ["r1"] },
-        { op: "Conv", inputs: ["r1", "w2"], outputs: ["c2"], attrs: { pads: [1, 1, 1, 1] } },
-        { op: "Add", inputs: ["c2", "r1"], outputs: ["s"] },
-        { op: "Relu", inputs: ["s"], outputs: ["r2"] },
-        { op: "Flatten", inputs: ["r2"], outputs: ["f"] },
-        { op: "Gemm", inputs: ["f", "w3"], outputs: ["output"], attrs: { transB: 1 } },
-      ],
-    }),
-  );
-  const x = w(24 * 144, 4, 1).map((v) => v + 0.5);
-  writeNpy(join(dir, "res-x.npy"), { shape: [24, 4, 6, 6], dtype: "f32", data: x });
+  const { model, x, xFile } = await residualModel("residual", false);
   const out = join(dir, "res-art");
-  const c = await tscc(["compile", model, "--target", "loihi", "--calibration", join(dir, "res-x.npy"), "-o", out], ROOT);
+  const c = await tscc(["compile", model, "--target", "loihi", "--calibration", xFile, "-o", out], ROOT);
   expect(c.code, c.stderr).toBe(0);
   const { int, twin, file } = loadNetworks(out);
   expect(int.nodes.filter((n) => n.kind === "add").every((n) => typeof (n as { b: unknown }).b === "number")).toBe(true);
   const cfg = { qBits: file.engine.q_bits, uBits: file.engine.u_bits, vBits: file.engine.v_bits, biasVia: file.engine.bias_via };
   const ev = runLoihi(int, x, 24, cfg);
   expect(Array.from(ev.logits)).toEqual(Array.from(runClosedForm(twin, x, 24).outputs[0]!));
-  const r = await tscc(["run", out, "--input", join(dir, "res-x.npy"), "--json"], ROOT);
+  const r = await tscc(["run", out, "--input", xFile, "--json"], ROOT);
   expect(r.code, r.stderr).toBe(0);
   expect(JSON.parse(r.stdout).agreement_with_float_tsc).toBeGreaterThan(0.5);
 });
@@ -186,39 +160,9 @@ test("per-layer windows: tscc run agrees with the float TSC network of the same 
 test("per-layer windows with a residual: two integration windows of different T, registers = integer closed form", async () => {
   // conv → r1 → conv → r2 → conv (+ identity shortcut from r1) → r3 → dense, windows input 8, r1 8, r2 4,
   // r3 16: r3 integrates r1's window with gain 2 (the one-to-one shortcut) and r2's with gain 4.
-  const { buildModel } = await import("../../support/onnx-builder.js");
-  const { writeFileSync } = await import("node:fs");
-  const w = (n: number, seed: number, scale: number): Float32Array => new Float32Array(n).map((_, i) => ((((i + 1) * 7919 + seed * 104729) % 1000) / 1000 - 0.5) * scale);
-  const model = join(dir, "residual2.onnx");
-  const conv = (i: string, wt: string, o: string) => ({ op: "Conv", inputs: [i, wt], outputs: [o], attrs: { pads: [1, 1, 1, 1] } });
-  writeFileSync(
-    model,
-    buildModel({
-      inputs: [{ name: "input", shape: ["N", 4, 6, 6] }],
-      outputs: ["output"],
-      initializers: [
-        { name: "w1", dims: [4, 4, 3, 3], data: w(144, 1, 0.6) },
-        { name: "w2", dims: [4, 4, 3, 3], data: w(144, 2, 0.6) },
-        { name: "w3", dims: [4, 4, 3, 3], data: w(144, 5, 0.6) },
-        { name: "w4", dims: [3, 144], data: w(432, 3, 0.3) },
-      ],
-      nodes: [
-        conv("input", "w1", "c1"),
-        { op: "Relu", inputs: ["c1"], outputs: ["r1"] },
-        conv("r1", "w2", "c2"),
-        { op: "Relu", inputs: ["c2"], outputs: ["r2"] },
-        conv("r2", "w3", "c3"),
-        { op: "Add", inputs: ["c3", "r1"], outputs: ["s"] },
-        { op: "Relu", inputs: ["s"], outputs: ["r3"] },
-        { op: "Flatten", inputs: ["r3"], outputs: ["f"] },
-        { op: "Gemm", inputs: ["f", "w4"], outputs: ["output"], attrs: { transB: 1 } },
-      ],
-    }),
-  );
-  const x = w(24 * 144, 4, 1).map((v) => v + 0.5);
-  writeNpy(join(dir, "res2-x.npy"), { shape: [24, 4, 6, 6], dtype: "f32", data: x });
+  const { model, x, xFile } = await residualModel("residual2", true);
   const out = join(dir, "res2-art");
-  const c = await tscc(["compile", model, "--target", "loihi", "--calibration", join(dir, "res2-x.npy"), "--layer-windows", "#0=8,#1=8,#2=4,#3=16", "-o", out], ROOT);
+  const c = await tscc(["compile", model, "--target", "loihi", "--calibration", xFile, "--layer-windows", "#0=8,#1=8,#2=4,#3=16", "-o", out], ROOT);
   expect(c.code, c.stderr).toBe(0);
   const mapping = JSON.parse(readFileSync(join(out, "mapping.json"), "utf8"));
   const r3 = mapping.layers.find((l: { schedule: { window: number } }) => l.schedule.window === 16);
@@ -232,7 +176,46 @@ test("per-layer windows with a residual: two integration windows of different T,
   int.values.forEach((v, id) => {
     if (v.kind === "spikes") expect(Array.from(ev.intervals![id]!), v.name).toEqual(Array.from(cf.intervals![id]!));
   });
-  const r = await tscc(["run", out, "--input", join(dir, "res2-x.npy"), "--json"], ROOT);
+  const r = await tscc(["run", out, "--input", xFile, "--json"], ROOT);
   expect(r.code, r.stderr).toBe(0);
   expect(JSON.parse(r.stdout).agreement_with_float_tsc).toBeGreaterThan(0.5);
 });
+
+/**
+ * A residual network on 24 seeded inputs [4, 6, 6]: conv → r1 → conv (→ r2 → conv) + identity shortcut
+ * from r1 → relu → flatten → dense ("deep": the branch has two convs, so the sum integrates two windows).
+ */
+async function residualModel(name: string, deep: boolean): Promise<{ model: string; x: Float32Array; xFile: string }> {
+  const { buildModel } = await import("../../support/onnx-builder.js");
+  const { writeFileSync } = await import("node:fs");
+  const w = (n: number, seed: number, scale: number): Float32Array => new Float32Array(n).map((_, i) => ((((i + 1) * 7919 + seed * 104729) % 1000) / 1000 - 0.5) * scale);
+  const conv = (i: string, wt: string, o: string) => ({ op: "Conv", inputs: [i, wt], outputs: [o], attrs: { pads: [1, 1, 1, 1] } });
+  const model = join(dir, `${name}.onnx`);
+  writeFileSync(
+    model,
+    buildModel({
+      inputs: [{ name: "input", shape: ["N", 4, 6, 6] }],
+      outputs: ["output"],
+      initializers: [
+        { name: "w1", dims: [4, 4, 3, 3], data: w(144, 1, 0.6) },
+        { name: "w2", dims: [4, 4, 3, 3], data: w(144, 2, 0.6) },
+        ...(deep ? [{ name: "wb", dims: [4, 4, 3, 3], data: w(144, 5, 0.6) }] : []),
+        { name: "wd", dims: [3, 144], data: w(432, 3, 0.3) },
+      ],
+      nodes: [
+        conv("input", "w1", "c1"),
+        { op: "Relu", inputs: ["c1"], outputs: ["r1"] },
+        conv("r1", "w2", "c2"),
+        ...(deep ? [{ op: "Relu", inputs: ["c2"], outputs: ["r2b"] }, conv("r2b", "wb", "c3")] : []),
+        { op: "Add", inputs: [deep ? "c3" : "c2", "r1"], outputs: ["s"] },
+        { op: "Relu", inputs: ["s"], outputs: ["r2"] },
+        { op: "Flatten", inputs: ["r2"], outputs: ["f"] },
+        { op: "Gemm", inputs: ["f", "wd"], outputs: ["output"], attrs: { transB: 1 } },
+      ],
+    }),
+  );
+  const x = w(24 * 144, 4, 1).map((v) => v + 0.5);
+  const xFile = join(dir, `${name}-x.npy`);
+  writeNpy(xFile, { shape: [24, 4, 6, 6], dtype: "f32", data: x });
+  return { model, x, xFile };
+}
