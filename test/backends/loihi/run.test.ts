@@ -181,6 +181,21 @@ test("per-layer windows with a residual: two integration windows of different T,
   expect(JSON.parse(r.stdout).agreement_with_float_tsc).toBeGreaterThan(0.5);
 });
 
+test("--window auto maps: the tuned windows run on the registers as the integer closed form computes them", async () => {
+  const art = join(dir, "art-auto");
+  // 16 held-out samples and a loose tolerance: the test is about the mapping of tuned windows, not the tuner.
+  await compileLoihi(CNN_SMALL, art, { "layer-windows": "auto", tolerance: "5", holdout: "16" });
+  const man = JSON.parse(readFileSync(join(art, "manifest.json"), "utf8"));
+  expect(Object.keys(man.layer_windows ?? {}).sort()).toEqual(["/Relu", "/Relu_1", "/Relu_2", "/fc2/Gemm", "input"]);
+  const { int, twin, file } = loadNetworks(art);
+  const n = 20;
+  const xs = (readNpy(TEST_IMAGES).data as Float32Array).subarray(0, n * 784);
+  const cfg = { qBits: file.engine.q_bits, uBits: file.engine.u_bits, vBits: file.engine.v_bits, biasVia: file.engine.bias_via };
+  const ev = runLoihi(int, xs, n, cfg);
+  expect(Array.from(ev.logits)).toEqual(Array.from(runClosedForm(twin, xs, n, { foldedGains: true }).outputs[0]!));
+  expect(ev.latency).toBe(man.latency_steps);
+});
+
 /**
  * A residual network on 24 seeded inputs [4, 6, 6]: conv → r1 → conv (→ r2 → conv) + identity shortcut
  * from r1 → relu → flatten → dense ("deep": the branch has two convs, so the sum integrates two windows).
