@@ -59,7 +59,7 @@ export const CONVERSION_OPTIONS = {
   phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
   "layer-windows": { kind: "str", default: "", doc: "TSC per-layer windows: layer=T,… or a JSON file (as `tscc tune` writes it); layers without one get --window; auto: tuned on held-out calibration samples (--window is then the largest)" },
   tolerance: { kind: "float", default: 0.5, doc: "windows=auto: accuracy points the SNN may lose against the ANN on the held-out samples" },
-  margin: { kind: "float", default: 1, doc: "windows=auto: standard errors of the held-out estimate the tolerance must hold by (0: on the held-out samples only)" },
+  margin: { kind: "float", default: 1, doc: "windows=auto: standard errors of the held-out estimate the tolerance must hold by (0: on the held-out samples as measured; lowered to what the network at the largest window holds)" },
   objective: { kind: "enum", choices: ["latency", "additions"], default: "latency", doc: "windows=auto: minimise the end-to-end latency Σ T_l or the synaptic additions" },
   holdout: { kind: "int", default: 500, doc: "windows=auto: the last min(holdout, N/2) calibration samples are held out of normalisation and tune the windows" },
   "calibration-labels": { kind: "str", default: "", doc: "windows=auto: labels (.npy) of the calibration inputs (constraint on top-1 accuracy instead of agreement with the ANN)" },

@@ -22,7 +22,7 @@ export const insertTscEncodingPass = definePass({
     "calibration-labels": { kind: "str", default: "", doc: "windows=auto: labels (.npy) of the calibration inputs; the constraint is then top-1 accuracy, else agreement with the ANN" },
     holdout: { kind: "int", default: 500, doc: "windows=auto: tune on the last min(holdout, N/2) calibration samples (normalize-thresholds{holdout} leaves them out)" },
     tolerance: { kind: "float", default: 0.5, doc: "windows=auto: accuracy points the SNN may lose against the ANN" },
-    margin: { kind: "float", default: 1, doc: "windows=auto: standard errors of the held-out estimate the tolerance must hold by (0: on the held-out sample only)" },
+    margin: { kind: "float", default: 1, doc: "windows=auto: standard errors of the held-out estimate the tolerance must hold by (0: on the held-out samples as measured; lowered to what the network at the largest window holds)" },
     objective: { kind: "enum", choices: ["latency", "additions"], default: "latency", doc: "windows=auto: minimise the end-to-end latency Σ T_l or the synaptic additions" },
   },
   requires: ["normalized"],

@@ -72,7 +72,7 @@ export function tuneCommand(program: Command, io: Io): void {
     const file = windowsFile(t, settings);
     if (f.out) writeFileAtomic(resolve(cwd, f.out), file, f.out);
     if (f.json) {
-      io.stdout(JSON.stringify({ ...JSON.parse(file), evaluations: t.evaluations, ms: Math.round(t.ms), engine: t.engine }, null, 2) + "\n");
+      io.stdout(JSON.stringify({ ...JSON.parse(file), evaluations: t.evaluations, ms: Math.round(t.ms), engine: t.engine, margin: t.margin }, null, 2) + "\n");
       return;
     }
     io.stdout(
@@ -84,14 +84,15 @@ export function tuneCommand(program: Command, io: Io): void {
     );
     io.stdout(
       table(
-        ["", "latency (steps)", "agreement", "accuracy"],
+        ["", "latency (steps)", "agreement", "accuracy", "± 1 s.e. (pts)"],
         [
-          [`uniform T = ${settings.maxWindow}`, t.uniform.latency, pct(t.uniform.agreement), pct(t.uniform.accuracy)],
-          ["tuned", t.tuned.latency, pct(t.tuned.agreement), pct(t.tuned.accuracy)],
-          ...(t.annAccuracy !== undefined ? [["ANN", "–", "–", pct(t.annAccuracy)]] : []),
+          [`uniform T = ${settings.maxWindow}`, t.uniform.latency, pct(t.uniform.agreement), pct(t.uniform.accuracy), (100 * t.uniform.standardError).toFixed(2)],
+          ["tuned", t.tuned.latency, pct(t.tuned.agreement), pct(t.tuned.accuracy), (100 * t.tuned.standardError).toFixed(2)],
+          ...(t.annAccuracy !== undefined ? [["ANN", "–", "–", pct(t.annAccuracy), "–"]] : []),
         ],
       ),
     );
-    io.stdout(`${t.evaluations} closed-form runs on ${t.samples} held-out samples (${t.engine}), ${(t.ms / 1000).toFixed(1)} s${f.out ? `; windows written to ${f.out}` : ""}\n`);
+    const margin = Number.isFinite(t.margin) ? `, tolerance held by a margin of ${t.margin.toFixed(2)} standard errors` : "";
+    io.stdout(`${t.evaluations} closed-form runs on ${t.samples} held-out samples (${t.engine}), ${(t.ms / 1000).toFixed(1)} s${margin}${f.out ? `; windows written to ${f.out}` : ""}\n`);
   });
 }
