@@ -24,6 +24,7 @@
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 import { decodeSplits } from "./quant.js";
+import { leakyProfileKeys } from "./leaky.js";
 
 /** A box of neuron coordinates: channels [c0, c1) × rows [y0, y1) × columns [x0, x1). */
 export interface Box {
@@ -198,6 +199,8 @@ export function densePopGroups(net: Network, prof: Profile): Set<Group> {
 
 /** Compartment and threshold profile keys of a population kind (docs/loihi.md, realisation tables). */
 export function profileKeys(p: Pop, prof: Profile, T: number, layerScale: number): { cx: string[]; vth: string[] } {
+  const leaky = leakyProfileKeys(p);
+  if (leaky) return leaky;
   if (prof.tsc.synapse === "option-a") {
     switch (p.kind) {
       case "tsc":
