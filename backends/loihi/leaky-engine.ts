@@ -2,7 +2,8 @@
  * Bit-accurate integer engine for NIR graphs mapped as leaky CUBA compartments (leaky.ts), with the
  * clock engine's interface (same input conventions, outputs per graph step) so the run treats both alike.
  *
- * Per chip step s and compartment j of a population at depth d (active from s = d on):
+ * Per chip step s and compartment j of a population at depth d (active for s in [d, d + steps): its
+ * graph steps; nothing deeper reads it later):
  *
  *   q = Σ W·spike(source, s − 1 − delay)        |q| > 2^q_bits − 1: counted, wraps past q_bits + sign
  *   u = sign(u)·⌊|u|·(4096 − δu)/4096⌋ + q      wraps to u_bits (counted)
@@ -14,8 +15,9 @@
  * populations) or v/Θ (read-outs, v in units of Θ). All arithmetic is on integers below 2^53 in float64.
  *
  * Counters (emulator style, per population): synaptic additions = weights delivered, spikes, neuron
- * updates (two per current-based neuron per step, one otherwise, from its start step); register events
- * go to `net.events`.
+ * updates (two per current-based neuron per active step, one otherwise); register events go to
+ * `net.events`. (The chip still updates every configured compartment every step: the run reports those
+ * compartment updates separately.)
  */
 import { Tally } from "../emulator/runtime/counters.js";
 import { windowTaps, type ClockResult, type ClockRunOptions } from "../emulator/runtime/clock.js";
@@ -108,7 +110,7 @@ const csrCache = new WeakMap<LeakyGroupDef, Csr>();
 export function decayInt(x: number, d: number): number {
   if (x === 0 || d === 0) return x;
   const m = Math.floor((Math.abs(x) * (4096 - d)) / 4096);
-  return x < 0 ? -m : m;
+  return x < 0 ? 0 - m : m;
 }
 
 /** Run `batch` samples; `input` is [steps, batch, size] or (static) [batch, size]; 0/1 values. */
@@ -155,7 +157,7 @@ export function runLeaky(net: LeakyNet, input: Float32Array | Float64Array, batc
         const hi = hist[i]!;
         const oi = (s % lag[i]!) * p.size;
         hi.fill(0, oi, oi + p.size);
-        if (s < p.depth) continue;
+        if (s < p.depth || s >= p.depth + steps) continue;
         const qi = q[i]!;
         qi.fill(0);
         let syn = 0;

@@ -2,8 +2,9 @@
  * loihi:quantize for NIR graphs of leaky neurons (leaky.ts): per population one integer scale Θ =
  * vth_mant·2^vth_shift (the threshold in v's integer units; read-outs: the unit of v), weights
  * W = w_mant·2^(shift + e) ≈ w̃·Θ (the TSC quantiser's own code),
- * the per-neuron bias B = b_mant·2^b_exp ≈ b̃·Θ in the 13-bit bias register. Weight exponents: one per
- * synapse group, except rows whose weights need a larger one (quant.ts medianTailExponents).
+ * the per-neuron bias B = b_mant·2^b_exp ≈ b̃·Θ in the 13-bit bias register. Weight exponents: each row
+ * (output channel or neuron) its own smallest one while a group needs at most 4 distinct ones (synapse
+ * formats), else quant.ts medianTailExponents.
  *
  * Θ is the largest power of two (≥ 2^vth_shift) the hard limits allow, so the 1/Θ truncation of every
  * decay step is small and dyadic parameters quantise exactly where their mantissas fit:
@@ -25,6 +26,8 @@ import { medianTailExponents, weightRows } from "./quant.js";
 import { loadState } from "./state.js";
 
 const ONE = 4096;
+/** Distinct weight exponents a synapse group may use at its rows' own exponents (synapse formats). */
+const EXPONENTS_PER_GROUP = 4;
 
 /** Worst-case Σ|w̃| into one neuron (the sum over groups of each group's largest row) and max |w̃|. */
 function fanIn(p: Pop): { sum: number; max: number } {
@@ -127,8 +130,9 @@ export function quantizeLeaky(m: Module, ctx: PassContext, spec: string, resolve
     const name = m.uniqueConstName(`${p.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.loihi.b`);
     m.addConst(name, tensorType([b.mant.length]), b.mant);
     a["loihi.leaky_bias"] = name;
-    // Rows above the median row's exponent keep their own (the TSC quantiser's rule for outlier rows).
-    storeGroupQuant(m, { prof }, p, s.scale, null, (_g, _rows, natural) => medianTailExponents(natural));
+    // Every row at its own (finest) exponent while a group needs at most EXPONENTS_PER_GROUP of them
+    // (each is a synapse format); beyond that, the TSC quantiser's rule for outlier rows.
+    storeGroupQuant(m, { prof }, p, s.scale, null, (_g, _rows, natural) => (new Set(natural).size <= EXPONENTS_PER_GROUP ? natural : medianTailExponents(natural)));
   }
   m.attrs["loihi.quantized"] = true;
   const state = loadState(m, cwd);

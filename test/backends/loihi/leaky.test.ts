@@ -1,0 +1,193 @@
+/**
+ * NIR graphs of leaky neurons on Loihi (backends/loihi/leaky*.ts), end to end through the CLI: a fixture
+ * written by NIR's own library maps and its integer run gives the spike counts of NIR's numpy reference;
+ * a generated snnTorch-style LIF network maps with the documented compartment settings (δ from τ, weights
+ * in threshold units) and its run agrees with the float clock engine within the quantisation error; what
+ * Loihi cannot hold is one coded diagnostic line naming the node, exit 1, nothing written.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readNirFile, type NirArray } from "../../../backends/nir/format.js";
+import { hdf5Ready, type WriteDataset, type WriteGroup } from "../../../backends/nir/hdf5.js";
+import { loadWeights } from "../../../backends/emulator/runtime/weights-file.js";
+import { readNpy, writeNpy } from "../../../src/io/npy.js";
+import { removeDir, ROOT, tempDir, tscc } from "../../cli/support.js";
+import { f64, group, ints, nirRoot, str, values, writeNir } from "../../support/nir-files.js";
+import { mulberry32 } from "../../support/random.js";
+
+const FIX = join(ROOT, "test/fixtures/nir");
+let dir: string;
+beforeAll(async () => {
+  await hdf5Ready();
+  dir = tempDir("tscc-loihi-leaky-");
+});
+afterAll(() => removeDir(dir));
+
+const DT = 1e-3;
+
+function gauss(rnd: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+}
+
+function affine(rnd: () => number, n: number, k: number, scale: number): WriteGroup {
+  return group({ type: str("Affine"), weight: values([n, k], Float32Array.from({ length: n * k }, () => gauss(rnd) * scale)), bias: values([n], Float32Array.from({ length: n }, () => gauss(rnd) * 0.02)) });
+}
+
+/** snnTorch's export of Leaky(beta, threshold): τ = dt/(1 − β), r = τ/dt, v_leak = 0, v_reset = 0. */
+function leaky(n: number, beta: number, over: Record<string, WriteDataset> = {}): WriteGroup {
+  const tau = DT / (1 - beta);
+  return group({ type: str("LIF"), tau: f64([n], tau), r: f64([n], tau / DT), v_leak: f64([n], 0), v_threshold: f64([n], 1), v_reset: f64([n], 0), ...over });
+}
+
+function cuba(n: number, over: Record<string, WriteDataset> = {}): WriteGroup {
+  return group({ type: str("CubaLIF"), tau_syn: f64([n], 2e-3), tau_mem: f64([n], 4e-3), r: f64([n], 4), v_leak: f64([n], 0), v_threshold: f64([n], 1), v_reset: f64([n], 0), w_in: f64([n], 1), ...over });
+}
+
+const io = (n: number, kind: "Input" | "Output"): WriteGroup => group({ type: str(kind), shape: ints([n]) });
+
+/** Input [16] → Affine → LIF(β = 0.875) → Affine → LIF(β = 0.9) → Output [4]. */
+function snnTorchStyle(seed: number): WriteGroup {
+  const rnd = mulberry32(seed);
+  return nirRoot(
+    { input: io(16, "Input"), fc1: affine(rnd, 12, 16, 0.6), lif1: leaky(12, 0.875), fc2: affine(rnd, 4, 12, 0.6), lif2: leaky(4, 0.9), output: io(4, "Output") },
+    [
+      ["input", "fc1"],
+      ["fc1", "lif1"],
+      ["lif1", "fc2"],
+      ["fc2", "lif2"],
+      ["lif2", "output"],
+    ],
+    { dt: f64([], DT) },
+  );
+}
+
+/** Compile for loihi and parse leaky.json. */
+async function compileLeaky(file: string, out: string): Promise<Record<string, unknown>> {
+  const r = await tscc(["compile", file, "--target", "loihi", "-o", out], dir);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(readFileSync(join(dir, out, "leaky.json"), "utf8")) as Record<string, unknown>;
+}
+
+type PopJson = { name: string; depth: number; theta: number; groups: { delay: number; w?: string }[] };
+
+describe("NIR graphs of leaky neurons on Loihi", () => {
+  it("NIR's own fixture (LIF → CubaLIF) maps with δ from τ and runs to the spike counts of NIR's numpy reference", async () => {
+    const lj = await compileLeaky(join(FIX, "lif_chain.nir"), "chain");
+    const pops = lj["pops"] as PopJson[];
+    expect(pops.map((p) => [p.name, p.depth])).toEqual([
+      ["input", 0],
+      ["lif1", 1],
+      ["lif2", 2],
+    ]);
+    // lif1: dt/τ = 1/4 → δv = 1024, current cleared (δu = 4096); lif2: dt/τ_syn = 1/2, dt/τ_mem = 1/8.
+    const wf = loadWeights(join(dir, "chain", "weights.bin"));
+    expect(Array.from(wf.getArray("p1.du"))).toEqual([4096, 4096, 4096]);
+    expect(Array.from(wf.getArray("p1.dv"))).toEqual([1024, 1024, 1024]);
+    expect(Array.from(wf.getArray("p2.du"))).toEqual([2048, 2048]);
+    expect(Array.from(wf.getArray("p2.dv"))).toEqual([512, 512]);
+    // Θ is a power of two and lif1's gain dt/τ·r/v_th = 1, so W = w·Θ rounded to an 8-bit signed mantissa
+    // (|w_mant| ≤ 127) at its row's exponent: exact for rows whose multiples of 1/64 need 7 bits.
+    const theta = pops[1]!.theta;
+    expect(Math.log2(theta) % 1).toBe(0);
+    const fc1 = wf.getArray("p1.g0.w");
+    const w = (readNirFile(join(FIX, "lif_chain.nir")).graph.nodes.get("fc1")!.params["weight"] as NirArray).data;
+    let exact = 0;
+    for (let r = 0; r < 3; r++) {
+      const row = Array.from(w.subarray(r * 4, r * 4 + 4), (x) => x * theta);
+      const unit = 2 ** Math.ceil(Math.log2(Math.max(...row.map(Math.abs)) / 127));
+      row.forEach((x, k) => {
+        expect(Math.abs(fc1[r * 4 + k]! - x)).toBeLessThanOrEqual(unit / 2);
+        if (fc1[r * 4 + k] === x) exact++;
+      });
+    }
+    expect(exact).toBeGreaterThanOrEqual(10);
+    const run = await tscc(["run", "chain", "-i", join(FIX, "lif_chain.input.npy"), "--save-output", join(dir, "chain.npy"), "--json"], dir);
+    expect(run.code, run.stderr).toBe(0);
+    const rep = JSON.parse(run.stdout) as Record<string, number>;
+    expect(rep["agreement_with_float_clock"]).toBe(1);
+    expect(rep["latency_steps"]).toBe(24 + 2);
+    const want = readNpy(join(FIX, "lif_chain.expected.npy"));
+    const y = readNpy(join(dir, "chain.npy")).data as Float32Array;
+    const [T, B, K] = want.shape as [number, number, number];
+    for (let b = 0; b < B; b++)
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let t = 0; t < T; t++) s += (want.data as Float64Array)[(t * B + b) * K + k]!;
+        expect(y[b * K + k], `sample ${b} neuron ${k}`).toBe(s);
+      }
+  });
+
+  it("a generated snnTorch-style LIF network maps and agrees with the float clock engine within the quantisation error", async () => {
+    writeNir(join(dir, "snntorch.nir"), snnTorchStyle(3));
+    const lj = await compileLeaky("snntorch.nir", "snnt");
+    const pops = lj["pops"] as PopJson[];
+    const wf = loadWeights(join(dir, "snnt", "weights.bin"));
+    // β = 0.875: dt/τ = 1/8 exactly (δv = 512); β = 0.9: dt/τ = 0.1, δv = round(409.6) = 410 (the decay is quantised).
+    expect(new Set(wf.getArray("p1.dv"))).toEqual(new Set([512]));
+    expect(new Set(wf.getArray("p2.dv"))).toEqual(new Set([410]));
+    expect(pops[1]!.groups[0]!.delay).toBe(0);
+    const rnd = mulberry32(11);
+    const [T, N] = [32, 64];
+    writeNpy(join(dir, "spikes.npy"), { shape: [T, N, 16], dtype: "f32", data: Float32Array.from({ length: T * N * 16 }, () => (rnd() < 0.3 ? 1 : 0)) });
+    const run = await tscc(["run", "snnt", "-i", "spikes.npy", "--json"], dir);
+    expect(run.code, run.stderr).toBe(0);
+    const rep = JSON.parse(run.stdout) as Record<string, number>;
+    expect(rep["q_overflows"] + rep["u_wraps"] + rep["v_saturations"]).toBe(0);
+    // Measured (docs/interop.md "Loihi"): 8-bit weights and δv = 410 for 409.6 move a few spikes of a
+    // 32-step run; the arg-max of the spike counts agrees on 63 of the 64 samples, counts differ by ≤ 2.
+    expect(rep["agreement_with_float_clock"]).toBeGreaterThanOrEqual(0.95);
+    expect(rep["output_error_max"]).toBeLessThanOrEqual(3);
+    expect(Math.abs(rep["spikes_per_inference"]! / rep["float_clock_spikes_per_inference"]! - 1)).toBeLessThan(0.01);
+    expect(rep["synaptic_ops_per_inference"]).toBeGreaterThan(0);
+    expect(rep["energy_per_inference_pj"]).toBeGreaterThan(0);
+  });
+
+  it("IF networks with weights the mantissas hold are exact: conv, sum pool, flatten and dense spike for spike", async () => {
+    // Weights and biases k/16 (|k| ≤ 100): v is a multiple of 1/16, v_th = 1, and v·Θ is an integer register, so
+    // the integer engine and the float clock engine take the same steps.
+    const rnd = mulberry32(5);
+    const k16 = (n: number, lim: number): Float32Array => Float32Array.from({ length: n }, () => Math.round((rnd() * 2 - 1) * lim) / 16);
+    const IF = (shape: number[]): WriteGroup => group({ type: str("IF"), r: f64(shape, 1), v_threshold: f64(shape, 1), v_reset: f64(shape, 0) });
+    writeNir(
+      join(dir, "if.nir"),
+      nirRoot(
+        {
+          input: group({ type: str("Input"), shape: ints([1, 6, 6]) }),
+          conv: group({ type: str("Conv2d"), input_shape: ints([6, 6]), weight: values([4, 1, 3, 3], k16(36, 100)), stride: ints([1, 1]), padding: ints([1, 1]), dilation: ints([1, 1]), groups: { kind: "dataset", data: BigInt64Array.of(1n) }, bias: values([4], k16(4, 8)) }),
+          if1: IF([4, 6, 6]),
+          pool: group({ type: str("SumPool2d"), kernel_size: ints([2, 2]), stride: ints([2, 2]), padding: ints([0, 0]) }),
+          if2: IF([4, 3, 3]),
+          flat: group({ type: str("Flatten"), start_dim: { kind: "dataset", data: BigInt64Array.of(0n) }, end_dim: { kind: "dataset", data: BigInt64Array.of(-1n) }, input_type: ints([4, 3, 3]) }),
+          fc: group({ type: str("Linear"), weight: values([5, 36], k16(180, 60)) }),
+          if3: IF([5]),
+          output: io(5, "Output"),
+        },
+        [
+          ["input", "conv"],
+          ["conv", "if1"],
+          ["if1", "pool"],
+          ["pool", "if2"],
+          ["if2", "flat"],
+          ["flat", "fc"],
+          ["fc", "if3"],
+          ["if3", "output"],
+        ],
+        { dt: f64([], 1) },
+      ),
+    );
+    const lj = await compileLeaky("if.nir", "if");
+    const pops = lj["pops"] as (PopJson & { groups: { kind: string }[] })[];
+    expect(pops.map((p) => p.groups.map((g) => g.kind).join())).toEqual(["", "conv", "conv", "dense"]);
+    const [T, N] = [20, 16];
+    writeNpy(join(dir, "img.npy"), { shape: [T, N, 1, 6, 6], dtype: "f32", data: Float32Array.from({ length: T * N * 36 }, () => (rnd() < 0.4 ? 1 : 0)) });
+    const run = await tscc(["run", "if", "-i", "img.npy", "-O", "readout=sum", "--json"], dir);
+    expect(run.code, run.stderr).toBe(0);
+    const rep = JSON.parse(run.stdout) as Record<string, number>;
+    expect(rep["v_saturations"]).toBe(0);
+    expect(rep["output_error_max"]).toBe(0);
+    expect(rep["agreement_with_float_clock"]).toBe(1);
+    expect(rep["spikes_per_inference"]).toBe(rep["float_clock_spikes_per_inference"]);
+    expect(rep["spikes_per_inference"]).toBeGreaterThan(10);
+  });
+});
