@@ -109,11 +109,13 @@ export function quantizeLeaky(m: Module, ctx: PassContext, spec: string, resolve
     const d = programmedDelay(net, g);
     if (d > prof.delay_max) ctx.diag.report(fmt(M.LoihiLeaky, [`the path into ${g.target.name} needs a synaptic delay of ${d} steps to meet its other inputs, more than delay_max ${prof.delay_max}`], { loc: g.op.loc }));
   }
+  let fits = true;
   for (const p of net.placed) {
     const lp = leakyParams(p)!;
     const s = leakyScale(p, prof);
     if (s.scale < 2 ** prof.vth_shift) {
       ctx.diag.report(fmt(M.LoihiNoFit, [`threshold-range the ${s.bound_by} limit allows Θ ≤ ${Number(s.limit.toPrecision(4))}, below one threshold unit 2^${prof.vth_shift} (layer ${p.name}): the weights or bias are too large relative to the threshold for the registers`], { loc: p.op.loc }));
+      fits = false;
       continue;
     }
     const a = p.op.attrs;
@@ -134,6 +136,7 @@ export function quantizeLeaky(m: Module, ctx: PassContext, spec: string, resolve
     // (each is a synapse format); beyond that, the TSC quantiser's rule for outlier rows.
     storeGroupQuant(m, { prof }, p, s.scale, null, (_g, _rows, natural) => (new Set(natural).size <= EXPONENTS_PER_GROUP ? natural : medianTailExponents(natural)));
   }
+  if (!fits) return { changed: false };
   m.attrs["loihi.quantized"] = true;
   const state = loadState(m, cwd);
   reportDrc(ctx, runDrc({ net: state.net, prof, quant: quantInfo(state) }), STAGE_RULES["quantize"]!, state);

@@ -190,4 +190,65 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
     expect(rep["spikes_per_inference"]).toBe(rep["float_clock_spikes_per_inference"]);
     expect(rep["spikes_per_inference"]).toBeGreaterThan(10);
   });
+
+  describe("what Loihi cannot hold: one coded line naming the node, exit 1, nothing written", () => {
+    /** Input [2] → fc (Affine) → neuron → Output, with the neuron (and fc, edges) replaced. */
+    function small(neuron: WriteGroup, fc: WriteGroup = group({ type: str("Affine"), weight: f64([3, 2], 0.5), bias: f64([3], 0) }), edges?: string[][]): WriteGroup {
+      return nirRoot(
+        { input: io(2, "Input"), fc, neuron, output: io(3, "Output") },
+        edges ?? [
+          ["input", "fc"],
+          ["fc", "neuron"],
+          ["neuron", "output"],
+        ],
+        { dt: f64([], DT) },
+      );
+    }
+
+    async function rejected(name: string, root: WriteGroup | string, code: number, where: string, text: RegExp): Promise<void> {
+      const file = typeof root === "string" ? root : writeNir(join(dir, `${name}.nir`), root);
+      const out = join(dir, `${name}-out`);
+      const r = await tscc(["compile", file, "--target", "loihi", "-o", out], dir);
+      expect(r.code, r.stderr).toBe(1);
+      const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("  "));
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toContain(where);
+      expect(lines[0]).toContain(`error TSCC${code}`);
+      expect(lines[0]).toMatch(text);
+      expect(existsSync(out)).toBe(false);
+    }
+
+    it("v_reset other than 0", async () => {
+      await rejected("reset", small(leaky(3, 0.875, { v_reset: f64([3], 0.5) })), 4101, "node 'neuron' (LIF)", /v_reset = 0\.5: Loihi sets v to 0 after a spike/);
+    });
+
+    it("τ shorter than dt, and τ_syn too long for the current decay register", async () => {
+      await rejected("fast", small(leaky(3, 0.875, { tau: f64([3], 5e-4) })), 4101, "node 'neuron' (LIF)", /dt\/τ = 2; forward Euler needs 0 < dt\/τ ≤ 1/);
+      await rejected("slow", small(cuba(3, { tau_syn: f64([3], 100) })), 4101, "node 'neuron' (CubaLIF)", /δ = round\(4096·dt\/τ\) = 0, below 1/);
+    });
+
+    it("a bias into a current-based neuron, and an output no neuron drives", async () => {
+      await rejected("cuba-bias", small(cuba(3), group({ type: str("Affine"), weight: f64([3, 2], 0.5), bias: f64([3], 0.25) })), 4101, "node 'fc' (Affine)", /bias register adds to v, not to the synaptic current/);
+      const root = small(leaky(3, 0.875), undefined, [
+        ["input", "neuron"],
+        ["neuron", "fc"],
+        ["fc", "output"],
+      ]);
+      const nodes = (root.children as Record<string, WriteGroup>)["node"]!.children as Record<string, WriteGroup>;
+      (nodes["nodes"]!.children as Record<string, WriteGroup>)["neuron"] = leaky(2, 0.875);
+      await rejected("synapse-out", root, 4101, "node 'fc' (Affine)", /output 'output' is not a neuron node's output/);
+    });
+
+    it("a recurrent graph (NIR's fixture) and weights no threshold grid holds", async () => {
+      await rejected("recurrent", join(FIX, "recurrent.nir"), 4101, "node 'rsyn/lif' (CubaLIF)", /a recurrent edge/);
+      await rejected("huge", small(leaky(3, 0.875), group({ type: str("Affine"), weight: f64([3, 2], 1e9), bias: f64([3], 0) })), 3101, "node 'neuron' (LIF)", /threshold-range the \w+ limit allows Θ ≤ .* below one threshold unit 2\^6/);
+    });
+
+    it("tscc run refuses input that is not 0/1 spikes", async () => {
+      writeNpy(join(dir, "analog.npy"), { shape: [4, 1, 16], dtype: "f32", data: new Float32Array(64).fill(0.5) });
+      const r = await tscc(["run", "snnt", "-i", "analog.npy"], dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split("\n")[0]).toMatch(/error TSCC5005: .*input 'input' holds 0\.5 at index 0; Loihi's input axons carry binary spikes/);
+    });
+  });
 });
