@@ -69,7 +69,7 @@ async function compileLeaky(file: string, out: string): Promise<Record<string, u
   return JSON.parse(readFileSync(join(dir, out, "leaky.json"), "utf8")) as Record<string, unknown>;
 }
 
-type PopJson = { name: string; depth: number; theta: number; groups: { delay: number; w?: string }[] };
+type PopJson = { name: string; depth: number; theta: number; groups: { delay: number; kind: string; w?: string }[] };
 
 describe("NIR graphs of leaky neurons on Loihi", () => {
   it("NIR's own fixture (LIF → CubaLIF) maps with δ from τ and runs to the spike counts of NIR's numpy reference", async () => {
@@ -177,7 +177,7 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
       ),
     );
     const lj = await compileLeaky("if.nir", "if");
-    const pops = lj["pops"] as (PopJson & { groups: { kind: string }[] })[];
+    const pops = lj["pops"] as PopJson[];
     expect(pops.map((p) => p.groups.map((g) => g.kind).join())).toEqual(["", "conv", "conv", "dense"]);
     const [T, N] = [20, 16];
     writeNpy(join(dir, "img.npy"), { shape: [T, N, 1, 6, 6], dtype: "f32", data: Float32Array.from({ length: T * N * 36 }, () => (rnd() < 0.4 ? 1 : 0)) });
