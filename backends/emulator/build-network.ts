@@ -61,6 +61,7 @@ export function buildNetwork(m: Module): BuiltNetwork {
           rounding: op.str("rounding") as "round" | "floor",
           mode: op.str("mode") as "current" | "poisson",
           seed: op.num("seed"),
+          ...(op.num("levels") > 0 ? { levels: op.num("levels") } : {}),
           pads: ints("pads"),
           padValues: op.attrs["pad_values"] as number[],
           ...own(op),

@@ -448,6 +448,7 @@ function unsupportedReason(op: Op, coding: "tsc" | "rate"): string | undefined {
   switch (op.name) {
     case "snn.encode":
       if (coding === "rate" && op.str("mode") === "poisson") return "Poisson input is random; NIR graphs are deterministic (compile with the default constant-current input)";
+      if (op.num("levels") > 0) return `the input is quantised to ${op.num("levels")} levels (a quantisation-aware trained network); NIR has no rounding primitive: export the TSC network, whose encoder quantises exactly`;
       if (op.ints("pads").length && !symmetric(op.ints("pads"))) return `the encoder's border ${JSON.stringify(op.ints("pads"))} is asymmetric; NIR's Conv2d pads symmetrically`;
       return undefined;
     case "snn.conv":

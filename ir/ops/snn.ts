@@ -38,6 +38,7 @@ const encode = defineOp({
     rounding: { kind: "enum", choices: ["round", "floor"], default: "round", doc: "TSC: interval = round or floor of x·T/scale" },
     mode: { kind: "enum", choices: ["current", "poisson"], default: "current", doc: "rate: constant current into layer 1, or Poisson spikes" },
     seed: { kind: "int", default: 0, doc: "rate/poisson: random seed" },
+    levels: { kind: "int", default: 0, doc: "rate: input rate quantised to `levels` steps, floor(x/scale·L + ½)/L (a quantisation-aware trained input quantiser; 0: not quantised)" },
     pads: { kind: "ints", default: [], doc: "border of constant pixels [top, left, bottom, right] (exact mean padding of a folded normalisation)" },
     pad_values: { kind: "floats", default: [], doc: "per-channel value of the border pixels, in input units" },
   },

@@ -36,6 +36,8 @@ export interface EncodeNode {
   /** Rate coding only: constant current into the first synapses, or Bernoulli (Poisson) spikes. */
   readonly mode: "current" | "poisson";
   readonly seed: number;
+  /** Rate coding only: the input rate x/scale quantised to L levels, floor(x/scale·L + ½)/L (a trained input quantiser). */
+  readonly levels?: number;
   /** Optional border of constant pixels [top, left, bottom, right] around a [C, H, W] input... */
   readonly pads: readonly number[];
   /** ...with one value per channel (mean padding of a folded input normalisation). */

@@ -439,3 +439,10 @@ export function encodedValue(ep: EncodePlan, x: Float32Array, b: number, j: numb
   return s >= 0 ? x[b * ep.inSize + s]! : ep.padValue[-1 - s]!;
 }
 
+/** Rate coding: the input rate x/scale of encoded neuron j (quantised to the encoder's levels, if any). */
+export function inputRate(ep: EncodePlan, x: Float32Array, b: number, j: number): number {
+  const r = encodedValue(ep, x, b, j) / ep.node.scale;
+  const L = ep.node.levels;
+  return L ? Math.min(L, Math.max(0, Math.floor(r * L + 0.5))) / L : r;
+}
+

@@ -14,7 +14,7 @@ import { Tally } from "./counters.js";
 import type { Network } from "./network.js";
 import { writeModel } from "./onnx-writer.js";
 import { createOrtSession, type OrtModule, type OrtSession } from "./onnx-engine.js";
-import { decodeValue, encodedValue, fanout, planOf, splitInputs, type MaxPoolPlan, type Plan, type SynapsePlan } from "./plan.js";
+import { decodeValue, fanout, inputRate, planOf, splitInputs, type MaxPoolPlan, type Plan, type SynapsePlan } from "./plan.js";
 import { mulberry32, poissonSeed, poolWinner } from "./rate.js";
 import type { Checkpoint, RunOptions, RunResult } from "./types.js";
 
@@ -126,16 +126,16 @@ export async function runRateOnnx(net: Network, ort: OrtModule, input: Float32Ar
       const size = sizes[n.out]!;
       switch (n.kind) {
         case "encode": {
-          const ep = p as Parameters<typeof encodedValue>[0];
+          const ep = p as Parameters<typeof inputRate>[0];
           const x = inputs[ep.input]!;
           if (n.mode === "current") {
             const a = new Float32Array(size);
-            for (let j = 0; j < size; j++) a[j] = encodedValue(ep, x, b, j) / n.scale;
+            for (let j = 0; j < size; j++) a[j] = inputRate(ep, x, b, j);
             analog.set(n.out, a);
           } else {
             const rng = mulberry32(poissonSeed(n.seed, i, offset + b));
             const prob = new Float64Array(size);
-            for (let j = 0; j < size; j++) prob[j] = encodedValue(ep, x, b, j) / n.scale;
+            for (let j = 0; j < size; j++) prob[j] = inputRate(ep, x, b, j);
             const tr = new Float32Array(T * size);
             const counts = new Int32Array(size);
             const snap: Int32Array[] = [];

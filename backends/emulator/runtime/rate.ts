@@ -18,7 +18,7 @@
  */
 import { Tally } from "./counters.js";
 import { addColumn, deliverList } from "./kernels.js";
-import { decodeValue, encodedValue, type EncodePlan, type MaxPoolPlan, type NeuronPlan, type Plan, type SynapsePlan, type TapTable } from "./plan.js";
+import { decodeValue, inputRate, type EncodePlan, type MaxPoolPlan, type NeuronPlan, type Plan, type SynapsePlan, type TapTable } from "./plan.js";
 import type { Checkpoint, RunOptions, RunResult } from "./types.js";
 import { traceRecorders } from "./trace.js";
 
@@ -154,7 +154,7 @@ export function runRate(plan: Plan, inputs: Float32Array[], batch: number, opts:
       if (p.kind === "encode") {
         const x = inputs[p.input]!;
         const a = analog[n.out];
-        if (a) for (let j = 0; j < p.n; j++) a[j] = encodedValue(p, x, b, j) / p.node.scale;
+        if (a) for (let j = 0; j < p.n; j++) a[j] = inputRate(p, x, b, j);
         else rngs[i] = mulberry32(poissonSeed(p.node.seed, i, offset + b));
       } else if (n.kind === "concat" && analog[n.out]) {
         const cp = plan.nodes[i] as { maps: readonly Int32Array[] };
@@ -275,11 +275,10 @@ export function runRate(plan: Plan, inputs: Float32Array[], batch: number, opts:
 }
 
 function poissonStep(ep: EncodePlan, x: Float32Array, b: number, rng: () => number, out: SpikeList, counts: Int32Array): number {
-  const scale = ep.node.scale;
   let c = 0;
   for (let j = 0; j < ep.n; j++) {
     const r = rng();
-    if (r < encodedValue(ep, x, b, j) / scale) {
+    if (r < inputRate(ep, x, b, j)) {
       out.idx[c++] = j;
       counts[j]!++;
     }

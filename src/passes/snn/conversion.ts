@@ -129,23 +129,26 @@ export class Conversion {
     return window;
   }
 
-  /** The quantisation levels of the input (fuse-quantizers' input_levels), for TSC; rate coding runs every layer for the whole run. */
+  /** The quantisation levels of the input (fuse-quantizers' input_levels). */
   private get inputLevels(): number | undefined {
     const l = this.m.attrs["input_levels"];
-    return this.o.coding.name === "tsc" && typeof l === "number" ? l : undefined;
+    return typeof l === "number" ? l : undefined;
   }
 
   /** The encoder's window (made once; a padded encoder shares it): the input's levels when it is quantised. */
   private encoderWindow(): number {
-    return this.layers.length > 0 ? this.layers[0]!.window : this.windowFor(this.inputName, this.inputLoc, this.inputLevels);
+    // TSC encodes a quantised input in a window of its levels; rate coding runs every layer for the whole run.
+    return this.layers.length > 0 ? this.layers[0]!.window : this.windowFor(this.inputName, this.inputLoc, this.o.coding.name === "tsc" ? this.inputLevels : undefined);
   }
 
   /**
    * The input encoder (`extra`: a border of constant pixels). Without a border it is made once. A
-   * quantised input is encoded with round-half-up, floor(x·L + ½): the trained input quantiser.
+   * quantised input is encoded with round-half-up, floor(x·L + ½): the trained input quantiser (TSC: in
+   * a window of L steps; rate: the input current quantised to L levels).
    */
   encoder(extra?: Attrs, loc: Loc = this.inputLoc): Value {
-    const rounding: Attrs = this.inputLevels !== undefined ? { rounding: "round" } : {};
+    const L = this.inputLevels;
+    const rounding: Attrs = L === undefined ? {} : this.o.coding.name === "tsc" ? { rounding: "round" } : { levels: L };
     const attrs = { ...this.o.coding.encoder(this.encoderWindow()), ...rounding, scale: this.lambda0, ...extra };
     if (extra) return this.b.value("snn.encode", [this.inputValue], attrs, loc);
     this.encoded ??= this.b.value("snn.encode", [this.inputValue], attrs, loc);

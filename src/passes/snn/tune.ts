@@ -84,6 +84,8 @@ export interface TuneResult {
   readonly samples: number;
   readonly evaluations: number;
   readonly ms: number;
+  /** CPU time of this process during the search (user + system; onnxruntime's threads included). */
+  readonly cpuMs: number;
   readonly engine: "onnxruntime" | "js";
 }
 
@@ -113,6 +115,7 @@ interface Evaluation {
  */
 export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Omit<ConvertOptions, "window" | "windows">, x: RTensor, o: TuneOptions): Promise<TuneResult> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const n = x.shape[0]!;
   if (o.labels && o.labels.length !== n) throw new TuneError(`${o.labels.length} labels for ${n} held-out samples`);
   const snn = normalized.clone();
@@ -203,7 +206,10 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
   if (!feasible(uniformEval)) {
     const m = measure(uniformEval);
     const what = o.labels ? `accuracy ${(100 * m.accuracy!).toFixed(2)}% against the ANN's ${((100 * annCorrect) / n).toFixed(2)}%` : `agreement with the ANN ${(100 * m.agreement).toFixed(2)}%`;
-    throw new TuneError(`even with every window at ${o.maxWindow} the network misses the tolerance of ${o.tolerance} points (${what} on ${n} held-out samples); raise --window (the largest window the search may use) or the tolerance`);
+    const margin = z > 0 ? `, held by a margin of ${z} standard error${z === 1 ? "" : "s"} of the estimate` : "";
+    throw new TuneError(
+      `even with every window at ${o.maxWindow} the network misses the tolerance of ${o.tolerance} points (${what} on ${n} held-out samples${margin}); raise --window (the largest window the search may use) or the tolerance, or hold out more samples (a larger --calibration set)`,
+    );
   }
 
   // 2. Each population alone: bisection over the ladder (index lo is feasible, hi is the last rung).
@@ -260,6 +266,7 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
     samples: n,
     evaluations,
     ms: performance.now() - t0,
+    cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu0)),
     engine: ort ? "onnxruntime" : "js",
   };
 }
