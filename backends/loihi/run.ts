@@ -12,14 +12,14 @@ import { fmt, M, TsccError, yieldToEventLoop } from "../../ir/index.js";
 import { artifactFile, isNetworkError, readArtifactJson, shapeSchema } from "../emulator/artifact-files.js";
 import { parseWeights } from "../emulator/runtime/weights-file.js";
 import type { RunReport, RunRequest } from "../api.js";
-import { compareLogits, labelsOf } from "../emulator/run.js";
+import { labelsOf } from "../emulator/run.js";
 import { runClosedForm } from "../emulator/runtime/closed-form.js";
 import type { Network, Node } from "../emulator/runtime/network.js";
 import { planOf } from "../emulator/runtime/plan.js";
 import { schedule } from "../emulator/runtime/schedule.js";
 import { runLoihi } from "./engine.js";
 import { LOIHI_FORMAT, LOIHI_VERSION } from "./emit.js";
-import { measuredEnergy, runLeakyArtifact } from "./leaky-run.js";
+import { agreementMetrics, measuredEnergy, runLeakyArtifact } from "./leaky-run.js";
 
 const valueRef = z.number().int().min(0);
 const pair = z.tuple([z.number().int().min(1), z.number().int().min(1)]);
@@ -240,15 +240,7 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
   const fl = runClosedForm(float, x, batch);
   const flogits = fl.outputs[0]!;
   const labels = req.labels ? labelsOf(req.labels, batch) : undefined;
-  const { correct, refCorrect: fcorrect, agree, errMax } = compareLogits(logits, flogits, labels, batch, outSize);
-  const metrics: Record<string, unknown> = { target: "loihi", profile: man.profile, engine: engine === "event" ? "bit-accurate (registers)" : "integer closed form", samples: batch, window: man.window, latency_steps: man.latency_steps, cores: man.cores, chips: man.chips };
-  if (labels) {
-    metrics["accuracy"] = correct / batch;
-    metrics["float_tsc_accuracy"] = fcorrect / batch;
-    metrics["accuracy_delta"] = (correct - fcorrect) / batch;
-  }
-  metrics["agreement_with_float_tsc"] = agree / batch;
-  metrics["logit_error_max"] = errMax;
+  const metrics: Record<string, unknown> = { target: "loihi", profile: man.profile, engine: engine === "event" ? "bit-accurate (registers)" : "integer closed form", samples: batch, window: man.window, latency_steps: man.latency_steps, cores: man.cores, chips: man.chips, ...agreementMetrics(logits, flogits, labels, batch, outSize, "float_tsc", "logit_error_max") };
   const per = (v: number): number => v / batch;
   const report = readArtifactJson(dir, "resource-report.json", KIND, reportSchema);
   const cx = report.per_core.reduce((s, c) => s + c.used.compartments, 0);
