@@ -244,6 +244,13 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
       await rejected("huge", small(leaky(3, 0.875), group({ type: str("Affine"), weight: f64([3, 2], 1e9), bias: f64([3], 0) })), 3101, "node 'neuron' (LIF)", /threshold-range the \w+ limit allows Θ ≤ .* below one threshold unit 2\^6/);
     });
 
+    it("tscc report names what it cannot read", async () => {
+      const r = await tscc(["report", "chain", "--input", join(FIX, "lif_chain.input.npy"), "-o", "r.html"], dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/error TSCC5004: .*a NIR graph of leaky neurons mapped onto Loihi: tscc report reads TSC networks/);
+      expect(existsSync(join(dir, "r.html"))).toBe(false);
+    });
+
     it("tscc run refuses input that is not 0/1 spikes", async () => {
       writeNpy(join(dir, "analog.npy"), { shape: [4, 1, 16], dtype: "f32", data: new Float32Array(64).fill(0.5) });
       const r = await tscc(["run", "snnt", "-i", "analog.npy"], dir);
