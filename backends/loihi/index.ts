@@ -8,7 +8,7 @@
 import { isSpikingModule, isTsccError, fmt, M } from "../../ir/index.js";
 import { defineBackend, type BackendOptions } from "../api.js";
 import { CONVERSION_OPTIONS, emulatorPipeline } from "../emulator/index.js";
-import { legalizeForSnn } from "../emulator/legalize.js";
+import { legalizeForSnn, legalizeSpiking } from "../emulator/legalize.js";
 import { emitLoihi } from "./emit.js";
 import { buildLeakyNetwork, isLeakyModule } from "./leaky.js";
 import { LOIHI_PASSES } from "./passes.js";
@@ -53,6 +53,9 @@ export const loihiBackend = defineBackend({
       // primitives maps as leaky compartments (leaky.ts), whose model reports what does not map.
       if (isLeakyModule(m)) {
         const dt = Number(options["dt"] ?? 0);
+        // The emulator's checks of a NIR graph (nir ops only, a time step for stateful nodes).
+        legalizeSpiking(m, diag, "loihi", dt);
+        if (!(dt > 0) && m.attrs["nir.dt"] === undefined) return;
         if (dt > 0) m.attrs["nir.dt"] = dt;
         // A graph of NIR neurons is a spiking network as it stands (loihi:quantize requires one).
         const provides = (m.attrs["provides"] as string[] | undefined) ?? [];

@@ -116,6 +116,16 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
         for (let t = 0; t < T; t++) s += (want.data as Float64Array)[(t * B + b) * K + k]!;
         expect(y[b * K + k], `sample ${b} neuron ${k}`).toBe(s);
       }
+    // A static frame [N, 4] with -O steps=T is the same frame at every step.
+    const x = readNpy(join(FIX, "lif_chain.input.npy")).data as Float32Array;
+    writeNpy(join(dir, "frame.npy"), { shape: [B, 4], dtype: "f32", data: x.slice(0, B * 4) });
+    writeNpy(join(dir, "frames.npy"), { shape: [T, B, 4], dtype: "f32", data: Float32Array.from({ length: T * B * 4 }, (_, i) => x[i % (B * 4)]!) });
+    const a = await tscc(["run", "chain", "-i", "frame.npy", "-O", "steps=24", "--save-output", join(dir, "a.npy"), "--json"], dir);
+    const b = await tscc(["run", "chain", "-i", "frames.npy", "--save-output", join(dir, "b.npy")], dir);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(Array.from(readNpy(join(dir, "a.npy")).data as Float32Array)).toEqual(Array.from(readNpy(join(dir, "b.npy")).data as Float32Array));
+    expect((JSON.parse(a.stdout) as Record<string, number>)["steps"]).toBe(24);
   });
 
   it("a generated snnTorch-style LIF network maps and agrees with the float clock engine within the quantisation error", async () => {
@@ -193,7 +203,7 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
 
   describe("what Loihi cannot hold: one coded line naming the node, exit 1, nothing written", () => {
     /** Input [2] → fc (Affine) → neuron → Output, with the neuron (and fc, edges) replaced. */
-    function small(neuron: WriteGroup, fc: WriteGroup = group({ type: str("Affine"), weight: f64([3, 2], 0.5), bias: f64([3], 0) }), edges?: string[][]): WriteGroup {
+    function small(neuron: WriteGroup, fc: WriteGroup = group({ type: str("Affine"), weight: f64([3, 2], 0.5), bias: f64([3], 0) }), edges?: string[][], meta: Record<string, WriteDataset> = { dt: f64([], DT) }): WriteGroup {
       return nirRoot(
         { input: io(2, "Input"), fc, neuron, output: io(3, "Output") },
         edges ?? [
@@ -201,7 +211,7 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
           ["fc", "neuron"],
           ["neuron", "output"],
         ],
-        { dt: f64([], DT) },
+        meta,
       );
     }
 
@@ -217,6 +227,13 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
       expect(lines[0]).toMatch(text);
       expect(existsSync(out)).toBe(false);
     }
+
+    it("no time step: the emulator's rule (TSCC1211), and --dt supplies it", async () => {
+      const root = small(leaky(3, 0.875), undefined, undefined, {});
+      await rejected("no-dt", root, 1211, "node 'neuron' (LIF)", /no 'dt'; pass the step with --dt/);
+      const r = await tscc(["compile", "no-dt.nir", "--target", "loihi", "--dt", "1e-3", "-o", "no-dt-ok"], dir);
+      expect(r.code, r.stderr).toBe(0);
+    });
 
     it("v_reset other than 0", async () => {
       await rejected("reset", small(leaky(3, 0.875, { v_reset: f64([3], 0.5) })), 4101, "node 'neuron' (LIF)", /v_reset = 0\.5: Loihi sets v to 0 after a spike/);
