@@ -10,7 +10,7 @@ import { defineBackend, type BackendOptions } from "../api.js";
 import { CONVERSION_OPTIONS, emulatorPipeline } from "../emulator/index.js";
 import { legalizeForSnn, legalizeSpiking } from "../emulator/legalize.js";
 import { emitLoihi } from "./emit.js";
-import { buildLeakyNetwork, isLeakyModule } from "./leaky.js";
+import { buildLeakyNetwork, isLeakyModule, unmappedNodes } from "./leaky.js";
 import { LOIHI_PASSES } from "./passes.js";
 import { BUILTIN_PROFILES, loadProfile, profileJson } from "./profile.js";
 import { loihiArtifactInputs, runLoihiArtifact } from "./run.js";
@@ -61,6 +61,8 @@ export const loihiBackend = defineBackend({
         const provides = (m.attrs["provides"] as string[] | undefined) ?? [];
         if (!provides.includes("spiking")) m.attrs["provides"] = [...provides, "spiking"];
         try {
+          const unmapped = unmappedNodes(m);
+          if (unmapped) throw unmapped;
           buildLeakyNetwork(m);
         } catch (e) {
           if (!isTsccError(e)) throw e;

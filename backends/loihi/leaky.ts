@@ -192,6 +192,24 @@ function perChannel(a: Float64Array, shape: readonly number[]): Float64Array | n
   return out;
 }
 
+const RECURRENT = "a recurrent edge: the Loihi mapping of NIR graphs takes feed-forward graphs (run recurrent ones with --target emulator)";
+
+/** Why an op maps to no leaky compartment (a recurrent edge is reported once, at its `nir.feed`). */
+function unmappedWhy(op: Op): string | undefined {
+  if (NEURONS.has(op.name) || SYNAPSES.has(op.name) || op.name === "nir.sum" || op.name === "nir.prev") return undefined;
+  if (op.name === "nir.feed") return RECURRENT;
+  return `${op.name} has no Loihi compartment mapping (mapped: Affine, Linear, Conv1d/2d, SumPool2d, AvgPool2d, Scale, Flatten into LIF, IF, CubaLIF, LI, I, CubaLI)`;
+}
+
+/** Every node of a module that no leaky compartment maps (all at once, each naming its node). */
+export function unmappedNodes(m: Module): TsccError | undefined {
+  const ds = m.ops.flatMap((op) => {
+    const why = unmappedWhy(op);
+    return why ? [fmt(M.LoihiLeaky, [why], { loc: op.loc })] : [];
+  });
+  return ds.length ? new TsccError(ds) : undefined;
+}
+
 /** Build the population graph of a module of NIR primitives. Throws a coded diagnostic on what does not map. */
 export function buildLeakyNetwork(m: Module): Network {
   const dt = (m.attrs["nir.dt"] as number | undefined) ?? 1;
@@ -322,8 +340,7 @@ export function buildLeakyNetwork(m: Module): Network {
       }
       return;
     }
-    if (op.name === "nir.prev" || op.name === "nir.feed") fail(op, "a recurrent edge: the Loihi mapping of NIR graphs takes feed-forward graphs (run recurrent ones with --target emulator)");
-    fail(op, `${op.name} has no Loihi compartment mapping (mapped: Affine, Linear, Conv1d/2d, SumPool2d, AvgPool2d, Scale, Flatten into LIF, IF, CubaLIF, LI, I, CubaLI)`);
+    fail(op, unmappedWhy(op) ?? RECURRENT);
   });
   const outPops = m.outputs.map((o) => {
     const p = pops.find((q) => q.op.result === o.value && q.kind !== "input");

@@ -59,7 +59,7 @@ describe("tscc and NIR files", () => {
     const no = await tscc(["compile", join(FIX, "recurrent.nir"), "--target", "loihi", "-o", "chip2"], dir);
     expect(no.code).toBe(1);
     expect(no.stderr.trim().split("\n")).toHaveLength(1);
-    expect(no.stderr).toMatch(/node 'rsyn\/lif' \(CubaLIF\): error TSCC4101: cannot map onto Loihi: a recurrent edge/);
+    expect(no.stderr).toMatch(/node 'rsyn\/w_rec' \(Linear\): error TSCC4101: cannot map onto Loihi: a recurrent edge/);
     expect(existsSync(join(dir, "chip2"))).toBe(false);
   });
 

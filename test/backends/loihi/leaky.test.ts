@@ -257,8 +257,18 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
     });
 
     it("a recurrent graph (NIR's fixture) and weights no threshold grid holds", async () => {
-      await rejected("recurrent", join(FIX, "recurrent.nir"), 4101, "node 'rsyn/lif' (CubaLIF)", /a recurrent edge/);
+      await rejected("recurrent", join(FIX, "recurrent.nir"), 4101, "node 'rsyn/w_rec' (Linear)", /a recurrent edge/);
       await rejected("huge", small(leaky(3, 0.875), group({ type: str("Affine"), weight: f64([3, 2], 1e9), bias: f64([3], 0) })), 3101, "node 'neuron' (LIF)", /threshold-range the \w+ limit allows Θ ≤ .* below one threshold unit 2\^6/);
+    });
+
+    it("every node without a compartment mapping at once (NIR's fixture with a Delay and a Threshold)", async () => {
+      const r = await tscc(["compile", join(FIX, "misc.nir"), "--target", "loihi", "-o", "misc-out"], dir);
+      expect(r.code).toBe(1);
+      const lines = r.stderr.trim().split("\n");
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/node 'delay' \(Delay\): error TSCC4101: cannot map onto Loihi: nir\.delay has no Loihi compartment mapping/);
+      expect(lines[1]).toMatch(/node 'thr' \(Threshold\): error TSCC4101: cannot map onto Loihi: nir\.threshold has no Loihi compartment mapping/);
+      expect(existsSync(join(dir, "misc-out"))).toBe(false);
     });
 
     it("tscc report names what it cannot read", async () => {
