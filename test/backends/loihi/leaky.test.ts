@@ -153,7 +153,7 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
     expect(rep["energy_per_inference_pj"]).toBeGreaterThan(0);
   });
 
-  it("IF networks with weights the mantissas hold are exact: conv, sum pool, flatten and dense spike for spike", async () => {
+  it("IF networks with weights the mantissas hold are exact: conv, sum pool, flatten, dense and a delayed skip path spike for spike", async () => {
     // Weights and biases k/16 (|k| ≤ 100): v is a multiple of 1/16, v_th = 1, and v·Θ is an integer register, so
     // the integer engine and the float clock engine take the same steps.
     const rnd = mulberry32(5);
@@ -170,6 +170,8 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
           if2: IF([4, 3, 3]),
           flat: group({ type: str("Flatten"), start_dim: { kind: "dataset", data: BigInt64Array.of(0n) }, end_dim: { kind: "dataset", data: BigInt64Array.of(-1n) }, input_type: ints([4, 3, 3]) }),
           fc: group({ type: str("Linear"), weight: values([5, 36], k16(180, 60)) }),
+          flat_in: group({ type: str("Flatten"), start_dim: { kind: "dataset", data: BigInt64Array.of(0n) }, end_dim: { kind: "dataset", data: BigInt64Array.of(-1n) }, input_type: ints([1, 6, 6]) }),
+          skip: group({ type: str("Linear"), weight: values([5, 36], k16(180, 20)) }),
           if3: IF([5]),
           output: io(5, "Output"),
         },
@@ -181,6 +183,9 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
           ["if2", "flat"],
           ["flat", "fc"],
           ["fc", "if3"],
+          ["input", "flat_in"],
+          ["flat_in", "skip"],
+          ["skip", "if3"],
           ["if3", "output"],
         ],
         { dt: f64([], 1) },
@@ -188,7 +193,7 @@ describe("NIR graphs of leaky neurons on Loihi", () => {
     );
     const lj = await compileLeaky("if.nir", "if");
     const pops = lj["pops"] as PopJson[];
-    expect(pops.map((p) => p.groups.map((g) => g.kind).join())).toEqual(["", "conv", "conv", "dense"]);
+    expect(pops.map((p) => p.groups.map((g) => `${g.kind}${g.delay}`).join())).toEqual(["", "conv0", "conv0", "dense0,dense2"]);
     const [T, N] = [20, 16];
     writeNpy(join(dir, "img.npy"), { shape: [T, N, 1, 6, 6], dtype: "f32", data: Float32Array.from({ length: T * N * 36 }, () => (rnd() < 0.4 ? 1 : 0)) });
     const run = await tscc(["run", "if", "-i", "img.npy", "-O", "readout=sum", "--json"], dir);
