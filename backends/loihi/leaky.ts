@@ -226,7 +226,7 @@ export function buildLeakyNetwork(m: Module): Network {
   const first = m.ops[0];
   if (!first) throw new TsccError(fmt(M.LoihiLeaky, ["the graph has no nodes"]));
   // The input population has no op of its own: the first op stands in for its location.
-  const input: Pop = { id: 0, kind: "input", name: "input", op: first, shape: inV.type.shape.slice(1), size: size(inV.type.shape.slice(1)), groups: [], E: 0, F: 0, windows: [] };
+  const input: Pop = { id: 0, kind: "input", name: "input", op: first, shape: inV.type.shape.slice(1), size: size(inV.type.shape.slice(1)), groups: [], E: 0, F: 0, windows: [], T: 1, span: 0 };
   pops.push(input);
   pieces.set(inV, [{ pop: input, offset: 0, count: input.size, map: null }]);
   const names = new Set<string>(["input"]);
@@ -241,7 +241,7 @@ export function buildLeakyNetwork(m: Module): Network {
     const id = groups.length;
     const delay = owner.attrs["loihi.relays"] ? 1 : 0;
     const N = target.size;
-    const base = { id, op: owner, target, source: path.source, K, delay };
+    const base = { id, op: owner, target, source: path.source, K, delay, gain: 1 };
     const op = eff[0];
     const C = target.shape.length === 3 ? target.shape[0]! : 0;
     const chan = C ? perChannel(lp.gain, target.shape) : null;
@@ -324,7 +324,7 @@ export function buildLeakyNetwork(m: Module): Network {
       let name = loc.kind === "nir" ? loc.node : `${op.name}#${pops.length}`;
       while (names.has(name)) name = `${name}#`;
       names.add(name);
-      const p: Pop = { id: pops.length, kind: lp.spiking ? "lif" : "li", name, op, shape, size: n, groups: [], E: -1, F: -1, windows: [] };
+      const p: Pop = { id: pops.length, kind: lp.spiking ? "lif" : "li", name, op, shape, size: n, groups: [], E: -1, F: -1, windows: [], T: 1, span: 1 };
       pops.push(p);
       const terms = sums.get(x!) ?? [paths.get(x!) ?? (pieces.has(x!) ? x! : fail(op, "its input is not a synapse path, a sum of them, or spikes"))];
       const bias = Float64Array.from(lp.leak);
@@ -356,6 +356,7 @@ export function buildLeakyNetwork(m: Module): Network {
   const steps = Math.max(1, (m.attrs["nir.steps"] as number | undefined) ?? 1);
   return {
     T: 1,
+    lead: 0,
     pops,
     groups,
     placed,
