@@ -11,7 +11,8 @@
  *   resource-report.md    latency, overflow checks, DRC (the .md embeds mapping.svg)
  *   mapping.svg
  *   hw-profile.json       the profile the compile used, with a source and tag per field
- *   network.json          the float and integer TSC networks for `tscc run` (weights in weights.bin)
+ *   network.json          the float and integer TSC networks for `tscc run` (weights in weights.bin);
+ *                         a NIR graph of leaky neurons writes leaky.json instead (leaky-run.ts)
  *   weights.bin
  */
 import { Module as IrModule, tensorType, writeWeights, type Module } from "../../ir/index.js";
@@ -30,6 +31,8 @@ import type { State } from "./state.js";
 import { layerWindows, type Pop } from "./model.js";
 import { exactGain } from "./quant.js";
 import { quantInfo } from "./passes.js";
+import { isLeakyModule } from "./leaky.js";
+import { leakyNetworkFiles } from "./leaky-run.js";
 
 export const LOIHI_FORMAT = "tscc-loihi";
 export const LOIHI_VERSION = 1;
@@ -358,12 +361,13 @@ export async function emitLoihi(m: Module, ctx: EmitContext, state: State): Prom
   ctx.writeFile("resource-report.json", json(report.data));
   ctx.writeFile("resource-report.md", reportMarkdown(state, report));
   ctx.writeFile("mapping.svg", mappingSvg(state, report));
-  const nf = networkFiles(state, m);
-  ctx.writeFile("network.json", json(nf.json));
+  const leaky = isLeakyModule(m);
+  const nf = leaky ? leakyNetworkFiles(state, m) : networkFiles(state, m);
+  ctx.writeFile(leaky ? "leaky.json" : "network.json", json(nf.json));
   ctx.writeFile("weights.bin", nf.weights);
   ctx.writeFile(
     "manifest.json",
-    json({ format: LOIHI_FORMAT, version: LOIHI_VERSION, tscc: ctx.toolVersion ?? "unknown", source: ctx.source, profile: state.prof.name, window: state.net.T, ...(layerWindows(state.net) ? { layer_windows: layerWindows(state.net) } : {}), cores: state.part!.cores.length, chips: state.placement!.chips, latency_steps: state.net.latency, input: nf.json["input"], outputs: m.outputs.map((o) => o.name), energy: (m.attrs["loihi.energy"] as string | undefined) ?? Object.keys(state.prof.energy)[0] }),
+    json({ format: LOIHI_FORMAT, version: LOIHI_VERSION, tscc: ctx.toolVersion ?? "unknown", source: ctx.source, profile: state.prof.name, window: state.net.T, ...(layerWindows(state.net) ? { layer_windows: layerWindows(state.net) } : {}), cores: state.part!.cores.length, chips: state.placement!.chips, latency_steps: state.net.latency, input: nf.json["input"], outputs: m.outputs.map((o) => o.name), energy: (m.attrs["loihi.energy"] as string | undefined) ?? Object.keys(state.prof.energy)[0], ...(leaky ? { leaky: true } : {}) }),
   );
 }
 

@@ -56,7 +56,7 @@ export interface EngineResult {
   readonly intervals?: (Uint16Array | null)[];
 }
 
-function wrap(x: number, bits: number): number {
+export function wrap(x: number, bits: number): number {
   const m = 2 ** bits;
   const h = m / 2;
   let r = x % m;

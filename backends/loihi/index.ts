@@ -8,8 +8,9 @@
 import { isSpikingModule, isTsccError, fmt, M } from "../../ir/index.js";
 import { defineBackend, type BackendOptions } from "../api.js";
 import { CONVERSION_OPTIONS, emulatorPipeline } from "../emulator/index.js";
-import { legalizeForSnn } from "../emulator/legalize.js";
+import { legalizeForSnn, legalizeSpiking } from "../emulator/legalize.js";
 import { emitLoihi } from "./emit.js";
+import { buildLeakyNetwork, isLeakyModule, unmappedNodes } from "./leaky.js";
 import { LOIHI_PASSES } from "./passes.js";
 import { BUILTIN_PROFILES, loadProfile, profileJson } from "./profile.js";
 import { loihiArtifactInputs, runLoihiArtifact } from "./run.js";
@@ -41,17 +42,33 @@ export const loihiBackend = defineBackend({
     granularity: { kind: "int", default: 0, doc: "tile granularity γ: tiles use ≤ 1/γ of every core resource (0: try 1 and 2, keep the fewest cores)" },
     "cx-granularity": { kind: "int", default: 0, doc: "compartment granularity γ_cx: tiles use ≤ 1/γ_cx of a core's compartments, so compartment-heavy tiles can share cores with out-axon- or memory-heavy ones (0: try 1, 2 and 4)" },
     ...CONVERSION_OPTIONS,
-    dt: { kind: "float", default: 0, doc: "NIR graphs: the time step (unused: the Loihi backend maps tscc's own TSC networks)" },
+    dt: { kind: "float", default: 0, doc: "NIR graphs of leaky neurons: the time step (default: the graph's metadata)" },
   },
   passes: () => LOIHI_PASSES,
   pipeline: loihiPipeline,
   spikingPipeline: loihiMappingPipeline,
   legalize(m, diag, options) {
     if (isSpikingModule(m)) {
-      // A spiking network from NIR: tscc's own TSC export (restored) maps; NIR primitives do not (yet).
-      const nir = m.ops.find((op) => op.name.startsWith("nir."));
-      if (nir) diag.report(fmt(M.BackendUnsupported, ["loihi", "a graph of NIR primitives", "the Loihi mapping takes Temporal-Switch-Coded networks; LIF/CubaLIF graphs from other tools are not mapped yet (docs/interop.md, 'Loihi'); run them with --target emulator"], { loc: nir.loc }));
-      else if (m.attrs["coding"] !== "tsc") diag.report(fmt(M.BackendUnsupported, ["loihi", "a rate-coded network", "the Loihi backend maps Temporal-Switch-Coded networks only"]));
+      // A spiking network from NIR: tscc's own TSC export (restored) maps as TSC; a graph of NIR
+      // primitives maps as leaky compartments (leaky.ts), whose model reports what does not map.
+      if (isLeakyModule(m)) {
+        const dt = Number(options["dt"] ?? 0);
+        // The emulator's checks of a NIR graph (nir ops only, a time step for stateful nodes).
+        legalizeSpiking(m, diag, "loihi", dt);
+        if (!(dt > 0) && m.attrs["nir.dt"] === undefined) return;
+        if (dt > 0) m.attrs["nir.dt"] = dt;
+        // A graph of NIR neurons is a spiking network as it stands (loihi:quantize requires one).
+        const provides = (m.attrs["provides"] as string[] | undefined) ?? [];
+        if (!provides.includes("spiking")) m.attrs["provides"] = [...provides, "spiking"];
+        try {
+          const unmapped = unmappedNodes(m);
+          if (unmapped) throw unmapped;
+          buildLeakyNetwork(m);
+        } catch (e) {
+          if (!isTsccError(e)) throw e;
+          e.diagnostics.forEach((d) => diag.report(d));
+        }
+      } else if (m.attrs["coding"] !== "tsc") diag.report(fmt(M.BackendUnsupported, ["loihi", "a rate-coded network", "the Loihi backend maps Temporal-Switch-Coded networks only"]));
       return;
     }
     if (options["coding"] === "rate") {

@@ -29,8 +29,10 @@
  */
 import type { Module, Op, Value } from "../../ir/index.js";
 import type { Window2d } from "../emulator/runtime/plan.js";
+import { buildLeakyNetwork, isLeakyModule } from "./leaky.js";
 
-export type PopKind = "input" | "tsc" | "or" | "readout";
+/** `lif` and `li`: leaky compartments of a NIR graph (leaky.ts), spiking and read-out. */
+export type PopKind = "input" | "tsc" | "or" | "readout" | "lif" | "li";
 
 export interface Geometry2d extends Window2d {
   /** Input (source value) channels and output channels; H, W and OH, OW are the spatial sizes. */
@@ -133,6 +135,7 @@ function f32(v: Value | undefined): Float32Array | undefined {
 
 /** Build the population graph of a TSC snn module. Throws on structures the mapper does not support. */
 export function buildNetwork(m: Module): Network {
+  if (isLeakyModule(m)) return buildLeakyNetwork(m);
   const T = m.attrs["window"] as number;
   const pops: Pop[] = [];
   const groups: Group[] = [];

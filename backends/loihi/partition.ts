@@ -126,6 +126,7 @@ export function relayUsage(r: RelayItem, prof: Profile): Usage {
 }
 
 export function compatClass(p: Pop, prof: Profile): string {
+  if (p.kind === "lif" || p.kind === "li") return "cuba";
   if (prof.tsc.synapse === "option-a") return p.kind === "or" ? "impulse" : "switch";
   return p.kind === "or" ? "or-program" : "tsc-program";
 }
@@ -137,6 +138,8 @@ export function classConfig(cls: string): Record<string, number | string> {
       return { dsOffset: 0, dmOffset: 0, posVmLimit: 7, negVmLimit: 23, noise: 0, delayBits: 0, learning: 0 };
     case "impulse":
       return { dsOffset: 1, dmOffset: 0, posVmLimit: 0, negVmLimit: 0, noise: 0, delayBits: 0, learning: 0 };
+    case "cuba":
+      return { dsOffset: 1, dmOffset: 0, posVmLimit: 7, negVmLimit: 23, noise: 0, delayBits: 0, learning: 0 };
     case "tsc-program":
       return { neuron_program: "tsc", message_bits: 2, noise: 0, learning: 0 };
     default:
@@ -147,6 +150,7 @@ export function classConfig(cls: string): Record<string, number | string> {
 export const CLASS_WHY: Readonly<Record<string, string>> = {
   switch: "switch synapses need a persistent current: δu = 0 on a dsOffset = 0 core, with vmin/vmax covering the integrators' range (relays here use δu = δv = 4095)",
   impulse: "OR gates count ON events as one-step impulses: δu = 4095 on a dsOffset = 1 core (full decay), small vmax",
+  cuba: "leaky compartments of a NIR graph (LIF, IF, CubaLIF, read-outs): δu = 1..4096 on a dsOffset = 1 core (4096 clears the current every step), δv = 0..4095 with dmOffset = 0, v over the full 24 bits",
   "tsc-program": "cores running the microcode TSC neuron (integrate, ramp fire, ±1 graded spikes; relays as its forwarding mode)",
   "or-program": "cores running the microcode OR-of-switches unit",
 };

@@ -16,6 +16,8 @@ import { granularities, partitionNetwork } from "./partition.js";
 import { placeCores, type Weights } from "./place.js";
 import { loadProfile, qMax, uMax, weightMantMax, weightShift, type Profile } from "./profile.js";
 import { encodeSplits, groupScale, layerBias, medianTailExponents, partWorst, planSplits, quantizeLayer, quantizeRows, rowExponents, scaleOfRow, weightRows, channelsOf, type ChannelSplit, type RowScale } from "./quant.js";
+import { isLeakyModule } from "./leaky.js";
+import { quantizeLeaky } from "./leaky-quant.js";
 import { routeAll } from "./route.js";
 import { cachePartition, loadState, storePartition, type GroupQuant, type State } from "./state.js";
 
@@ -211,6 +213,10 @@ export const quantizePass = definePass({
   requires: ["spiking"],
   provides: ["loihi-quantized"],
   run(m, ctx) {
+    if (isLeakyModule(m)) {
+      const spec = ctx.options["profile"] as string;
+      return quantizeLeaky(m, ctx, spec, spec === "loihi1" || spec === "loihi2" ? spec : resolvePath(cwdOf(ctx) ?? process.cwd(), spec), cwdOf(ctx));
+    }
     if (m.attrs["coding"] !== "tsc") {
       ctx.diag.report(fmt(M.PassFailed, ["loihi:quantize maps Temporal-Switch-Coded networks only; this module is rate-coded"]));
       return { changed: false };

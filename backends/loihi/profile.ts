@@ -20,7 +20,7 @@ export type Tag = "P" | "C" | "D" | "S" | "U";
 export interface TscRealisation {
   /** `option-a`: ON and OFF source compartments with their own axons (+w / −w lists, Loihi 1);
    *  `graded`: one axon per source, spikes carry a signed payload ±1 (Loihi 2). */
-  readonly synapse: "option-a" | "graded";
+  readonly synapse: "option-a" | "graded" | "binary";
   /** Compartments per TSC neuron (hidden layers). */
   readonly neuron_cx: number;
   /** Compartments per max-pool (OR-of-switches) unit. */
@@ -41,7 +41,7 @@ export interface TscRealisation {
    * TSC tiles; `impulse` keeps them apart. Loihi 2: `tsc-program` (a relay mode of the TSC microcode,
    * U) or `or-program`.
    */
-  readonly relay_class: "switch" | "impulse" | "tsc-program" | "or-program";
+  readonly relay_class: "switch" | "impulse" | "tsc-program" | "or-program" | "cuba";
 }
 
 export interface EnergySet {

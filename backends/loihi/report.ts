@@ -154,7 +154,9 @@ export function buildReport(state: State): Report {
       source_polarities: polarities(prof),
       bias: prof.tsc.bias,
       multiplier_note:
-        prof.tsc.synapse === "option-a"
+        prof.tsc.synapse === "binary"
+          ? "a NIR graph of leaky neurons: one CUBA compartment per neuron (δu, δv from its time constants), one axon per source with binary spikes, the bias in the neuron's register, no layer clocks; a population at depth d computes the graph's step t at chip step t + d"
+          : prof.tsc.synapse === "option-a"
           ? `Option A: every TSC neuron is ${prof.tsc.neuron_cx} compartments (integrator X, ramp R, comparator/ON soma C, OFF latch F) plus ${prof.tsc.clock_cx_per_layer} clock compartments per layer; ON and OFF axons with +w/−w lists double input axons and synapse memory`
           : "graded spikes: one axon per source with ±1 payloads; a microcode TSC neuron is 1 compartment",
     },
@@ -203,8 +205,9 @@ export function reportMarkdown(state: State, r: Report): string {
   const d = r.data as Record<string, any>;
   const L: string[] = [];
   L.push(`# Loihi mapping report: ${md(String(state.m.attrs["source"] ?? state.m.name))}`, "");
+  const leaky = d.tsc_realisation.synapse === "binary";
   const lw = d.layer_windows as Record<string, number> | undefined;
-  L.push(`Profile **${d.profile}** (confidence: ${d.profile_confidence}), ${lw ? `TSC windows per layer: ${Object.entries(lw).map(([k, v]) => `${md(k)} ${v}`).join(", ")}` : `TSC window T = ${d.window}`}.`, "");
+  L.push(`Profile **${d.profile}** (confidence: ${d.profile_confidence}), ${leaky ? "a NIR graph of leaky neurons" : lw ? `TSC windows per layer: ${Object.entries(lw).map(([k, v]) => `${md(k)} ${v}`).join(", ")}` : `TSC window T = ${d.window}`}.`, "");
   L.push("![cores per layer](mapping.svg)", "");
   L.push("## Will it fit?", "");
   const failed = r.drc.filter((x) => !x.pass && x.severity === "error");
@@ -215,7 +218,7 @@ export function reportMarkdown(state: State, r: Report): string {
   L.push("Bound per compatibility class (cores needed by each resource):", "", "| class | compartments | synapse memory | in-axons | out-axons | bound | binding |", "|---|---:|---:|---:|---:|---:|---|");
   for (const c of r.bound.classes) L.push(`| ${c.cls} | ${c.cores_by.cx} | ${c.cores_by.bits} | ${c.cores_by.in_slots} | ${c.cores_by.out_axons} | ${c.cores} | ${c.binding} |`);
   L.push("", `Tightened: ${d.lower_bound.tightened.why}.`, "");
-  L.push("## TSC on the chip", "", d.tsc_realisation.multiplier_note + ".", "");
+  L.push(leaky ? "## Leaky compartments on the chip" : "## TSC on the chip", "", d.tsc_realisation.multiplier_note + ".", "");
   L.push("| compatibility class | cores | shared configuration | why |", "|---|---:|---|---|");
   for (const [k, v] of Object.entries(d.compat_classes as Record<string, any>)) L.push(`| ${k} | ${v.cores} | ${Object.entries(v.shared_cfg).map(([a, b]) => `${a}=${b}`).join(", ")} | ${v.why} |`);
   L.push("", "## Layers", "", "| layer | kind | neurons | cx/neuron | tiling (ch×rows×cols) | tiles | cores |", "|---|---|---:|---:|---|---:|---:|");
@@ -237,7 +240,7 @@ export function reportMarkdown(state: State, r: Report): string {
   L.push("## Energy and latency", "", `Energy per inference (${e.activity}; parameter set **${e.parameter_set}**: ${e.parameter_source}):`, "");
   L.push("| total | compartment updates | synaptic ops | messages | static |", "|---:|---:|---:|---:|---:|");
   L.push(`| ${fmtN(e.total)} pJ | ${fmtN(e.compartment_updates)} | ${fmtN(e.synaptic_ops)} | ${fmtN(e.messages)} | ${fmtN(e.static)} |`, "");
-  L.push(`Latency: ${d.latency_steps} steps (${lw ? `each layer's window on the longest path plus one step per hop${d.schedule_lead ? `; the input enters at step ${d.schedule_lead} so that every layer's bias and ramp clock starts at a step ≥ 0` : ""}` : `T = ${d.window} per layer plus one step per hop`}); at most ${fmtN(d.latency.per_step_ns_bound)} ns per step (largest core's updates + barrier) → ${fmtN(d.latency.per_inference_us)} µs per inference.`, "");
+  L.push(`Latency: ${d.latency_steps} steps (${leaky ? "the graph's steps (metadata, else 1) plus one step per hop" : lw ? `each layer's window on the longest path plus one step per hop${d.schedule_lead ? `; the input enters at step ${d.schedule_lead} so that every layer's bias and ramp clock starts at a step ≥ 0` : ""}` : `T = ${d.window} per layer plus one step per hop`}); at most ${fmtN(d.latency.per_step_ns_bound)} ns per step (largest core's updates + barrier) → ${fmtN(d.latency.per_inference_us)} µs per inference.`, "");
   L.push("## Precision chosen per layer", "", "Θ and its threshold classes Θ/2^k, weight exponents, bits (sign included) of each row's largest weight mantissa (median, smallest), non-zero weights flushed to 0, channels whose fan-in is split (docs/loihi.md \"Fitting ordinary networks\"). `tscc run` measures what they cost against the float TSC network.", "");
   L.push("| layer | precision |", "|---|---|");
   for (const l of d.per_layer as { layer: string; precision?: string }[]) if (l.precision) L.push(`| ${md(l.layer)} | ${l.precision} |`);

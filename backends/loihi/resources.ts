@@ -24,6 +24,7 @@
 import type { Group, Network, Pop } from "./model.js";
 import { cxCapacity, idxBitsFor, listBits, polarities, type Profile } from "./profile.js";
 import { decodeSplits } from "./quant.js";
+import { leakyProfileKeys } from "./leaky.js";
 
 /** A box of neuron coordinates: channels [c0, c1) × rows [y0, y1) × columns [x0, x1). */
 export interface Box {
@@ -201,6 +202,8 @@ export function densePopGroups(net: Network, prof: Profile): Set<Group> {
  * layers of different windows (per-layer windows) have different comparator profiles.
  */
 export function profileKeys(p: Pop, prof: Profile, layerScale: number): { cx: string[]; vth: string[] } {
+  const leaky = leakyProfileKeys(p);
+  if (leaky) return leaky;
   if (prof.tsc.synapse === "option-a") {
     switch (p.kind) {
       case "tsc":

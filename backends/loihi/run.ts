@@ -12,13 +12,14 @@ import { fmt, M, TsccError, yieldToEventLoop } from "../../ir/index.js";
 import { artifactFile, isNetworkError, readArtifactJson, shapeSchema } from "../emulator/artifact-files.js";
 import { parseWeights } from "../emulator/runtime/weights-file.js";
 import type { RunReport, RunRequest } from "../api.js";
-import { compareLogits, labelsOf } from "../emulator/run.js";
+import { labelsOf } from "../emulator/run.js";
 import { runClosedForm } from "../emulator/runtime/closed-form.js";
 import type { Network, Node } from "../emulator/runtime/network.js";
 import { planOf } from "../emulator/runtime/plan.js";
 import { schedule } from "../emulator/runtime/schedule.js";
 import { runLoihi } from "./engine.js";
 import { LOIHI_FORMAT, LOIHI_VERSION } from "./emit.js";
+import { agreementMetrics, measuredEnergy, runLeakyArtifact } from "./leaky-run.js";
 
 const valueRef = z.number().int().min(0);
 const pair = z.tuple([z.number().int().min(1), z.number().int().min(1)]);
@@ -195,6 +196,12 @@ export function closedFormTwin(int: Network, sch: ReturnType<typeof schedule>): 
 
 export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<RunReport> {
   const man = readLoihiManifest(dir);
+  if ((man as { leaky?: unknown }).leaky === true) {
+    const prof = readArtifactJson(dir, "hw-profile.json", KIND, hwProfileSchema);
+    const report = readArtifactJson(dir, "resource-report.json", KIND, reportSchema);
+    const compartments = report.per_core.reduce((s, c) => s + c.used.compartments, 0);
+    return runLeakyArtifact(dir, req, { profile: man.profile, cores: man.cores, chips: man.chips, energy: man.energy, tscc: man.tscc, compartments, report: report.energy_per_inference_pj, sets: prof.energy });
+  }
   const given = req.inputs[man.input.name] ?? (Object.keys(req.inputs).length === 1 ? Object.values(req.inputs)[0] : undefined);
   if (!given) throw new TsccError(fmt(M.InputMismatch, [`${dir}: no input named '${man.input.name}'`]));
   const want = man.input.shape;
@@ -236,15 +243,7 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
   const fl = runClosedForm(float, x, batch);
   const flogits = fl.outputs[0]!;
   const labels = req.labels ? labelsOf(req.labels, batch) : undefined;
-  const { correct, refCorrect: fcorrect, agree, errMax } = compareLogits(logits, flogits, labels, batch, outSize);
-  const metrics: Record<string, unknown> = { target: "loihi", profile: man.profile, engine: engine === "event" ? "bit-accurate (registers)" : "integer closed form", samples: batch, window: man.window, ...(man.layer_windows ? { layer_windows: man.layer_windows } : {}), latency_steps: man.latency_steps, cores: man.cores, chips: man.chips };
-  if (labels) {
-    metrics["accuracy"] = correct / batch;
-    metrics["float_tsc_accuracy"] = fcorrect / batch;
-    metrics["accuracy_delta"] = (correct - fcorrect) / batch;
-  }
-  metrics["agreement_with_float_tsc"] = agree / batch;
-  metrics["logit_error_max"] = errMax;
+  const metrics: Record<string, unknown> = { target: "loihi", profile: man.profile, engine: engine === "event" ? "bit-accurate (registers)" : "integer closed form", samples: batch, window: man.window, ...(man.layer_windows ? { layer_windows: man.layer_windows } : {}), latency_steps: man.latency_steps, cores: man.cores, chips: man.chips, ...agreementMetrics(logits, flogits, labels, batch, outSize, "float_tsc", "logit_error_max") };
   const per = (v: number): number => v / batch;
   const report = readArtifactJson(dir, "resource-report.json", KIND, reportSchema);
   const cx = report.per_core.reduce((s, c) => s + c.used.compartments, 0);
@@ -260,12 +259,8 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
     metrics["v_saturations"] = counters.v_saturations;
     // Energy from measured counts: updates of every configured compartment every step, synaptic ops,
     // and messages scaled from the mapping's worst case by the measured share of spiking sources.
-    const e = report.energy_per_inference_pj;
-    const worstSyn = e.synaptic_ops_count ?? 1;
     const set = prof.energy[req.options["energy"] ?? man.energy] ?? Object.values(prof.energy)[0]!;
-    const activity = worstSyn > 0 ? per(counters.synaptic_ops) / worstSyn : 0;
-    const energy = cx * man.latency_steps * set.update_inactive_pj + per(counters.synaptic_ops) * set.synop_pj + (e["messages"] ?? 0) * activity + (e["static"] ?? 0);
-    metrics["energy_per_inference_pj"] = energy;
+    metrics["energy_per_inference_pj"] = measuredEnergy(report.energy_per_inference_pj, set, cx * man.latency_steps, per(counters.synaptic_ops));
     metrics["energy_params"] = set.name;
   }
   metrics["float_tsc_synaptic_additions_per_inference"] = per(fl.counters.synaptic_additions);

@@ -15,6 +15,7 @@
  */
 import type { Module, Op } from "../../ir/index.js";
 import { buildNetwork, type Group, type Network, type Pop } from "./model.js";
+import { isLeakyModule, leakyProfile } from "./leaky.js";
 import { fanoutOf, type Fanout } from "./fanout.js";
 import { canonicalRelays, clockUsage, countTraffic, relayOfRun, relayUsage, tileOut, type ClockItem, type CoreInfo, type Granularity, type Partition, type RelayItem } from "./partition.js";
 import type { Placement, Slot } from "./place.js";
@@ -66,7 +67,8 @@ export function neuronOp(p: Pop): Op {
 }
 
 export function loadState(m: Module, cwd?: string): State {
-  const prof = loadProfile(profileSpec(m), cwd);
+  const prof0 = loadProfile(profileSpec(m), cwd);
+  const prof = isLeakyModule(m) ? leakyProfile(prof0) : prof0;
   const net = buildNetwork(m);
   const exponent = (m.attrs["loihi.exponent"] as "layer" | "core" | undefined) ?? "layer";
   let quant: State["quant"];

@@ -93,6 +93,8 @@ export const M = {
   BackendUnsupported: { code: 4001, severity: "error", text: "backend '{0}' cannot compile {1}: {2}" },
   UnknownBackend: { code: 4002, severity: "error", text: "unknown target '{0}'; available: {1}" },
   EmitFailed: { code: 4003, severity: "error", text: "{0}" },
+  // 41xx: the loihi backend on NIR graphs of leaky neurons
+  LoihiLeaky: { code: 4101, severity: "error", text: "cannot map onto Loihi: {0}" },
   // 42xx: the NIR backend (export to NIR)
   NirExportUnsupported: { code: 4201, severity: "error", text: "cannot export {0} to NIR: {1}" },
 

@@ -129,6 +129,7 @@ export async function loadArtifact(dir: string, label: string): Promise<ReportAr
   }
   if (target === "loihi") {
     const man = readLoihiManifest(dir);
+    if ((man as { leaky?: unknown }).leaky === true) throw new TsccError(fmt(M.DataFile, [label, "a NIR graph of leaky neurons mapped onto Loihi: tscc report reads TSC networks; see its resource-report.md, and `tscc run` for the measured run"]));
     const { float } = loadNetworks(dir);
     const loihi: LoihiFiles = {
       report: readJson<LoihiReport>(join(dir, "resource-report.json")),

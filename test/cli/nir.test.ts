@@ -49,13 +49,17 @@ describe("tscc and NIR files", () => {
     for (const k of ["accuracy", "synaptic_additions_per_inference", "neuron_updates_per_inference", "spikes_per_inference", "latency_steps", "layers"]) expect(b[k], k).toEqual(a[k]);
   });
 
-  it("--target loihi maps the restored TSC network and refuses NIR primitives by name", async () => {
+  it("--target loihi maps the restored TSC network and a graph of leaky neurons, and refuses a recurrent graph by node", async () => {
     const ok = await tscc(["compile", "cnn-small.nir", "--target", "loihi", "-o", "chip"], dir);
     expect(ok.code, ok.stderr).toBe(0);
     expect(readdirSync(join(dir, "chip"))).toContain("resource-report.json");
-    const no = await tscc(["compile", join(FIX, "lif_chain.nir"), "--target", "loihi", "-o", "chip2"], dir);
+    const leaky = await tscc(["compile", join(FIX, "lif_chain.nir"), "--target", "loihi", "-o", "chip3"], dir);
+    expect(leaky.code, leaky.stderr).toBe(0);
+    expect(readdirSync(join(dir, "chip3"))).toContain("leaky.json");
+    const no = await tscc(["compile", join(FIX, "recurrent.nir"), "--target", "loihi", "-o", "chip2"], dir);
     expect(no.code).toBe(1);
-    expect(no.stderr).toMatch(/node 'fc1' \(Affine\): error TSCC4001: backend 'loihi' cannot compile a graph of NIR primitives/);
+    expect(no.stderr.trim().split("\n")).toHaveLength(1);
+    expect(no.stderr).toMatch(/node 'rsyn\/w_rec' \(Linear\): error TSCC4101: cannot map onto Loihi: a recurrent edge/);
     expect(existsSync(join(dir, "chip2"))).toBe(false);
   });
 

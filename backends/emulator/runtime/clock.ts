@@ -104,13 +104,13 @@ function size(shape: readonly number[]): number {
 }
 
 /** Targets of a sliding window (conv or pool) per input position: output position and kernel offset. */
-interface Taps {
+export interface Taps {
   readonly start: Int32Array;
   readonly out: Int32Array;
   readonly k: Int32Array;
 }
 
-function windowTaps(inSp: readonly number[], outSp: readonly number[], kernel: readonly number[], strides: readonly number[], pads: readonly number[], dil: readonly number[]): Taps {
+export function windowTaps(inSp: readonly number[], outSp: readonly number[], kernel: readonly number[], strides: readonly number[], pads: readonly number[], dil: readonly number[]): Taps {
   const nd = inSp.length;
   const H = nd === 2 ? inSp[0]! : 1;
   const W = inSp[nd - 1]!;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hdf5Ready, writeHdf5, type WriteDataset, type WriteGroup } from "../../../backends/nir/hdf5.js";
 import { removeDir, spawnTscc, tempDir, tscc, ROOT } from "../../cli/support.js";
+import { f64, group, ints, nirRoot, str } from "../../support/nir-files.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -16,10 +17,6 @@ beforeAll(async () => {
 });
 afterAll(() => removeDir(dir));
 
-const str = (s: string): WriteDataset => ({ kind: "dataset", data: s });
-const f64 = (shape: number[], v = 1): WriteDataset => ({ kind: "dataset", data: new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(v), shape, compress: true });
-const ints = (v: number[]): WriteDataset => ({ kind: "dataset", data: BigInt64Array.from(v.map(BigInt)), shape: [v.length], compress: false });
-const group = (children: Record<string, WriteDataset | WriteGroup>): WriteGroup => ({ kind: "group", children });
 
 type Nodes = Record<string, WriteGroup>;
 
@@ -43,8 +40,7 @@ function graph(nodes: Partial<Nodes> = {}, edges?: string[][], version = "1.0.7"
   ];
   const children: Record<string, WriteGroup> = {};
   for (const [k, v] of Object.entries(all)) if (v) children[k] = v;
-  const root: Record<string, WriteDataset | WriteGroup> = { version: str(version), node: group({ type: str("NIRGraph"), nodes: group(children), edges: { kind: "dataset", data: e.flat(), shape: [e.length, 2] }, metadata: group(meta) }) };
-  return group(root);
+  return nirRoot(children, e, meta, version);
 }
 
 function file(name: string, tree: WriteGroup | Uint8Array): string {
