@@ -15,6 +15,11 @@ export interface FuzzCase {
   readonly files: Readonly<Record<string, FileContent>>;
   /** The tscc command (run in the case folder); its output folder, if any, is `out`. */
   readonly argv: readonly string[];
+  /**
+   * A second command run in the same folder once `argv` exited 0 (e.g. `run out` on the artifact `argv`
+   * compiled), judged by the same oracle.
+   */
+  readonly then?: readonly string[];
   /** What the generator did, for reports. */
   readonly note: string;
   /** The input is hostile in a way tscc must refuse (a path escaping the model's folder): exit 0 is a finding. */
