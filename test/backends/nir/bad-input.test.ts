@@ -75,6 +75,22 @@ describe("bad NIR files", () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
+  it("subgraphs nested two deep compile, and their ports' declared shapes are checked (found by fuzzing)", async () => {
+    const sub = (n: number, body: WriteGroup, self = false): WriteGroup =>
+      group({
+        type: str("NIRGraph"),
+        nodes: group({ input: group({ type: str("Input"), shape: ints([n]) }), body, output: group({ type: str("Output"), shape: ints([n]) }) }),
+        edges: { kind: "dataset", data: ["input", "body", "body", "output", ...(self ? ["body", "body"] : [])], shape: [self ? 3 : 2, 2] },
+      });
+    const nested = graph({ lif: sub(3, sub(3, lif(3), true)) });
+    file("nested.nir", nested);
+    const r = await tscc(["compile", "nested.nir", "--target", "emulator", "-o", join(dir, "nested-out")], dir);
+    expect(r.code, r.stderr).toBe(0);
+    // An edge bringing [3] into a subgraph whose Input declares [4].
+    file("port.nir", graph({ lif: sub(4, lif(4), true), output: group({ type: str("Output"), shape: ints([4]) }) }));
+    await expectRejected("port.nir", 1206, "node 'lif/input' (Input)", /'fc' \(Affine\) outputs \[3\], 'lif' \(Input\) takes \[4\]/);
+  });
+
   it("unknown node type", async () => {
     file("unknown.nir", graph({ lif: group({ type: str("Banana"), r: f64([3]) }) }));
     await expectRejected("unknown.nir", 1204, "node 'lif' (Banana)", /unknown NIR node type 'Banana'/);
