@@ -145,6 +145,8 @@ export async function runCase<P>(target: FuzzTarget<P>, prepared: P, folder: Cas
     // The follow-up reads what the first command wrote: `out` is expected to exist.
     verdict = judge(c, second.code, second.stderr, false);
     if (verdict.kind === "finding") return { ...verdict, why: `${step}: ${verdict.why}` };
+    // tscc cannot read back what it has just written: the first command accepted an input it cannot handle.
+    if (verdict.kind === "rejected" && verdict.codes.includes(5004) && /cannot read '[^']*\bout'/.test(verdict.first)) return { kind: "finding", why: `${step}: the output it wrote is unreadable`, detail: second.stderr };
   }
   const stray = folder.stray(c).filter((f) => f !== "tscc-repro.tir");
   if (stray.length) return { kind: "finding", why: "wrote outside its output folder", detail: stray.join(", ") };

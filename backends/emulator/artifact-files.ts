@@ -4,10 +4,28 @@
  * (types, ranges, sizes) before anything is built from them; every failure is one TSCC5004 naming the
  * file and the first offending field.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { fmt, M, TsccError } from "../../ir/index.js";
+
+/**
+ * Import an artifact's model.js. Node caches modules by URL, so the URL carries the file's SHA-256: a
+ * process that runs several artifacts compiled into the same folder one after another (the fuzzer, a
+ * long-lived caller of the API) gets the model.js it finds there, not a stale one from the cache.
+ */
+export async function importModelJs<T>(dir: string): Promise<T> {
+  const url = pathToFileURL(join(dir, "model.js")).href;
+  let hash: string;
+  try {
+    hash = createHash("sha256").update(readFileSync(join(dir, "model.js"))).digest("hex").slice(0, 16);
+  } catch {
+    return (await import(url)) as T; // a missing file fails in import() as before
+  }
+  return (await import(`${url}?sha256=${hash}`)) as T;
+}
 
 export function artifactError(file: string, why: string, hint?: string): never {
   throw new TsccError(fmt(M.DataFile, [file, why], hint ? { hint } : {}));
