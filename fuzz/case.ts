@@ -132,6 +132,14 @@ async function runCommand(dir: string, argv: readonly string[], mode: "inproc" |
 
 /** Run a case (its command, then its follow-up command if the first succeeded) and judge it. */
 export async function runCase<P>(target: FuzzTarget<P>, prepared: P, folder: CaseFolder, c: FuzzCase, mode: "inproc" | "cli", timeoutMs: number): Promise<CaseResult> {
+  try {
+    return await runAndJudge(target, prepared, folder, c, mode, timeoutMs);
+  } finally {
+    await target.afterCase?.(prepared);
+  }
+}
+
+async function runAndJudge<P>(target: FuzzTarget<P>, prepared: P, folder: CaseFolder, c: FuzzCase, mode: "inproc" | "cli", timeoutMs: number): Promise<CaseResult> {
   folder.reset();
   folder.write(c);
   const first = await runCommand(folder.dir, c.argv, mode, timeoutMs, c.note);
@@ -146,7 +154,8 @@ export async function runCase<P>(target: FuzzTarget<P>, prepared: P, folder: Cas
     verdict = judge(c, second.code, second.stderr, false);
     if (verdict.kind === "finding") return { ...verdict, why: `${step}: ${verdict.why}` };
     // tscc cannot read back what it has just written: the first command accepted an input it cannot handle.
-    if (verdict.kind === "rejected" && verdict.codes.includes(5004) && /cannot read '[^']*\bout'/.test(verdict.first)) return { kind: "finding", why: `${step}: the output it wrote is unreadable`, detail: second.stderr };
+    const unreadable = verdict.kind === "rejected" && verdict.codes.includes(5004) ? /cannot read '([^']*)'/.exec(verdict.first)?.[1] : undefined;
+    if (unreadable && c.argv.some((a) => a.startsWith("out") && (unreadable === a || unreadable.endsWith(`/${a}`)))) return { kind: "finding", why: `${step}: the output it wrote is unreadable`, detail: second.stderr };
   }
   const stray = folder.stray(c).filter((f) => f !== "tscc-repro.tir");
   if (stray.length) return { kind: "finding", why: "wrote outside its output folder", detail: stray.join(", ") };

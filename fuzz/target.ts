@@ -44,6 +44,11 @@ export interface FuzzTarget<P = unknown> {
   arbitrary(p: P): fc.Arbitrary<FuzzCase>;
   /** An unmutated case that must be accepted (exit 0): proves the target reaches the reader. */
   valid(p: P): FuzzCase;
+  /**
+   * Restore process-wide state a case may have broken, after every case whatever its verdict and
+   * before the next case is generated (the NIR target reloads h5wasm after a corrupt file aborted it).
+   */
+  afterCase?(p: P): Promise<void>;
   /** Extra oracle after the command ran (e.g. generated code did not execute model strings). */
   check?(p: P, dir: string, c: FuzzCase, exitCode: number): Promise<string | undefined>;
 }

@@ -9,6 +9,7 @@
  * self-loops and reversed (recurrent) edges, renamed, duplicated and removed nodes, nodes wrapped in
  * subgraphs, deeply nested subgraphs, version strings, metadata (dt, tscc's round-trip record).
  */
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -415,11 +416,20 @@ function applyEdit(root: Group, e: Edit): string {
   }
 }
 
-/** The seed after the edits, written with tscc's HDF5 writer. */
-function edited(seed: Seed, edits: readonly Edit[]): { bytes: Uint8Array; note: string } {
+/** Every dataset of a tree stored contiguously (no chunks, no gzip). */
+function uncompressed(g: Group): void {
+  for (const c of g.children.values()) {
+    if (isGroup(c)) uncompressed(c);
+    else c.compress = false;
+  }
+}
+
+/** The seed after the edits, written with tscc's HDF5 writer (gzip-chunked arrays as nir.write, or contiguous). */
+function edited(seed: Seed, edits: readonly Edit[], gzip: boolean): { bytes: Uint8Array; note: string } {
   const tree = structuredClone(seed.tree);
   const notes = edits.map((e) => applyEdit(tree, e)).filter(Boolean);
-  return { bytes: writeHdf5(tree), note: `${seed.name}: ${notes.join("; ") || "(no edit applied)"}` };
+  if (!gzip) uncompressed(tree);
+  return { bytes: writeHdf5(tree), note: `${seed.name}: ${notes.join("; ") || "(no edit applied)"}${gzip ? "" : " (contiguous)"}` };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -427,14 +437,25 @@ function edited(seed: Seed, edits: readonly Edit[]): { bytes: Uint8Array; note: 
 
 const DT = ["0.001", "1", "0", "-1", "1e-300", "1e308", "nan", "inf"];
 
-function commands(seed: Seed): fc.Arbitrary<{ readonly argv: readonly string[]; readonly then?: readonly string[] }> {
-  const compile = (target: string): string[] => ["compile", "model.nir", "--target", target, "-o", "out"];
+/**
+ * The commands reading a case's model.nir. A compiled artifact goes to `out/<hash of the file and the
+ * command>`: a worker runs its cases in one process, and under tsx (which the fuzzer runs on) Node's
+ * module cache keeps the first model.js imported from a path whatever its URL's query says, so two
+ * different artifacts must not share a folder.
+ */
+function commands(seed: Seed, bytes: Uint8Array): fc.Arbitrary<{ readonly argv: readonly string[]; readonly then?: readonly string[] }> {
+  const folder = (argv: readonly string[]): string => `out/${createHash("sha256").update(bytes).update(argv.join("\0")).digest("hex").slice(0, 12)}`;
+  const compile = (target: string, extra: readonly string[] = []): { argv: string[]; then: string[] } => {
+    const out = target === "emulator" ? folder(extra) : "out";
+    return { argv: ["compile", "model.nir", "--target", target, "-o", out, ...extra], then: ["run", out, "--input", seed.input] };
+  };
+  const only = (c: { argv: string[] }): { argv: string[] } => ({ argv: c.argv });
   return fc.oneof(
-    { weight: 3, arbitrary: fc.constant({ argv: compile("emulator") }) },
-    { weight: 3, arbitrary: fc.constant({ argv: compile("emulator"), then: ["run", "out", "--input", seed.input] }) },
-    { weight: 1, arbitrary: fc.constantFrom(...DT).map((dt) => ({ argv: [...compile("emulator"), "--dt", dt], then: ["run", "out", "--input", seed.input] })) },
-    { weight: 1, arbitrary: fc.constant({ argv: compile("ir") }) },
-    { weight: 1, arbitrary: fc.constant({ argv: compile("nir") }) },
+    { weight: 3, arbitrary: fc.constant(only(compile("emulator"))) },
+    { weight: 3, arbitrary: fc.constant(compile("emulator")) },
+    { weight: 1, arbitrary: fc.constantFrom(...DT).map((dt) => compile("emulator", ["--dt", dt])) },
+    { weight: 1, arbitrary: fc.constant(only(compile("ir"))) },
+    { weight: 1, arbitrary: fc.constant(only(compile("nir"))) },
     { weight: 2, arbitrary: fc.constant({ argv: ["inspect", "model.nir"] }) },
   );
 }
@@ -442,8 +463,8 @@ function commands(seed: Seed): fc.Arbitrary<{ readonly argv: readonly string[]; 
 export const nirTarget = defineTarget<NirCorpus>({
   name: "nir",
   summary:
-    "NIR files: the NIR library's fixtures (LIF/CubaLIF chains, Conv1d/Conv2d/pools, Scale/Delay/I/Threshold, recurrent subgraphs; NIR 1.0.7 and 1.0.8 layouts) and tscc's own TSC and rate-coded exports of the tiny CNN, read to the NIR model and edited as HDF5 trees (wrong rank/shape/dtype, NaN/±Inf/huge values, τ or dt ≤ 0, missing/extra parameters, unknown types, hostile integer parameters and declared shapes, edges to missing nodes or ports, self-loops, reversed edges, renamed/duplicated/removed nodes, nodes wrapped in subgraphs, 33–40-deep nesting, versions, metadata and tscc's round-trip record) then written with tscc's HDF5 writer, or byte-mutated, or both",
-  weight: 2,
+    "NIR files: the NIR library's fixtures (LIF/CubaLIF chains, Conv1d/Conv2d/pools, Scale/Delay/I/Threshold, recurrent subgraphs; NIR 1.0.7 and 1.0.8 layouts) and tscc's own TSC and rate-coded exports of the tiny CNN, read to the NIR model and edited as HDF5 trees (wrong rank/shape/dtype, NaN/±Inf/huge values, τ or dt ≤ 0, missing/extra parameters, unknown types, hostile integer parameters and declared shapes, edges to missing nodes or ports, self-loops, reversed edges, renamed/duplicated/removed nodes, nodes wrapped in subgraphs, 33–40-deep nesting, versions, metadata and tscc's round-trip record) then written with tscc's HDF5 writer (gzip-chunked as nir.write writes, or contiguous), or byte-mutated, or both; compiled for the emulator (and run on a 6-step spike train or an image), for ir and nir, and inspected",
+  weight: 1,
   async prepare(ctx) {
     await hdf5Ready();
     const exports = await nirExports();
@@ -470,25 +491,28 @@ export const nirTarget = defineTarget<NirCorpus>({
     return { seeds, inputs, irTexts };
   },
   base: (p) => p.inputs,
+  // Cases are generated with tscc's HDF5 writer in the process that runs them: a corrupt file that
+  // aborted libhdf5 retires the WebAssembly instance, and the writer needs the fresh one.
+  afterCase: () => hdf5Ready(),
   arbitrary(p) {
     const edits = fc.array(editArbitrary(p.irTexts), { minLength: 1, maxLength: 4 });
     const seed = fc.nat().map((i) => p.seeds[i % p.seeds.length]!);
     const file = fc.oneof(
-      { weight: 5, arbitrary: fc.tuple(seed, edits).map(([s, e]) => ({ seed: s, ...edited(s, e) })) },
+      { weight: 5, arbitrary: fc.tuple(seed, edits, fc.boolean()).map(([s, e, gzip]) => ({ seed: s, ...edited(s, e, gzip) })) },
       { weight: 2, arbitrary: fc.tuple(seed, mutatedBytes(p.seeds.map((s) => s.bytes))).map(([s, bytes]) => ({ seed: s, bytes, note: "byte-mutated" })) },
       {
         weight: 1,
         arbitrary: fc
-          .tuple(seed, edits)
-          .map(([s, e]) => ({ seed: s, ...edited(s, e) }))
+          .tuple(seed, edits, fc.boolean())
+          .map(([s, e, gzip]) => ({ seed: s, ...edited(s, e, gzip) }))
           .chain((x) => mutatedBytes([x.bytes], 3).map((bytes) => ({ seed: x.seed, bytes, note: `${x.note}, then byte-mutated` }))),
       },
     );
     return file.chain((f) =>
-      commands(f.seed).map((cmd): FuzzCase => ({ files: { "model.nir": f.bytes }, argv: cmd.argv, ...(cmd.then ? { then: cmd.then } : {}), note: f.note })),
+      commands(f.seed, f.bytes).map((cmd): FuzzCase => ({ files: { "model.nir": f.bytes }, argv: cmd.argv, ...(cmd.then ? { then: cmd.then } : {}), note: f.note })),
     );
   },
-  valid: (p) => ({ files: { "model.nir": p.seeds[0]!.bytes }, argv: ["compile", "model.nir", "--target", "emulator", "-o", "out"], then: ["run", "out", "--input", p.seeds[0]!.input], note: "unmutated" }),
+  valid: (p) => ({ files: { "model.nir": p.seeds[0]!.bytes }, argv: ["compile", "model.nir", "--target", "emulator", "-o", "out/valid"], then: ["run", "out/valid", "--input", p.seeds[0]!.input], note: "unmutated" }),
 });
 
 /** The first 6 steps of the first sample of a [T, N, ...] .npy spike train. */
