@@ -89,6 +89,10 @@ describe("bad NIR files", () => {
     // An edge bringing [3] into a subgraph whose Input declares [4].
     file("port.nir", graph({ lif: sub(4, lif(4), true), output: group({ type: str("Output"), shape: ints([4]) }) }));
     await expectRejected("port.nir", 1206, "node 'lif/input' (Input)", /'fc' \(Affine\) outputs \[3\], 'lif' \(Input\) takes \[4\]/);
+    // `inspect` names the file as given too (it printed the absolute path).
+    const shown = await tscc(["inspect", "port.nir"], dir);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toMatch(/^port\.nir: node 'lif\/input'/);
   });
 
   it("unknown node type", async () => {
