@@ -41,7 +41,7 @@ export function emulatorPipeline(o: BackendOptions): string {
     parts.push(`insert-rate-encoding{avgpool=${o["avgpool"]},input=${o["rate-input"]},reset=${o["reset"]},v-init=${o["v-init"]},window=${windowOf(o)}}`);
   } else {
     const labels = String(o["calibration-labels"] ?? "");
-    const tuning = auto ? `,${cal ? `calibration=${q(cal)},` : ""}${labels ? `calibration-labels=${q(labels)},` : ""}holdout=${o["holdout"]},objective=${o["objective"]},tolerance=${o["tolerance"]}` : "";
+    const tuning = auto ? `,${cal ? `calibration=${q(cal)},` : ""}${labels ? `calibration-labels=${q(labels)},` : ""}holdout=${o["holdout"]},objective=${o["objective"]},tolerance=${o["tolerance"]},margin=${o["margin"]}` : "";
     parts.push(`insert-tsc-encoding{avgpool=${o["avgpool"]},phi=${o["phi"]},rounding=${o["rounding"]},window=${windowOf(o)}${windows ? `,windows=${q(windows)}` : ""}${tuning}}`);
   }
   return parts.join(",");
@@ -59,6 +59,7 @@ export const CONVERSION_OPTIONS = {
   phi: { kind: "float", default: 0.5, doc: "TSC rounding offset φ (0.5 rounds, 0 floors)" },
   "layer-windows": { kind: "str", default: "", doc: "TSC per-layer windows: layer=T,… or a JSON file (as `tscc tune` writes it); layers without one get --window; auto: tuned on held-out calibration samples (--window is then the largest)" },
   tolerance: { kind: "float", default: 0.5, doc: "windows=auto: accuracy points the SNN may lose against the ANN on the held-out samples" },
+  margin: { kind: "float", default: 1, doc: "windows=auto: standard errors of the held-out estimate the tolerance must hold by (0: on the held-out samples only)" },
   objective: { kind: "enum", choices: ["latency", "additions"], default: "latency", doc: "windows=auto: minimise the end-to-end latency Σ T_l or the synaptic additions" },
   holdout: { kind: "int", default: 500, doc: "windows=auto: the last min(holdout, N/2) calibration samples are held out of normalisation and tune the windows" },
   "calibration-labels": { kind: "str", default: "", doc: "windows=auto: labels (.npy) of the calibration inputs (constraint on top-1 accuracy instead of agreement with the ANN)" },

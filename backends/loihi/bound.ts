@@ -52,7 +52,7 @@ export function capacityBound(net: Network, prof: Profile, densePop: ReadonlySet
     const cls = compatClass(p, prof);
     const [C, H, W] = dims(p);
     const whole: Tile = { pop: p, index: 0, c0: 0, c1: C, y0: 0, y1: H, x0: 0, x1: W };
-    const u = tileUsage(whole, net, prof, { densePop, T: net.T });
+    const u = tileUsage(whole, net, prof, { densePop });
     const a = get(cls);
     a.cx += u.cx;
     a.bits += u.bits;

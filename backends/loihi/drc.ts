@@ -41,7 +41,7 @@ export interface LayerQuantInfo {
   readonly clipped_bias: number;
   /** Worst case over the layer's neurons of Σ|W| + |B| (integer units). */
   readonly q_worst: number;
-  /** Worst-case |v| path: windows·T·q_worst + |Φ|. */
+  /** Worst-case |v| path: span·q_worst + |Φ| (span: T per integration window, Pop.span). */
   readonly v_worst: number;
   readonly weight_exps: readonly number[];
 }
@@ -67,7 +67,7 @@ export const RULES: readonly { readonly rule: string; readonly description: stri
   { rule: "threshold-range", description: "vth_mant = Θ / 2^vth_shift an integer in [1, 2^vth_mant_bits − 1]; every threshold class Θ/2^k an integer ≥ the realisation's smallest threshold", severity: "error", hint: "no legal configuration: a channel's weights or bias need a threshold below the smallest one the realisation allows (a profile with a larger weight_exp_max, bias range or a smaller vth_shift is needed)" },
   { rule: "bias-range", description: "every bias mantissa within its range without clipping", severity: "error", hint: "no legal configuration: the bias does not fit the bias grid at any threshold class (a profile with more bias_mant_bits / bias_exp_max, or a wider weight exponent range for clock-synapse biases, is needed)" },
   { rule: "delay-range", description: "programmed synaptic delays ≤ delay_max (the mapping uses only the built-in one-step delay)", severity: "error", hint: "—" },
-  { rule: "tsc-window", description: "one-shot comparators: window T + 1 ≤ refract_max", severity: "error", hint: "use --window ≤ refract_max − 1 or a realisation with self-inhibition (Loihi 2 microcode)" },
+  { rule: "tsc-window", description: "one-shot comparators: every layer's window T + 1 ≤ refract_max (OR gates: their source's window)", severity: "error", hint: "use windows ≤ refract_max − 1 (--window, --layer-windows) or a realisation with self-inhibition (Loihi 2 microcode)" },
   { rule: "q-overflow", description: "worst-case per-step synaptic input |q| ≤ 2^q_bits − 1 per integrator compartment (all positive or all negative switches of a row, or of a split channel's part, at once, plus the bias)", severity: "error", hint: "no legal configuration: the channel is at its smallest threshold class and a single weight exceeds the register, so no fan-in split fits (a profile with more q_bits is needed)" },
   { rule: "u-overflow", description: "worst-case current |u| ≤ 2^(u_bits−1) − 1 per integrator compartment (u wraps silently)", severity: "error", hint: "no legal configuration: the channel is at its smallest threshold class and a single weight exceeds the register, so no fan-in split fits (a profile with more u_bits is needed)" },
   { rule: "v-saturation", description: "worst-case membrane path |v| ≤ vmax (v saturates)", severity: "warning", hint: "saturation is possible only for extreme inputs; tscc run reports the events that occur" },
@@ -114,35 +114,46 @@ export function runDrc(d: DrcInput): RuleResult[] {
       check("syn-formats", u.formats.size, prof.max_syn_formats, c.id, layer, "synapse formats");
     }
   }
-  const T = net.T;
   if (prof.tsc.one_shot_by_refractory) {
-    ratio("tsc-window", T + 1, prof.refract_max);
-    if (T + 1 > prof.refract_max) push("tsc-window", { message: `tsc-window ${T + 1} > ${prof.refract_max}: window ${T} needs a refractory delay of ${T + 1} steps for one-shot comparators (refract_max ${prof.refract_max}): ${hintOf("tsc-window")}` });
+    // Per-layer windows: one line per window that does not fit, naming its layers.
+    const byT = new Map<number, string[]>();
+    for (const p of net.placed) {
+      if (p.kind !== "tsc" && p.kind !== "or") continue;
+      ratio("tsc-window", p.T + 1, prof.refract_max);
+      if (p.T + 1 > prof.refract_max) byT.set(p.T, [...(byT.get(p.T) ?? []), p.name]);
+    }
+    for (const [T, layers] of [...byT].sort((a, b) => a[0] - b[0])) {
+      push("tsc-window", { message: `tsc-window ${T + 1} > ${prof.refract_max}: window ${T} (layer${layers.length > 1 ? "s" : ""} ${layers.join(", ")}) needs a refractory delay of ${T + 1} steps for one-shot comparators (refract_max ${prof.refract_max}): ${hintOf("tsc-window")}`, layer: layers[0]! });
+    }
   }
   ratio("delay-range", 0, prof.delay_max);
   for (const q of quant ?? []) {
+    // A layer whose window differs from its sources' carries their gain in its weights: say so.
     const layer = q.pop.name;
+    const gain = gainNote(q.pop);
+    const where = `${layer}${gain}`;
+    const fix = (rule: string): string => `${hintOf(rule)}${gain ? "; or give the layer a window closer to its sources' (--layer-windows) to lower the gain" : ""}`;
     ratio("threshold-range", q.vth_mant, vthMantMax(prof));
     const unit = 2 ** prof.vth_shift;
     if (q.scale_limit < q.class_floor) {
       const what = q.class_floor === unit ? `one threshold unit 2^${prof.vth_shift} = ${unit}` : `the smallest threshold class Θ/2^k = ${q.class_floor} the realisation allows`;
-      push("threshold-range", { message: `threshold-range Θ ≤ ${Number(q.scale_limit.toPrecision(4))} is below ${what} (layer ${layer}): ${hintOf("threshold-range")}`, layer });
+      push("threshold-range", { message: `threshold-range Θ ≤ ${Number(q.scale_limit.toPrecision(4))} is below ${what} (layer ${where}): ${fix("threshold-range")}`, layer });
     } else if (!(Number.isInteger(q.min_class_scale) && q.min_class_scale >= q.class_floor)) {
-      push("threshold-range", { message: `threshold-range class Θ_c ${q.min_class_scale} is not an integer ≥ ${q.class_floor} (layer ${layer}): ${hintOf("threshold-range")}`, layer });
+      push("threshold-range", { message: `threshold-range class Θ_c ${q.min_class_scale} is not an integer ≥ ${q.class_floor} (layer ${where}): ${fix("threshold-range")}`, layer });
     } else if (!(Number.isInteger(q.vth_mant) && q.vth_mant >= 1 && q.vth_mant <= vthMantMax(prof))) {
-      push("threshold-range", { message: `threshold-range vth_mant ${q.vth_mant} outside [1, ${vthMantMax(prof)}] (layer ${layer}): ${hintOf("threshold-range")}`, layer });
+      push("threshold-range", { message: `threshold-range vth_mant ${q.vth_mant} outside [1, ${vthMantMax(prof)}] (layer ${where}): ${fix("threshold-range")}`, layer });
     }
-    if (q.clipped_weights > 0) push("weight-range", { message: `weight-range ${q.clipped_weights} weight mantissa(s) clipped at ±${weightMantMax(prof)} (layer ${layer}, exponent ${Math.max(...q.weight_exps)}): ${hintOf("weight-range")}`, layer });
+    if (q.clipped_weights > 0) push("weight-range", { message: `weight-range ${q.clipped_weights} weight mantissa(s) clipped at ±${weightMantMax(prof)} (layer ${where}, exponent ${Math.max(...q.weight_exps)}): ${fix("weight-range")}`, layer });
     ratio("weight-range", q.clipped_weights > 0 ? 2 : 1, 1);
-    if (q.clipped_bias > 0) push("bias-range", { message: `bias-range ${q.clipped_bias} bias mantissa(s) clipped (layer ${layer}): ${hintOf("bias-range")}`, layer });
+    if (q.clipped_bias > 0) push("bias-range", { message: `bias-range ${q.clipped_bias} bias mantissa(s) clipped (layer ${where}): ${fix("bias-range")}`, layer });
     ratio("bias-range", q.clipped_bias > 0 ? 2 : 1, 1);
     ratio("q-overflow", q.q_worst, qMax(prof));
-    if (q.q_worst > qMax(prof)) push("q-overflow", { message: `q-overflow worst-case per-step input ${q.q_worst} > ${qMax(prof)} (2^${prof.q_bits} − 1) (layer ${layer}): ${hintOf("q-overflow")}`, layer });
+    if (q.q_worst > qMax(prof)) push("q-overflow", { message: `q-overflow worst-case per-step input ${q.q_worst} > ${qMax(prof)} (2^${prof.q_bits} − 1) (layer ${where}): ${fix("q-overflow")}`, layer });
     ratio("u-overflow", q.q_worst, uMax(prof));
     // Where q overflows too and is the narrower register, the q-overflow line names the limit alone.
-    if (q.q_worst > uMax(prof) && !(q.q_worst > qMax(prof) && qMax(prof) <= uMax(prof))) push("u-overflow", { message: `u-overflow worst-case current ${q.q_worst} > ${uMax(prof)} (2^${prof.u_bits - 1} − 1) (layer ${layer}): ${hintOf("u-overflow")}`, layer });
+    if (q.q_worst > uMax(prof) && !(q.q_worst > qMax(prof) && qMax(prof) <= uMax(prof))) push("u-overflow", { message: `u-overflow worst-case current ${q.q_worst} > ${uMax(prof)} (2^${prof.u_bits - 1} − 1) (layer ${where}): ${fix("u-overflow")}`, layer });
     ratio("v-saturation", q.v_worst, vMax(prof));
-    if (q.v_worst > vMax(prof)) push("v-saturation", { message: `v-saturation worst-case membrane ${q.v_worst} > vmax ${vMax(prof)} (layer ${layer}): ${hintOf("v-saturation")}`, layer });
+    if (q.v_worst > vMax(prof)) push("v-saturation", { message: `v-saturation worst-case membrane ${q.v_worst} > vmax ${vMax(prof)} (layer ${where}): ${fix("v-saturation")}`, layer });
   }
   if (d.chips !== undefined && prof.max_chips > 0) {
     ratio("chips", d.chips, prof.max_chips);
@@ -153,6 +164,14 @@ export function runDrc(d: DrcInput): RuleResult[] {
     const v = out.get(r.rule) ?? [];
     return { rule: r.rule, description: r.description, severity: r.severity, pass: v.length === 0, hint: r.hint, worst_ratio: worst.get(r.rule) ?? 0, violations: v };
   });
+}
+
+/** ", window gain 16 (T 32 / T_src 2) folded into its weights" for a layer integrating sources of other windows; "" otherwise. */
+export function gainNote(p: Pop): string {
+  const gains = [...new Set(p.groups.filter((g) => g.kind !== "pool" && g.gain !== 1).map((g) => g.gain))].sort((a, b) => b - a);
+  if (!gains.length) return "";
+  const g = gains[0]!;
+  return `, window gain ${Number(g.toPrecision(4))} (T ${p.T} / T_src ${Number((p.T / g).toPrecision(4))}) folded into its weights`;
 }
 
 /** Rules that apply to a stage (quantize: numeric rules; partition: per-core rules; place: chips). */

@@ -27,7 +27,8 @@ import { buildReport, mappingSvg, reportMarkdown } from "./report.js";
 import { cxPerNeuron, tileNeurons, tileUsage, type Tile } from "./resources.js";
 import { forEachRoute, routeCount, type Route } from "./route.js";
 import type { State } from "./state.js";
-import type { Pop } from "./model.js";
+import { layerWindows, type Pop } from "./model.js";
+import { exactGain } from "./quant.js";
 import { quantInfo } from "./passes.js";
 
 export const LOIHI_FORMAT = "tscc-loihi";
@@ -53,7 +54,7 @@ function quantLayout(state: State, p: Pop): Record<string, unknown> {
 
 export function mappingJson(state: State, ctx: { source: string; toolVersion?: string }): Record<string, unknown> {
   const { net, prof, part, placement } = state;
-  const uo = { densePop: part!.densePop, T: net.T };
+  const uo = { densePop: part!.densePop };
   const pol = polarities(prof);
   const layers = net.placed.map((p) => ({
     id: p.id,
@@ -62,7 +63,7 @@ export function mappingJson(state: State, ctx: { source: string; toolVersion?: s
     shape: [...p.shape],
     cx_per_neuron: cxPerNeuron(p, prof),
     tiling: part!.tilings.get(p),
-    schedule: { fire_start: p.F, window_end: p.E, integration_window_ends: p.windows },
+    schedule: { fire_start: p.F, window_end: p.E, integration_window_ends: p.windows, window: p.T },
     groups: p.groups.map((g) => {
       const src = net.resolve(g.source);
       return {
@@ -71,6 +72,8 @@ export function mappingJson(state: State, ctx: { source: string; toolVersion?: s
         sources: src.map((s) => ({ layer: s.pop.name, kind: s.pop.kind, count: s.count })),
         source_neurons: g.K,
         polarities: g.kind === "pool" && prof.tsc.synapse === "option-a" ? 1 : pol,
+        // T_target / T_source, folded into the integer weights (per-layer windows; 1 otherwise).
+        gain: g.gain,
         relayed: part!.relayed.has(g),
         dense_population_axons: part!.densePop.has(g),
         axons: g.geo ? "population (one per input position and polarity; atoms = input channels)" : part!.densePop.has(g) ? "population (atoms = source neurons)" : "discrete (one per source compartment)",
@@ -141,6 +144,7 @@ export function mappingJson(state: State, ctx: { source: string; toolVersion?: s
     source: ctx.source,
     target: prof.name,
     window: net.T,
+    schedule_lead: net.lead,
     storage_model: {
       list: `nengo-loihi bits_per_axon: blocks of ≤ ${prof.syn_block_entries} entries, ${prof.syn_header_bits}-bit header each, rounded up to ${prof.word_bits}-bit words`,
       conv: "population axons per input position and polarity (pop_axon_slots slots each), atoms = input channels; one sparse list (weight + index bits per entry) per distinct pattern of valid kernel taps",
@@ -168,6 +172,9 @@ export function quantizationJson(state: State): Record<string, unknown> {
       const groups = lp.groups.map(({ group, stats, exps }) => ({
         group,
         kind: p.groups.find((g) => g.id === group)!.kind,
+        // Per-layer windows: the gain T/T_s is in the integer weights; errors are against g·W̃ (exact: a power of two only shifts the exponent).
+        gain: p.groups.find((g) => g.id === group)!.gain,
+        gain_exact: exactGain(p.groups.find((g) => g.id === group)!.gain),
         weight_exps: exps,
         num_weight_bits: prof.weight_bits,
         sign_mode: "mixed",
@@ -207,7 +214,7 @@ export function quantizationJson(state: State): Record<string, unknown> {
     version: LOIHI_VERSION,
     profile: prof.name,
     exponent: state.exponent,
-    rule: "W = w_mant · 2^(weight_shift + e) ≈ W̃·Θ_c with |w_mant| ≤ 2^(weight_bits−1) − 1; Θ = vth_mant · 2^vth_shift, Θ_c = Θ/2^k (threshold class k of channel c), Φ_c = Φ/2^k; d = clip(floor((V + Φ_c)/Θ_c), 0, T); errors in units of each channel's θ",
+    rule: "W = w_mant · 2^(weight_shift + e) ≈ g·W̃·Θ_c (g = the group's gain T/T_s, 1 with one window for all layers) with |w_mant| ≤ 2^(weight_bits−1) − 1; Θ = vth_mant · 2^vth_shift, Θ_c = Θ/2^k (threshold class k of channel c), Φ_c = Φ/2^k; d = clip(floor((V + Φ_c)/Θ_c), 0, T) with the layer's own T; errors (of g·W̃) in units of each channel's θ",
     weight_shift: weightShift(prof),
     layers,
     accuracy_delta: "run `tscc run <artifact> --input x.npy --labels y.npy`: accuracy, float_tsc_accuracy and accuracy_delta",
@@ -356,7 +363,7 @@ export async function emitLoihi(m: Module, ctx: EmitContext, state: State): Prom
   ctx.writeFile("weights.bin", nf.weights);
   ctx.writeFile(
     "manifest.json",
-    json({ format: LOIHI_FORMAT, version: LOIHI_VERSION, tscc: ctx.toolVersion ?? "unknown", source: ctx.source, profile: state.prof.name, window: state.net.T, cores: state.part!.cores.length, chips: state.placement!.chips, latency_steps: state.net.latency, input: nf.json["input"], outputs: m.outputs.map((o) => o.name), energy: (m.attrs["loihi.energy"] as string | undefined) ?? Object.keys(state.prof.energy)[0] }),
+    json({ format: LOIHI_FORMAT, version: LOIHI_VERSION, tscc: ctx.toolVersion ?? "unknown", source: ctx.source, profile: state.prof.name, window: state.net.T, ...(layerWindows(state.net) ? { layer_windows: layerWindows(state.net) } : {}), cores: state.part!.cores.length, chips: state.placement!.chips, latency_steps: state.net.latency, input: nf.json["input"], outputs: m.outputs.map((o) => o.name), energy: (m.attrs["loihi.energy"] as string | undefined) ?? Object.keys(state.prof.energy)[0] }),
   );
 }
 

@@ -5,7 +5,10 @@
  * Input is an emulator `Network` whose weights are the integer synaptic weights W = w_mant·2^(shift+e),
  * biases the integer per-step bias B, and whose tsc nodes carry θ = Θ and φ = Φ (integer units). Timing
  * is Loihi's (model.ts): a spike at t arrives at t + 1; sources of a window ending at E send ON at
- * E − d and OFF at E; a layer compares at F = max E_src + 1 and sends ON at F + k, OFF at F + T.
+ * E − d and OFF at E; a layer of window T compares at F = max E_src + 1 and sends ON at F + k, OFF at
+ * F + T. Per-layer windows: every neuron node has its own T (the emulator schedule's `steps`); the gains
+ * T/T_s are already folded into the integer weights, so the registers add each weight as it is; the
+ * bias window is [F − T, F), and the schedule starts `lead` steps late where that would begin before 0.
  *
  * Per neuron integrator, every step t of its integration: q = Σ weights of the switch events arriving
  * at t (+B at the start and −B at the end of the bias window when the bias is a clock synapse);
@@ -34,7 +37,7 @@ export interface EngineConfig {
 export interface EngineCounters {
   synaptic_ops: number;
   spikes: number;
-  /** Emulator-style neuron-state updates (1 + T per window + d per tsc neuron). */
+  /** Emulator-style neuron-state updates (1 + Σ steps of the integration windows + d per tsc neuron). */
   neuron_updates: number;
   q_overflows: number;
   u_wraps: number;
@@ -67,6 +70,8 @@ interface Times {
   off: Int32Array;
   /** Window end (common OFF time) of the value. */
   E: number;
+  /** Steps of the window the value fires in. */
+  T: number;
 }
 
 /** Loihi-specific fields the integer twin's nodes carry (run.ts loadNetworks). */
@@ -154,7 +159,9 @@ function buildSplit(net: Network, plan: Plan, nodeIndex: number, np: NeuronPlan)
 /** Run `batch` samples; `x` is [batch × unpadded input size]. */
 export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: EngineConfig, record = false): EngineResult {
   const plan: Plan = planOf(net);
-  const T = net.window;
+  /** Per node: T of its own window (encode, tsc, decode); per spikes value: T of its firing window. */
+  const steps = plan.sched.steps;
+  const valueT = plan.sched.spikeWindow.map((w) => w?.steps ?? 0);
   const nodes = net.nodes;
   const sizes = plan.sizes;
   const counters: EngineCounters = { synaptic_ops: 0, spikes: 0, neuron_updates: 0, q_overflows: 0, u_wraps: 0, v_saturations: 0, layer_synaptic_ops: new Float64Array(nodes.length), layer_spikes: new Float64Array(nodes.length) };
@@ -179,22 +186,30 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
     const shape = "in" in n ? (net.values[n.in]?.shape ?? []) : [];
     return shape.length === 3 ? shape[1]! * shape[2]! : 1;
   });
-  nodes.forEach((n, i) => {
-    const p = plan.nodes[i]!;
-    if (n.kind === "encode") E[n.out] = T;
-    else if (p.kind === "tsc" || p.kind === "decode") {
-      let f = 0;
-      for (const t of p.terms) f = Math.max(f, E[t.source]! + 1 + delayOf(t.node));
-      F[i] = f;
-      if (p.kind === "tsc") E[n.out] = f + T;
-    } else if (n.kind === "maxpool") E[n.out] = E[n.in]! + 1 + delayOf(i);
-    else if (n.kind === "reshape") E[n.out] = E[n.in]!;
-    else if (n.kind === "concat") E[n.out] = Math.max(...n.ins.map((v) => E[v]!));
-  });
+  /** The schedule started `lead` steps late; returns the lead every clock's [F − T, F) needs (model.ts). */
+  const scheduleFrom = (lead: number): number => {
+    let late = 0;
+    nodes.forEach((n, i) => {
+      const p = plan.nodes[i]!;
+      if (n.kind === "encode") E[n.out] = lead + steps[i]!;
+      else if (p.kind === "tsc" || p.kind === "decode") {
+        let f = 0;
+        for (const t of p.terms) f = Math.max(f, E[t.source]! + 1 + delayOf(t.node));
+        F[i] = f;
+        if (p.kind === "tsc") E[n.out] = f + steps[i]!;
+        if (p.kind === "tsc" || (p as NeuronPlan).bias) late = Math.max(late, steps[i]! - f);
+      } else if (n.kind === "maxpool") E[n.out] = E[n.in]! + 1 + delayOf(i);
+      else if (n.kind === "reshape") E[n.out] = E[n.in]!;
+      else if (n.kind === "concat") E[n.out] = Math.max(...n.ins.map((v) => E[v]!));
+    });
+    return late;
+  };
+  const lead = scheduleFrom(0);
+  if (lead > 0) scheduleFrom(lead);
   const latency = F[outNode]! + 1;
   const times: (Times | null)[] = net.values.map(() => null);
   nodes.forEach((n) => {
-    if (net.values[n.out]!.kind === "spikes" && n.kind !== "reshape") times[n.out] = { on: new Int32Array(sizes[n.out]!), off: new Int32Array(sizes[n.out]!), E: E[n.out]! };
+    if (net.values[n.out]!.kind === "spikes" && n.kind !== "reshape") times[n.out] = { on: new Int32Array(sizes[n.out]!), off: new Int32Array(sizes[n.out]!), E: E[n.out]!, T: valueT[n.out]! };
   });
   nodes.forEach((n) => {
     if (n.kind === "reshape") times[n.out] = { ...times[n.in]!, E: E[n.out]! };
@@ -208,14 +223,16 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
         case "encode": {
           const tm = times[n.out]!;
           const ep = p as EncodePlan;
+          const T = steps[i]!;
+          const end = tm.E;
           let sp = 0;
           for (let j = 0; j < ep.n; j++) {
             const s = ep.src ? ep.src[j]! : j;
             const xv = s >= 0 ? x[b * ep.inSize + s]! : ep.padValue[-1 - s]!;
             const d = tscInterval(xv, T, ep.node.scale, ep.node.rounding);
             if (d > 0) {
-              tm.on[j] = T - d;
-              tm.off[j] = T;
+              tm.on[j] = end - d;
+              tm.off[j] = end;
               sp += 2;
             } else {
               tm.on[j] = -1;
@@ -253,10 +270,11 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
           us.fill(0);
           vs.fill(0);
           const f = F[i]!;
+          const T = steps[i]!;
           // Events by arrival step, per term.
           const terms = np.terms.map((t) => ({ sp: plan.nodes[t.node] as SynapsePlan, tm: times[t.source]!, node: t.node, delay: delayOf(t.node) }));
           let t0 = f - T;
-          for (const tt of terms) t0 = Math.min(t0, tt.tm.E - T + 1 + tt.delay);
+          for (const tt of terms) t0 = Math.min(t0, tt.tm.E - tt.tm.T + 1 + tt.delay);
           // Steps t0..f: the sources' OFF spikes of the last window arrive at f (they cost synaptic
           // operations and return u to 0, but add nothing to v); the comparator reads v after step f.
           const span = f - t0 + 1;
@@ -328,7 +346,7 @@ export function runLoihi(net: Network, x: Float32Array, batch: number, cfg: Engi
             }
           }
           // The clock's bias OFF (at the window end) cancels the bias current; u returns to 0.
-          counters.neuron_updates += nn * (1 + T * np.windows.length);
+          counters.neuron_updates += nn * (1 + np.integrationSteps);
           const shifts = extrasOf(n).loihi_theta_shift;
           const div = channelDiv[i]!;
           if (p.kind === "tsc") {

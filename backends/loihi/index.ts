@@ -57,9 +57,6 @@ export const loihiBackend = defineBackend({
     if (options["coding"] === "rate") {
       diag.report(fmt(M.BackendUnsupported, ["loihi", "a rate-coded network", "the Loihi backend maps Temporal-Switch-Coded networks only (two spikes per neuron on switch synapses); drop --coding rate, or use --target emulator for the rate-coded baseline"]));
     }
-    if (options["layer-windows"]) {
-      diag.report(fmt(M.BackendUnsupported, ["loihi", "per-layer windows", "the Loihi mapping schedules one window T for every layer so far; compile with --window T, or use --target emulator for per-layer windows"]));
-    }
     const spec = String(options["profile"] ?? "loihi1");
     try {
       loadProfile(spec);

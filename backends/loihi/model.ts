@@ -13,10 +13,19 @@
  * Spikes values that are relabelled (snn.reshape, snn.concat) resolve to their producing populations.
  *
  * Time (end-aligned TSC, docs/loihi.md): a population firing with window end E sends spike 1 (ON) of a
- * neuron with interval d at E − d and spike 2 (OFF) at E; the encoder's E is T. Every spike arrives one
- * step later (Loihi's built-in synaptic delay), so an integrator holds its final V from step E_src on.
- * A TSC layer compares in its fire window [F, F + T) with F = max E_src + 1 and has E = F + T; an OR
- * gate relays with one step of delay (E = E_src + 1); the output is read at R = max E_src + 1.
+ * neuron with interval d at E − d and spike 2 (OFF) at E; the encoder's E is T_0 (+ the lead below).
+ * Every spike arrives one step later (Loihi's built-in synaptic delay), so an integrator holds its final
+ * V from step E_src on. A TSC layer of window T compares in its fire window [F, F + T) with
+ * F = max E_src + 1 and has E = F + T; an OR gate relays with one step of delay (E = E_src + 1); the
+ * output is read at R = max E_src + 1.
+ *
+ * Per-layer windows (docs/conversion.md): every population has its own T (the encoder's, each snn.tsc's
+ * and snn.decode's `window`; an OR gate fires in its source's window). A synapse group integrated by a
+ * population of T steps from sources of T_s steps has the gain T/T_s, which loihi:quantize folds into
+ * its integer weights. The clock's bias switch and ramp run in [F − T, F) (bias b̃·T, ramp from −T·Θ):
+ * where a layer's window is longer than the time since the run began (a first layer with T > T_0 + 1),
+ * the whole schedule starts `lead` steps later, so every clock starts at a step ≥ 0. With one window
+ * for all layers F ≥ T + 1 and the lead is 0.
  */
 import type { Module, Op, Value } from "../../ir/index.js";
 import type { Window2d } from "../emulator/runtime/plan.js";
@@ -48,6 +57,8 @@ export interface Group {
   readonly bias?: Float32Array;
   /** Extra steps on the way (1 when the group's fan-out goes through relay compartments). */
   readonly delay: number;
+  /** T_target / T_source (per-layer windows; 1 when they are equal and for pools): folded into the integer weights. */
+  readonly gain: number;
 }
 
 export interface Pop {
@@ -67,6 +78,14 @@ export interface Pop {
   F: number;
   /** tsc/readout: the integration windows' ends (distinct E of the sources, ascending). */
   windows: number[];
+  /** Steps of the population's own window: encoder, tsc and readout their `window`; an OR gate its source's. */
+  T: number;
+  /**
+   * tsc/readout: steps in which the integrator's current u may be non-zero (a bound for the membrane
+   * path): Σ over the integration windows of their sources' T, plus the steps of the bias window
+   * [F − T, F) outside them. One window for all layers: windows × T. 0 for input and OR gates.
+   */
+  span: number;
 }
 
 export interface SourceRef {
@@ -76,7 +95,10 @@ export interface SourceRef {
 }
 
 export interface Network {
+  /** The module's window (of every population without its own). */
   readonly T: number;
+  /** Steps the schedule starts late so that every clock starts at a step ≥ 0 (0 with one window for all layers). */
+  readonly lead: number;
   readonly pops: Pop[];
   readonly groups: Group[];
   /** Populations that occupy compartments (all but the input), in topological order. */
@@ -126,7 +148,8 @@ export function buildNetwork(m: Module): Network {
     return k === 0 ? n : `${n}#${k}`;
   };
   const newPop = (kind: PopKind, op: Op, index: number, shape: readonly number[]): Pop => {
-    const p: Pop = { id: pops.length, kind, name: uniqueName(kind === "input" ? "input" : opName(op, index)), op, shape, size: size(shape), groups: [], E: -1, F: -1, windows: [] };
+    const own = op.attrs["window"];
+    const p: Pop = { id: pops.length, kind, name: uniqueName(kind === "input" ? "input" : opName(op, index)), op, shape, size: size(shape), groups: [], E: -1, F: -1, windows: [], T: typeof own === "number" ? own : T, span: 0 };
     pops.push(p);
     return p;
   };
@@ -147,20 +170,21 @@ export function buildNetwork(m: Module): Network {
     const id = groups.length;
     const delay = op.attrs["loihi.relays"] ? 1 : 0;
     let g: Group;
+    const gain = 1;
     switch (op.name) {
       case "snn.conv": {
         const ws = op.operands[1]!.type.shape;
-        g = { id, kind: "conv", op, target, source, K, delay, geo: geometry(op, source, op.ints("kernel_shape"), op.ints("strides"), op.ints("pads"), op.ints("dilations"), ws[0]!, op.num("group")), w: f32(op.operands[1]), bias: f32(op.operands[2]) };
+        g = { id, kind: "conv", op, target, source, K, delay, gain, geo: geometry(op, source, op.ints("kernel_shape"), op.ints("strides"), op.ints("pads"), op.ints("dilations"), ws[0]!, op.num("group")), w: f32(op.operands[1]), bias: f32(op.operands[2]) };
         break;
       }
       case "snn.dense":
-        g = { id, kind: "dense", op, target, source, K, delay, w: f32(op.operands[1]), bias: f32(op.operands[2]) };
+        g = { id, kind: "dense", op, target, source, K, delay, gain, w: f32(op.operands[1]), bias: f32(op.operands[2]) };
         break;
       case "snn.scale": {
         const shape = source.type.shape.slice(1);
         const geo: Geometry2d | undefined =
           shape.length === 3 ? { C: shape[0]!, H: shape[1]!, W: shape[2]!, M: shape[0]!, OH: shape[1]!, OW: shape[2]!, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, group: shape[0]! } : undefined;
-        g = { id, kind: "scale", op, target, source, K, delay, ...(geo ? { geo } : {}), factor: op.num("factor") };
+        g = { id, kind: "scale", op, target, source, K, delay, gain, ...(geo ? { geo } : {}), factor: op.num("factor") };
         break;
       }
       default:
@@ -205,7 +229,7 @@ export function buildNetwork(m: Module): Network {
         const source = op.operands[0]!;
         const k = op.ints("kernel_shape");
         const geo = geometry(op, source, k, op.ints("strides"), op.ints("pads"), op.ints("dilations"), shape[0]!, shape[0]!);
-        const g: Group = { id: groups.length, kind: "pool", op, target: p, source, K: size(source.type.shape.slice(1)), geo, delay: op.attrs["loihi.relays"] ? 1 : 0 };
+        const g: Group = { id: groups.length, kind: "pool", op, target: p, source, K: size(source.type.shape.slice(1)), geo, delay: op.attrs["loihi.relays"] ? 1 : 0, gain: 1 };
         groups.push(g);
         p.groups.push(g);
         pieces.set(op.result, [{ pop: p, offset: 0, count: p.size, map: null }]);
@@ -253,23 +277,40 @@ export function buildNetwork(m: Module): Network {
   });
   const input = pops.find((p) => p.kind === "input");
   if (!input) throw new Error("loihi: the network has no encoder");
-  // Schedule.
-  const Esrc = (g: Group): number => Math.max(...spikeSource(g.source).map((s) => s.pop.E)) + g.delay;
+  // Windows: an OR gate fires in its source's window; a synapse group's gain is T_target / T_source.
+  const srcT = (g: Group): number => Math.max(...spikeSource(g.source).map((x) => x.pop.T));
   for (const p of pops) {
-    if (p.kind === "input") p.E = T;
-    else if (p.kind === "or") p.E = Esrc(p.groups[0]!) + 1;
-    else {
-      const ends = [...new Set(p.groups.map(Esrc))].sort((a, b) => a - b);
-      p.windows = ends;
-      p.F = ends[ends.length - 1]! + 1;
-      if (p.kind === "tsc") p.E = p.F + T;
-    }
+    if (p.kind === "or") p.T = srcT(p.groups[0]!);
+    else if (p.kind !== "input") for (const g of p.groups) (g as { gain: number }).gain = p.T / srcT(g);
   }
+  const hasBias = (p: Pop): boolean => p.groups.some((g) => g.bias !== undefined);
+  // Schedule, started `lead` steps late when a clock would otherwise start before step 0.
+  const Esrc = (g: Group): number => Math.max(...spikeSource(g.source).map((s) => s.pop.E)) + g.delay;
+  const scheduleFrom = (lead: number): number => {
+    let late = 0;
+    for (const p of pops) {
+      if (p.kind === "input") p.E = lead + p.T;
+      else if (p.kind === "or") p.E = Esrc(p.groups[0]!) + 1;
+      else {
+        const ends = [...new Set(p.groups.map(Esrc))].sort((a, b) => a - b);
+        p.windows = ends;
+        p.F = ends[ends.length - 1]! + 1;
+        if (p.kind === "tsc") p.E = p.F + p.T;
+        // The clock's bias and ramp phase [F − T, F) (a read-out has a clock only for its bias).
+        if (p.kind === "tsc" || hasBias(p)) late = Math.max(late, p.T - p.F);
+      }
+    }
+    return late;
+  };
+  const lead = scheduleFrom(0);
+  if (lead > 0) scheduleFrom(lead);
+  for (const p of pops) if (p.kind === "tsc" || p.kind === "readout") p.span = integrationSpan(p.groups.map((g) => ({ end: Esrc(g), steps: srcT(g) })), p.F, p.T);
   const readouts = pops.filter((p) => p.kind === "readout");
   const latency = Math.max(...readouts.map((p) => p.F)) + 1;
   const resolveCache = new Map<Value, { pop: Pop; offset: number; count: number; map: Int32Array | null }[]>();
   const net: Network = {
     T,
+    lead,
     pops,
     groups,
     placed: pops.filter((p) => p.kind !== "input"),
@@ -298,6 +339,17 @@ export function buildNetwork(m: Module): Network {
 }
 
 /**
+ * Steps in which an integrator's current may be non-zero: the distinct integration windows (each its
+ * sources' T steps ending at `end`) plus the steps of the bias window [F − T, F) outside them.
+ */
+export function integrationSpan(windows: readonly { end: number; steps: number }[], F: number, T: number): number {
+  const distinct = [...new Map(windows.map((w) => [`${w.end}:${w.steps}`, w])).values()];
+  let n = distinct.reduce((a, w) => a + w.steps, 0);
+  for (let t = F - T; t < F; t++) if (!distinct.some((w) => t > w.end - w.steps && t <= w.end)) n++;
+  return n;
+}
+
+/**
  * A concat piece's map as sorted (value index, pop index) pairs packed into one Int32Array, so that
  * `lookupSparse` finds a value index by binary search.
  */
@@ -323,6 +375,13 @@ function lookupSparse(packed: Int32Array, i: number): number {
     else hi = mid - 1;
   }
   return -1;
+}
+
+/** The windows of the populations that have one (encoder, tsc, read-out) by name, or null when every layer has the module's. */
+export function layerWindows(net: Network): Record<string, number> | null {
+  const pops = net.pops.filter((p) => p.kind !== "or");
+  if (pops.every((p) => p.T === net.T)) return null;
+  return Object.fromEntries(pops.map((p) => [p.name, p.T]));
 }
 
 /** Whether a population is laid out as [C, H, W] (conv-style tiles) or flat ranges. */

@@ -213,7 +213,7 @@ export function candidates(p: Pop, net: Network, prof: Profile, densePop: Readon
   const hit = candidateCache.get(p);
   if (hit && hit.key === key) return hit.list;
   const [C, H, W] = dims(p);
-  const uo: UsageOptions = { densePop, T: net.T };
+  const uo: UsageOptions = { densePop };
   const list: Candidate[] = [];
   const cq = p.kind === "or" ? null : channelQuant(p);
   for (const mc of distinctCeil(C)) {
@@ -602,7 +602,7 @@ function packRelays(net: Network, prof: Profile, part: { tiles: Tile[]; fanouts:
 
 export function partitionOnce(net: Network, prof: Profile, gran: Granularity, coreExp: boolean, prices: Prices, allowRelays = true): Partition {
   const densePop = densePopGroups(net, prof);
-  const uo: UsageOptions = { densePop, T: net.T };
+  const uo: UsageOptions = { densePop };
   const choice = chooseTilings(net, prof, densePop, gran, prices, allowRelays);
   const { tilings, relayed, fanouts } = choice;
   const tiles: Tile[] = [];

@@ -132,14 +132,13 @@ export function quantInfo(state: State): LayerQuantInfo[] {
     const splitWorst = splitPartSums(state, p, pq.splits, biasUnit);
     let qWorst = 0;
     let vWorst = 0;
-    const windows = Math.max(1, p.windows.length);
     for (let c = 0; c < C; c++) {
       const b = pq.bias_mant ? Math.abs(pq.bias_mant[c]!) * biasUnit : 0;
       if (bias && Math.abs(Math.round((bias[c]! * rowScale(c)) / biasUnit)) > biasMax) clippedBias++;
       const w = splitWorst.get(c) ?? Math.max(rows[c]!, rowsNeg[c]!) + b;
       qWorst = Math.max(qWorst, w);
       const phiC = Math.abs(pq.shifts ? pq.phi / 2 ** pq.shifts[c]! : pq.phi);
-      vWorst = Math.max(vWorst, windows * net.T * w + phiC);
+      vWorst = Math.max(vWorst, Math.max(1, p.span) * w + phiC);
     }
     const lim = p.op.attrs["loihi.scale_limit"] as number | undefined;
     let minScale = pq.scale;
@@ -228,7 +227,7 @@ export const quantizePass = definePass({
     for (const p of net.placed) {
       if (p.kind === "or") continue;
       const phi = p.kind === "tsc" ? p.op.num("phi") : 0;
-      const lq = quantizeLayer(p, prof, phi, net.T);
+      const lq = quantizeLayer(p, prof, phi);
       const a = p.op.attrs;
       a["loihi.scale"] = lq.scale;
       a["loihi.vth_mant"] = lq.vth_mant;

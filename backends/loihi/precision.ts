@@ -25,6 +25,8 @@ export interface LayerPrecision {
   readonly split_channels: number;
   readonly split_extra_cx_per_position: number;
   readonly bound_by: string;
+  /** Distinct gains T/T_s of the layer's synapse groups folded into its weights (per-layer windows; [1] otherwise). */
+  readonly gains: number[];
   /** Per group: the quantisation statistics (errors in units of each channel's θ). */
   readonly groups: { group: number; stats: QuantStats; exps: number[] }[];
 }
@@ -88,6 +90,7 @@ function compute(state: State, p: Pop, pq: NonNullable<State["quant"]>["pops"] e
     split_channels: pq.splits.length,
     split_extra_cx_per_position: pq.splits.reduce((a, x) => a + x.parts - 1, 0),
     bound_by: pq.bound_by,
+    gains: [...new Set(p.groups.map((g) => g.gain))].sort((a, b) => a - b),
     groups,
   };
 }
@@ -96,5 +99,6 @@ function compute(state: State, p: Pop, pq: NonNullable<State["quant"]>["pops"] e
 export function precisionSummary(lp: LayerPrecision): string {
   const cls = lp.threshold_classes.length > 1 ? `Θ/2^${lp.threshold_classes[0]![0]}..${lp.threshold_classes[lp.threshold_classes.length - 1]![0]} (${lp.threshold_classes.length} classes, min ${lp.theta_min})` : "one Θ";
   const split = lp.split_channels ? `, ${lp.split_channels} split ch (+${lp.split_extra_cx_per_position} cx/pos)` : "";
-  return `Θ ${lp.theta}, ${cls}, e ${lp.weight_exps.join("/")}, mantissa bits ${lp.row_mantissa_bits.median} (min ${lp.row_mantissa_bits.min}), ${(100 * lp.flushed_fraction).toFixed(1)}% flushed${split}`;
+  const gain = lp.gains.some((g) => g !== 1) ? `window gain ${lp.gains.map((g) => Number(g.toPrecision(4))).join("/")} folded, ` : "";
+  return `${gain}Θ ${lp.theta}, ${cls}, e ${lp.weight_exps.join("/")}, mantissa bits ${lp.row_mantissa_bits.median} (min ${lp.row_mantissa_bits.min}), ${(100 * lp.flushed_fraction).toFixed(1)}% flushed${split}`;
 }

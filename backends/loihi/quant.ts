@@ -5,12 +5,13 @@
  * integer units, a threshold vth = vth_mant · 2^vth_shift); every normalised weight W̃ becomes
  * W = w_mant · 2^(shift + e) ≈ W̃·s with an 8-bit mixed-sign mantissa (|w_mant| ≤ 127 on Loihi 1) and an
  * exponent e shared per layer or per core; the per-step bias b̃ becomes B ≈ b̃·s; φ becomes Φ = round(φ·s).
- * The integer TSC neuron then computes d = clip(floor((V + Φ)/Θ), 0, T) with V = T·B + Σ W·d_src.
+ * The integer TSC neuron then computes d = clip(floor((V + Φ)/Θ), 0, T) with V = T·B + Σ W·d_src; with
+ * per-layer windows W ≈ g·W̃·s with the group's gain g = T/T_s folded in (weightRows).
  *
  * s is chosen as large as the hard limits allow: vth_mant range, the largest weight at the largest
  * exponent, and the worst-case per-step input |q| ≤ 2^q_bits − 1 (all ON switches of a row at once,
  * which TSC's common window edges make possible) and current |u| ≤ 2^(u_bits−1) − 1 (u wraps). It
- * also keeps the worst-case membrane path T·Σ|W| within v's range (v saturates) unless that would cost
+ * also keeps the worst-case membrane path (T·Σ|W| per integration window, Pop.span) within v's range (v saturates) unless that would cost
  * weight precision; the DRC reports the remaining risk. s has at most as many significant bits as a
  * weight mantissa, so the ramp's per-step current Θ is itself an exact synapse weight.
  */
@@ -24,17 +25,40 @@ export interface WeightRows {
   readonly w: Float32Array;
 }
 
+/**
+ * The weights a group's integer weights stand for: W̃ times the group's gain T/T_s (per-layer windows,
+ * docs/conversion.md), so every bound, exponent and rounding error below is about the folded weights.
+ * A gain of 1 returns the IR's own array; others a copy cached per array (the caches keyed on it keep
+ * working). A power-of-two gain is exact in float32; any other is rounded once here and again with the
+ * weight's mantissa (quantization.json reports the error against these weights).
+ */
 export function weightRows(g: Group): WeightRows | undefined {
   if (g.kind === "conv") {
     const M = g.geo!.M;
-    return { rows: M, rowLen: g.w!.length / M, w: g.w! };
+    return { rows: M, rowLen: g.w!.length / M, w: gained(g.w!, g.gain) };
   }
   if (g.kind === "dense") {
     const N = g.target.size;
-    return { rows: N, rowLen: g.w!.length / N, w: g.w! };
+    return { rows: N, rowLen: g.w!.length / N, w: gained(g.w!, g.gain) };
   }
-  if (g.kind === "scale") return { rows: 1, rowLen: 1, w: Float32Array.of(g.factor!) };
+  if (g.kind === "scale") return { rows: 1, rowLen: 1, w: Float32Array.of(g.factor! * g.gain) };
   return undefined;
+}
+
+const gainedCache = new WeakMap<Float32Array, Map<number, Float32Array>>();
+
+function gained(w: Float32Array, gain: number): Float32Array {
+  if (gain === 1) return w;
+  let byGain = gainedCache.get(w);
+  if (!byGain) gainedCache.set(w, (byGain = new Map()));
+  let out = byGain.get(gain);
+  if (!out) byGain.set(gain, (out = w.map((x) => x * gain)));
+  return out;
+}
+
+/** Whether folding a gain into weights only shifts their exponent (a power of two, so no extra rounding). */
+export function exactGain(gain: number): boolean {
+  return Number.isInteger(Math.log2(gain));
 }
 
 /** Output channel (row) of neuron j of a population fed by group g. */
@@ -420,14 +444,15 @@ export const SINGLE_SCALE_SPREAD_BITS = 4;
  *    compartments per neuron of the channel. What still does not fit is left to the DRC (no legal
  *    configuration).
  */
-export function quantizeLayer(pop: Pop, p: Profile, phi: number, T: number): LayerQuant {
+export function quantizeLayer(pop: Pop, p: Profile, phi: number): LayerQuant {
   const mantMax = weightMantMax(p);
   const shift = weightShift(p);
   const C = channelsOf(pop);
   const f = channelFacts(pop);
   const bias = layerBias(pop);
   const grid = biasGrid(p);
-  const windows = Math.max(1, pop.windows.length);
+  // Steps the membrane may integrate a non-zero current (windows × T with one window for all layers).
+  const span = Math.max(1, pop.span);
   const wLim = mantMax * 2 ** (shift + p.weight_exp_max);
   const bLim = grid.mantMax * 2 ** (grid.shift + grid.eMax);
   const regLim = Math.min(qMax(p), uMax(p));
@@ -443,7 +468,7 @@ export function quantizeLayer(pop: Pop, p: Profile, phi: number, T: number): Lay
     worst[c] = Math.max(f.pos[c]!, f.neg[c]!) + b;
     hardReg[c] = worst[c]! > 0 ? (regLim / worst[c]!) * MARGIN : Infinity;
     hard[c] = Math.min(hardReg[c]!, f.wmax[c]! > 0 ? wLim / f.wmax[c]! : Infinity, b > 0 ? bLim / b : Infinity);
-    soft[c] = worst[c]! > 0 ? (vMax(p) / (T * windows * worst[c]! + 1)) * MARGIN : Infinity;
+    soft[c] = worst[c]! > 0 ? (vMax(p) / (span * worst[c]! + 1)) * MARGIN : Infinity;
     const prec = f.wmax[c]! > 0 ? precUnit / f.wmax[c]! : 0;
     target[c] = Math.min(hard[c]!, Math.max(soft[c]!, prec));
   }
@@ -481,7 +506,7 @@ export function quantizeLayer(pop: Pop, p: Profile, phi: number, T: number): Lay
       boundBy = why;
     }
   }
-  const sSoft = worstAll > 0 ? (vMax(p) / (T * windows * worstAll + 1)) * MARGIN : Infinity;
+  const sSoft = worstAll > 0 ? (vMax(p) / (span * worstAll + 1)) * MARGIN : Infinity;
   const sPrec = wmaxAll > 0 ? precUnit / wmaxAll : 0;
   let s = Math.min(sHard, Math.max(sSoft, sPrec));
   if (!Number.isFinite(s)) s = vthMantMax(p) * 2 ** p.vth_shift;

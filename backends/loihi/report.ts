@@ -4,7 +4,7 @@
  */
 import { capacityBound, tightenedBound, type Bound } from "./bound.js";
 import { runDrc, type RuleResult } from "./drc.js";
-import type { Pop } from "./model.js";
+import { layerWindows, type Pop } from "./model.js";
 import { CLASS_WHY, classConfig, spikesPerCompartment } from "./partition.js";
 import { naivePlacement, placementCost2 } from "./place.js";
 import { cxCapacity, polarities, qMax, uMax, vMax } from "./profile.js";
@@ -118,7 +118,7 @@ export function buildReport(state: State): Report {
       cores: cores.length,
       cores_list: cores,
       neurons_per_tile_max: Math.max(...tiles.map(tileNeurons)),
-      window: { fire_start: p.F, window_end: p.E, integration_window_ends: p.windows },
+      window: { fire_start: p.F, window_end: p.E, integration_window_ends: p.windows, steps: p.T },
       ...(q ? { scale: q.scale, vth_mant: q.vth_mant } : {}),
       ...(lp ? { precision: precisionSummary(lp), threshold_classes: lp.threshold_classes.length, split_channels: lp.split_channels } : {}),
     };
@@ -134,6 +134,7 @@ export function buildReport(state: State): Report {
     profile: prof.name,
     profile_confidence: prof.confidence,
     window: net.T,
+    ...(layerWindows(net) ? { layer_windows: layerWindows(net), schedule_lead: net.lead } : {}),
     cores: part.cores.length,
     chips: placement.chips,
     lower_bound: {
@@ -202,7 +203,8 @@ export function reportMarkdown(state: State, r: Report): string {
   const d = r.data as Record<string, any>;
   const L: string[] = [];
   L.push(`# Loihi mapping report: ${md(String(state.m.attrs["source"] ?? state.m.name))}`, "");
-  L.push(`Profile **${d.profile}** (confidence: ${d.profile_confidence}), TSC window T = ${d.window}.`, "");
+  const lw = d.layer_windows as Record<string, number> | undefined;
+  L.push(`Profile **${d.profile}** (confidence: ${d.profile_confidence}), ${lw ? `TSC windows per layer: ${Object.entries(lw).map(([k, v]) => `${md(k)} ${v}`).join(", ")}` : `TSC window T = ${d.window}`}.`, "");
   L.push("![cores per layer](mapping.svg)", "");
   L.push("## Will it fit?", "");
   const failed = r.drc.filter((x) => !x.pass && x.severity === "error");
@@ -235,7 +237,7 @@ export function reportMarkdown(state: State, r: Report): string {
   L.push("## Energy and latency", "", `Energy per inference (${e.activity}; parameter set **${e.parameter_set}**: ${e.parameter_source}):`, "");
   L.push("| total | compartment updates | synaptic ops | messages | static |", "|---:|---:|---:|---:|---:|");
   L.push(`| ${fmtN(e.total)} pJ | ${fmtN(e.compartment_updates)} | ${fmtN(e.synaptic_ops)} | ${fmtN(e.messages)} | ${fmtN(e.static)} |`, "");
-  L.push(`Latency: ${d.latency_steps} steps (T = ${d.window} per layer plus one step per hop); at most ${fmtN(d.latency.per_step_ns_bound)} ns per step (largest core's updates + barrier) → ${fmtN(d.latency.per_inference_us)} µs per inference.`, "");
+  L.push(`Latency: ${d.latency_steps} steps (${lw ? `each layer's window on the longest path plus one step per hop${d.schedule_lead ? `; the input enters at step ${d.schedule_lead} so that every layer's bias and ramp clock starts at a step ≥ 0` : ""}` : `T = ${d.window} per layer plus one step per hop`}); at most ${fmtN(d.latency.per_step_ns_bound)} ns per step (largest core's updates + barrier) → ${fmtN(d.latency.per_inference_us)} µs per inference.`, "");
   L.push("## Precision chosen per layer", "", "Θ and its threshold classes Θ/2^k, weight exponents, bits (sign included) of each row's largest weight mantissa (median, smallest), non-zero weights flushed to 0, channels whose fan-in is split (docs/loihi.md \"Fitting ordinary networks\"). `tscc run` measures what they cost against the float TSC network.", "");
   L.push("| layer | precision |", "|---|---|");
   for (const l of d.per_layer as { layer: string; precision?: string }[]) if (l.precision) L.push(`| ${md(l.layer)} | ${l.precision} |`);

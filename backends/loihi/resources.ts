@@ -173,7 +173,6 @@ export function atomsOf(g: Group, c0: number, c1: number): { atoms: number; pair
 export interface UsageOptions {
   /** Per group: whether its dense synapses use population axons. */
   readonly densePop: ReadonlySet<Group>;
-  readonly T: number;
   /** Out-axon entries each neuron of a population needs at least (one per consumer group and output compartment). */
   readonly outPerNeuron?: ReadonlyMap<Pop, number>;
 }
@@ -196,14 +195,18 @@ export function densePopGroups(net: Network, prof: Profile): Set<Group> {
   return out;
 }
 
-/** Compartment and threshold profile keys of a population kind (docs/loihi.md, realisation tables). */
-export function profileKeys(p: Pop, prof: Profile, T: number, layerScale: number): { cx: string[]; vth: string[] } {
+/**
+ * Compartment and threshold profile keys of a population kind (docs/loihi.md, realisation tables). A
+ * one-shot comparator's refractory delay is its window + 1 (an OR gate's: its source's window), so
+ * layers of different windows (per-layer windows) have different comparator profiles.
+ */
+export function profileKeys(p: Pop, prof: Profile, layerScale: number): { cx: string[]; vth: string[] } {
   if (prof.tsc.synapse === "option-a") {
     switch (p.kind) {
       case "tsc":
-        return { cx: ["integrator", `comparator-refract-${T + 1}`, "off-latch", "clock"], vth: ["never", "comparator", "latch", "clock"] };
+        return { cx: ["integrator", `comparator-refract-${p.T + 1}`, "off-latch", "clock"], vth: ["never", "comparator", "latch", "clock"] };
       case "or":
-        return { cx: [`or-gate-refract-${T + 1}`, "off-latch"], vth: ["or-gate", "latch"] };
+        return { cx: [`or-gate-refract-${p.T + 1}`, "off-latch"], vth: ["or-gate", "latch"] };
       default:
         return { cx: ["integrator", "clock"], vth: ["never", "clock"] };
     }
@@ -407,7 +410,7 @@ export function tileUsage(t: Tile, net: Network, prof: Profile, o: UsageOptions,
   }
   u.outEst = n * (o.outPerNeuron?.get(p) ?? 0);
   if (keys) {
-    const pk = profileKeys(p, prof, o.T, layerScale);
+    const pk = profileKeys(p, prof, layerScale);
     pk.cx.forEach((k) => u.cxProfiles.add(k));
     pk.vth.forEach((k) => u.vthProfiles.add(k));
     // Loihi 2: a threshold profile per further class (class 0 keeps the layer's key).

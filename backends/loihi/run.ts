@@ -67,6 +67,8 @@ const manifestSchema = z.looseObject({
   cores: z.number().int().min(0),
   chips: z.number().int().min(0),
   latency_steps: z.number().int().min(0),
+  /** Per-layer windows (absent when every layer has `window`). */
+  layer_windows: z.record(z.string(), z.number().int().min(1)).optional(),
   input: z.looseObject({ name: z.string(), shape: shapeSchema, scale: z.number().positive() }),
   outputs: z.array(z.string()).min(1),
   energy: z.string(),
@@ -164,7 +166,7 @@ export function loadNetworks(dir: string): { float: Network; int: Network; twin:
 
 /**
  * The integer network in the emulator's terms (one θ and φ per neuron node), for the integer closed
- * form: a channel of threshold class k (Θ_c = Θ/2^k, Φ_c = Φ/2^k) computes
+ * form (run it with `foldedGains`: per-layer windows' gains are already in the integer weights): a channel of threshold class k (Θ_c = Θ/2^k, Φ_c = Φ/2^k) computes
  * floor((V_c + Φ_c)/Θ_c) = floor((2^k·V_c + Φ)/Θ), so its incoming weights and bias are scaled by 2^k
  * (exact: powers of two) and the read-out's 2^k·V_c/Θ = V_c/Θ_c. Split integrators sum to the same V.
  */
@@ -227,14 +229,15 @@ export async function runLoihiArtifact(dir: string, req: RunRequest): Promise<Ru
       await yieldToEventLoop();
     }
   } else {
-    logits = runClosedForm(twin, x, batch).outputs[0]!;
+    // The integer weights hold the gains T/T_s (per-layer windows): the closed form must not apply them again.
+    logits = runClosedForm(twin, x, batch, { foldedGains: true }).outputs[0]!;
   }
   const seconds = (performance.now() - t0) / 1000;
   const fl = runClosedForm(float, x, batch);
   const flogits = fl.outputs[0]!;
   const labels = req.labels ? labelsOf(req.labels, batch) : undefined;
   const { correct, refCorrect: fcorrect, agree, errMax } = compareLogits(logits, flogits, labels, batch, outSize);
-  const metrics: Record<string, unknown> = { target: "loihi", profile: man.profile, engine: engine === "event" ? "bit-accurate (registers)" : "integer closed form", samples: batch, window: man.window, latency_steps: man.latency_steps, cores: man.cores, chips: man.chips };
+  const metrics: Record<string, unknown> = { target: "loihi", profile: man.profile, engine: engine === "event" ? "bit-accurate (registers)" : "integer closed form", samples: batch, window: man.window, ...(man.layer_windows ? { layer_windows: man.layer_windows } : {}), latency_steps: man.latency_steps, cores: man.cores, chips: man.chips };
   if (labels) {
     metrics["accuracy"] = correct / batch;
     metrics["float_tsc_accuracy"] = fcorrect / batch;

@@ -107,7 +107,7 @@ export function loadState(m: Module, cwd?: string): State {
 /** Rebuild tiles, cores, usages and traffic from the partition attributes. */
 export function rebuildPartition(m: Module, net: Network, prof: Profile, numCores: number, coreExp: boolean): Partition {
   const densePop = densePopGroups(net, prof);
-  const uo = { densePop, T: net.T };
+  const uo = { densePop };
   const classes = (m.attrs["loihi.classes"] as string[] | undefined) ?? [];
   const coreClass = (m.attrs["loihi.core_class"] as number[] | undefined) ?? [];
   const cores: CoreInfo[] = Array.from({ length: numCores }, (_, id) => ({ id, cls: classes[coreClass[id] ?? 0] ?? "switch", tiles: [], clocks: [], relays: [], usage: emptyUsage(), outAxons: 0 }));

@@ -3,7 +3,8 @@
  *
  *   d_0 = clamp(round|floor(x·T₀/scale), 0, T₀)
  *   charge = g·W̃ d (conv: im2col + GEMM, dense: GEMM, scale: factor·d; add: sum of the two charges),
- *            with the synapse group's gain g = T/T_s (per-layer windows; 1 when they are equal)
+ *            with the synapse group's gain g = T/T_s (per-layer windows; 1 when they are equal, and with
+ *            opts.foldedGains, where the weights already include it)
  *   tsc:    V = (Σ b̃)·T + φ + charge,  d = clip(floor(V/θ), 0, T)
  *   maxpool = max of the intervals in the window; reshape/concat relabel
  *   decode: logits = λ·(charge + (Σ b̃)·T)/T
@@ -41,7 +42,7 @@ export function runClosedForm(net: Network, input: Float32Array | readonly Float
   const ties = new Array<number>(net.values.length).fill(0);
   const tally = new Tally(net.nodes.length);
   for (let b0 = 0; b0 < batch; b0 += chunk) {
-    runChunk(plan, inputs, b0, Math.min(chunk, batch - b0), outputs, intervals, ties, tally);
+    runChunk(plan, inputs, b0, Math.min(chunk, batch - b0), outputs, intervals, ties, tally, opts.foldedGains === true);
   }
   const spiking = net.nodes.map((n) => (n.kind === "encode" || n.kind === "tsc" ? sizes[n.out]! : 0));
   return {
@@ -53,8 +54,9 @@ export function runClosedForm(net: Network, input: Float32Array | readonly Float
   };
 }
 
-function runChunk(plan: Plan, inputs: Float32Array[], b0: number, B: number, outputs: Float32Array[], intervals: (Uint16Array | null)[] | undefined, ties: number[], tally: Tally): void {
+function runChunk(plan: Plan, inputs: Float32Array[], b0: number, B: number, outputs: Float32Array[], intervals: (Uint16Array | null)[] | undefined, ties: number[], tally: Tally, foldedGains: boolean): void {
   const { net, sched } = plan;
+  const gain = (i: number): number => (foldedGains ? 1 : sched.gain[i]!);
   const sizes = plan.sizes;
   const nodes = net.nodes;
   const vals: (Float64Array | null)[] = new Array<Float64Array | null>(net.values.length).fill(null);
@@ -94,20 +96,20 @@ function runChunk(plan: Plan, inputs: Float32Array[], b0: number, B: number, out
       case "conv": {
         const out = new Float64Array(B * nOut);
         convForward(p, vals[p.node.in]!, B, out);
-        scaleBy(out, sched.gain[i]!);
+        scaleBy(out, gain(i));
         vals[n.out] = out;
         break;
       }
       case "dense": {
         const out = new Float64Array(B * nOut);
         denseForward(p, vals[p.node.in]!, B, out);
-        scaleBy(out, sched.gain[i]!);
+        scaleBy(out, gain(i));
         vals[n.out] = out;
         break;
       }
       case "scale": {
         const src = vals[p.node.in]!;
-        const f = p.node.factor * sched.gain[i]!;
+        const f = p.node.factor * gain(i);
         const out = new Float64Array(B * nOut);
         for (let j = 0; j < out.length; j++) out[j] = f * src[j]!;
         vals[n.out] = out;

@@ -31,6 +31,11 @@ export interface RunOptions {
   readonly recordMembrane?: boolean;
   /** Closed form: samples per internal chunk, bounding memory (default 64). */
   readonly chunk?: number;
+  /**
+   * Closed form, per-layer windows: the synapse weights already include each group's gain T/T_s (a chip's
+   * integer network, where it is folded into the quantised weights), so none is applied here.
+   */
+  readonly foldedGains?: boolean;
   /** Event engines: V of the given neurons of the given populations at every step ({@link RunResult.traces}, trace.ts). */
   readonly recordTrace?: readonly TraceRequest[];
 }

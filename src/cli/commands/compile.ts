@@ -51,6 +51,7 @@ export const SNN_FLAGS: readonly [flag: string, option: string, help: string][] 
   ["--phi <phi>", "phi", "TSC rounding offset φ (default 0.5; 0 floors)"],
   ["--layer-windows <spec>", "layer-windows", "TSC per-layer windows: layer=T,… or a JSON file from `tscc tune` (other layers get --window), or auto"],
   ["--tolerance <pts>", "tolerance", "with --window auto: accuracy points the SNN may lose against the ANN (default 0.5)"],
+  ["--margin <z>", "margin", "with --window auto: standard errors of the held-out estimate the tolerance must hold by (default 1; 0: on the held-out samples only)"],
   ["--objective <what>", "objective", "with --window auto: latency (default) or additions"],
   ["--calibration-labels <file>", "calibration-labels", "with --window auto: labels of the calibration inputs (.npy)"],
   ["--avgpool <mode>", "avgpool", "merge (default) average pooling into the next layer, or spike"],

@@ -8,13 +8,16 @@
  * The search, on a ladder of windows from T_max down to 1 (every integer up to 8, then steps of about
  * 2^¼):
  * 1. the uniform network at T_max must meet the constraint (else there is nothing to tune);
- * 2. per population, with every other at T_max, the smallest window on the ladder that still meets it
- *    (bisection, assuming accuracy does not fall as a window grows);
- * 3. all populations at those windows together; while that misses the constraint, every population
+ * 2. the smallest uniform window on the ladder that meets it (bisection, assuming accuracy does not fall
+ *    as a window grows);
+ * 3. per population, with every other at T_max, the smallest window that still meets it (bisection);
+ * 4. all populations at those windows together; while that misses the constraint, every population
  *    steps one rung back up (the layers' errors add up);
- * 4. greedy descent: try each population one rung lower (largest saving first), keep what still meets
- *    the constraint and lowers the objective; a population whose move failed is not tried again (lowering
- *    the others only adds error); repeat until nothing moves.
+ * 5. greedy descent from that joint state and from the best uniform window: try each population one rung
+ *    lower (largest saving first), keep what still meets the constraint and lowers the objective; a
+ *    population whose move failed is not tried again (lowering the others only adds error); repeat until
+ *    nothing moves. The cheaper of the two ends is the result, so it is never worse than the best
+ *    uniform window.
  * A population whose window the network fixes (a quantisation-aware trained layer, T = L, or its
  * quantised input) keeps that window in every step.
  * Every candidate is one closed-form run over the held-out samples (on onnxruntime when it is installed,
@@ -212,50 +215,68 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
     );
   }
 
-  // 2. Each population alone: bisection over the ladder (index lo is feasible, hi is the last rung).
-  const alone: number[] = [];
-  for (let j = 0; j < P; j++) {
-    if (fixed[j]) {
-      alone.push(uniform[j]!);
-      continue;
-    }
+  // 2. The smallest uniform window that holds (bisection over the ladder; fixed windows stay): the
+  //    search below must beat it, so per-layer windows are never worse than one window for all.
+  const bisect = async (at: (r: number) => number[]): Promise<number> => {
     let lo = 0;
     let hi = ladder.length - 1;
-    const at = (r: number) => uniform.map((t, q) => (q === j ? ladder[r]! : t));
     if (feasible(await evaluate(at(hi)))) lo = hi;
     while (hi - lo > 1) {
       const mid = (lo + hi) >> 1;
       if (feasible(await evaluate(at(mid)))) lo = mid;
       else hi = mid;
     }
-    alone.push(ladder[lo]!);
+    return lo;
+  };
+  const allAt = (r: number): number[] => uniform.map((t, q) => (fixed[q] ? t : ladder[r]!));
+  const bestUniform = allAt(await bisect(allAt));
+
+  // 3. Each population alone: bisection over the ladder (index lo is feasible, hi is the last rung).
+  const alone: number[] = [];
+  for (let j = 0; j < P; j++) {
+    if (fixed[j]) {
+      alone.push(uniform[j]!);
+      continue;
+    }
+    alone.push(ladder[await bisect((r) => uniform.map((t, q) => (q === j ? ladder[r]! : t)))]!);
     o.log.progress("tuning windows: one layer at a time", j + 1, P);
   }
 
-  // 3. Together; step everything back up one rung until the errors that add up fit the tolerance.
-  let cur = alone.slice();
-  let curEval = await evaluate(cur);
-  while (!feasible(curEval)) {
-    cur = cur.map((t, j) => (fixed[j] ? t : ladder[Math.max(0, rung(t) - 1)]!));
-    curEval = await evaluate(cur);
+  // 4. Together; step everything back up one rung until the errors that add up fit the tolerance.
+  let joint = alone.slice();
+  let jointEval = await evaluate(joint);
+  while (!feasible(jointEval)) {
+    joint = joint.map((t, j) => (fixed[j] ? t : ladder[Math.max(0, rung(t) - 1)]!));
+    jointEval = await evaluate(joint);
   }
 
-  // 4. Greedy descent, largest saving first. A population whose next rung missed the constraint (or did
-  //    not lower the objective) is not tried again: lowering others only adds error.
-  const blocked = fixed.slice();
-  for (let moved = true; moved; ) {
-    moved = false;
-    const order = cur.map((t, j) => ({ j, save: t - (ladder[rung(t) + 1] ?? t) })).filter((c) => c.save > 0 && !blocked[c.j]).sort((a, b) => b.save - a.save || a.j - b.j);
-    for (const { j } of order) {
-      const next = cur.map((t, q) => (q === j ? ladder[rung(t) + 1]! : t));
-      const e = await evaluate(next);
-      if (feasible(e) && cost(e) < cost(curEval)) {
-        cur = next;
-        curEval = e;
-        moved = true;
-      } else blocked[j] = true;
+  // 5. Greedy descent, largest saving first, from the joint state and from the best uniform window; the
+  //    cheaper end wins. A population whose next rung missed the constraint (or did not lower the
+  //    objective) is not tried again: lowering others only adds error.
+  const descend = async (start: number[]): Promise<{ ws: number[]; e: Evaluation }> => {
+    let ws = start;
+    let e = await evaluate(ws);
+    const blocked = fixed.slice();
+    for (let moved = true; moved; ) {
+      moved = false;
+      const order = ws.map((t, j) => ({ j, save: t - (ladder[rung(t) + 1] ?? t) })).filter((c) => c.save > 0 && !blocked[c.j]).sort((a, b) => b.save - a.save || a.j - b.j);
+      for (const { j } of order) {
+        const next = ws.map((t, q) => (q === j ? ladder[rung(t) + 1]! : t));
+        const ne = await evaluate(next);
+        if (feasible(ne) && cost(ne) < cost(e)) {
+          ws = next;
+          e = ne;
+          moved = true;
+        } else blocked[j] = true;
+      }
     }
-  }
+    return { ws, e };
+  };
+  const fromJoint = await descend(joint);
+  const fromUniform = await descend(bestUniform);
+  const best = cost(fromUniform.e) < cost(fromJoint.e) ? fromUniform : fromJoint;
+  const cur = best.ws;
+  const curEval = best.e;
   const layers = converted.map((l, j) => ({ index: l.index, name: l.name, key: keys[j]!, alone: alone[j]!, window: cur[j]! }));
   return {
     layers,

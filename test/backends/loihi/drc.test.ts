@@ -35,7 +35,7 @@ const cases: [rule: string, profile: Record<string, unknown>, expected: string][
   ["weight-range", { base: "loihi2", weight_exp_max: -7 }, "weight mantissa(s) clipped at ±127 (layer /fc2/Gemm, exponent -7): no legal configuration"],
   ["threshold-range", { base: "loihi2", weight_exp_max: -7 }, "is below one threshold unit 2^6 = 64 (layer /fc2/Gemm): no legal configuration"],
   ["bias-range", { base: "loihi2", bias_mant_bits: 2, bias_exp_max: 0 }, "bias-range"],
-  ["tsc-window", { refract_max: 16 }, "tsc-window 33 > 16: window 32 needs a refractory delay of 33 steps for one-shot comparators (refract_max 16)"],
+  ["tsc-window", { refract_max: 16 }, "tsc-window 33 > 16: window 32 (layers /Relu, /MaxPool, /Relu_1, /MaxPool_1, /Relu_2) needs a refractory delay of 33 steps for one-shot comparators (refract_max 16)"],
   ["q-overflow", { base: "loihi2", q_bits: 6 }, "q-overflow worst-case per-step input"],
   ["u-overflow", { base: "loihi2", u_bits: 8, q_bits: 20 }, "u-overflow worst-case current"],
   ["chips", { max_chips: 1, cx_per_core: 64 }, "chips 12 > 1: the mapping needs"],
@@ -66,5 +66,25 @@ describe("each DRC rule fails a compile with a readable message, exit 1 and noth
     expect(r.code).toBe(0);
     const rep = JSON.parse((await import("node:fs")).readFileSync(join(r.out, "resource-report.json"), "utf8"));
     expect(rep.drc.find((d: { rule: string }) => d.rule === "delay-range").pass).toBe(true);
+  });
+
+  test("per-layer windows: a large gain folded into a layer's weights fails q-overflow, naming the layer and the gain", async () => {
+    // Loihi 2 with 12-bit q: cnn-small fits with one window; /Relu at 512 steps over an encoder of 2
+    // integrates every input spike with gain 256, and its weights no longer fit the register.
+    const profile = { base: "loihi2", q_bits: 12 };
+    expect((await compileWith("gain-ok", profile)).code).toBe(0);
+    const r = await compileWith("gain", profile, ["--layer-windows", "#0=2,#1=512"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error TSCC3101: q-overflow worst-case per-step input \d+ > 4095 \(2\^12 − 1\) \(layer \/Relu, window gain 256 \(T 512 \/ T_src 2\) folded into its weights\): no legal configuration/);
+    expect(r.stderr).toContain("or give the layer a window closer to its sources' (--layer-windows) to lower the gain");
+    expect(r.stderr).not.toContain("/Relu_1");
+    expect(existsSync(r.out)).toBe(false);
+  });
+  test("per-layer windows: tsc-window checks each layer's own window (an OR gate's: its source's)", async () => {
+    expect((await compileWith("win-ok", { refract_max: 16 }, ["--window", "8"])).code).toBe(0);
+    const r = await compileWith("win", { refract_max: 16 }, ["--window", "8", "--layer-windows", "#2=20"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("tsc-window 21 > 16: window 20 (layers /Relu_1, /MaxPool_1) needs a refractory delay of 21 steps");
+    expect(r.stderr.match(/tsc-window/g)).toHaveLength(1);
   });
 });

@@ -25,6 +25,7 @@ const cases: [string, string, Record<string, string>][] = [
   ["cnn-small loihi2", CNN_SMALL, { profile: "loihi2" }],
   ["vgg-bn loihi2", VGG_BN, { profile: "loihi2" }],
   ["cnn-small exponent=core", CNN_SMALL, { exponent: "core" }],
+  ["cnn-small per-layer windows", CNN_SMALL, { "layer-windows": "#0=6,#1=16,#2=4,#3=12" }],
 ];
 
 describe("examples map and the independent checker accepts every core", () => {
@@ -107,4 +108,17 @@ test("a module reloaded from its attributes gives the same mapping as the compil
   const copy = r.module.clone();
   const rebuilt = JSON.stringify(mappingJson(loadState(copy), { source: "x" }));
   expect(rebuilt).toBe(fromCache);
+});
+
+test("per-layer windows: each layer's comparators get the refractory delay of its own window (OR gates: their source's)", async () => {
+  const dir = out();
+  await compileLoihi(CNN_SMALL, dir, { "layer-windows": "#0=6,#1=16,#2=4,#3=12" });
+  const mapping = JSON.parse(readFileSync(join(dir, "mapping.json"), "utf8"));
+  const want: Record<string, string> = { "/Relu": "comparator-refract-17", "/MaxPool": "or-gate-refract-17", "/Relu_1": "comparator-refract-5", "/MaxPool_1": "or-gate-refract-5", "/Relu_2": "comparator-refract-13" };
+  for (const [layer, key] of Object.entries(want)) {
+    const cores = mapping.layer_to_cores[layer] as number[];
+    expect(cores.length, layer).toBeGreaterThan(0);
+    for (const c of cores) expect(mapping.cores[c].cx_profiles, `${layer} core ${c}`).toContain(key);
+  }
+  expect(mapping.layers.map((l: { name: string; schedule: { window: number } }) => `${l.name}:${l.schedule.window}`)).toEqual(["/Relu:16", "/MaxPool:16", "/Relu_1:4", "/MaxPool_1:4", "/Relu_2:12", "/fc2/Gemm:12"]);
 });
