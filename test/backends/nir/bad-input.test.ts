@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hdf5Ready, writeHdf5, type WriteDataset, type WriteGroup } from "../../../backends/nir/hdf5.js";
+import { Hdf5Error, hdf5Ready, readHdf5, writeHdf5, type WriteDataset, type WriteGroup } from "../../../backends/nir/hdf5.js";
 import { removeDir, spawnTscc, tempDir, tscc, ROOT } from "../../cli/support.js";
 
 let dir: string;
@@ -201,6 +201,15 @@ describe("bad NIR files", () => {
 });
 
 describe("corrupted bytes", () => {
+  it("a corrupt variable-length string length fails without growing the HDF5 heap to 2 GiB (found by fuzzing)", async () => {
+    // Before the heap cap libhdf5 allocated what the corrupt length claimed: Emscripten grew its heap to
+    // the 2 GiB limit (tens of seconds, ~2 GB resident) before aborting.
+    const before = process.memoryUsage().rss;
+    expect(() => readHdf5(join(ROOT, "test/fixtures/fuzz/nir-vlen-length-corrupt/model.nir"))).toThrow(Hdf5Error);
+    expect(process.memoryUsage().rss - before).toBeLessThan(1 << 30);
+    await hdf5Ready();
+  });
+
   it("every corrupted file is one coded diagnostic (or reads), and the reader keeps working after libhdf5 aborts", async () => {
     const { readNirFile } = await import("../../../backends/nir/format.js");
     const { isTsccError } = await import("../../../ir/index.js");
