@@ -11,20 +11,28 @@ import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { fmt, M, TsccError } from "../../ir/index.js";
 
+/** model.js files imported by this process → the SHA-256 of the version imported first. */
+const importedModels = new Map<string, string>();
+
 /**
- * Import an artifact's model.js. Node caches modules by URL, so the URL carries the file's SHA-256: a
- * process that runs several artifacts compiled into the same folder one after another (the fuzzer, a
- * long-lived caller of the API) gets the model.js it finds there, not a stale one from the cache.
+ * Import an artifact's model.js. Node caches modules by URL, so a process that runs several artifacts
+ * compiled into the same folder one after another (the fuzzer, a long-lived caller of the API) would get
+ * the first model.js of that folder again: a model.js whose content differs from the one first imported
+ * from its path is imported with its SHA-256 as the URL's query. (Only then: some loaders, e.g. in
+ * worker threads started from the TypeScript sources, do not detect an ES module behind a query.)
  */
 export async function importModelJs<T>(dir: string): Promise<T> {
-  const url = pathToFileURL(join(dir, "model.js")).href;
+  const file = join(dir, "model.js");
+  const url = pathToFileURL(file).href;
   let hash: string;
   try {
-    hash = createHash("sha256").update(readFileSync(join(dir, "model.js"))).digest("hex").slice(0, 16);
+    hash = createHash("sha256").update(readFileSync(file)).digest("hex");
   } catch {
     return (await import(url)) as T; // a missing file fails in import() as before
   }
-  return (await import(`${url}?sha256=${hash}`)) as T;
+  const first = importedModels.get(file);
+  if (first === undefined) importedModels.set(file, hash);
+  return (await import(first === undefined || first === hash ? url : `${url}?sha256=${hash.slice(0, 16)}`)) as T;
 }
 
 export function artifactError(file: string, why: string, hint?: string): never {
