@@ -110,33 +110,56 @@ export class CaseFolder {
 
 export const BIN = join(ROOT, "bin/tscc.js");
 
-/** Run a case: in this process through main(), or as a `node bin/tscc.js` subprocess. */
-export async function runCase<P>(target: FuzzTarget<P>, prepared: P, folder: CaseFolder, c: FuzzCase, mode: "inproc" | "cli", timeoutMs: number): Promise<CaseResult> {
-  folder.reset();
-  folder.write(c);
-  let code: number;
+/** Run one command of a case: in this process through main(), or as a `node bin/tscc.js` subprocess. */
+async function runCommand(dir: string, argv: readonly string[], mode: "inproc" | "cli", timeoutMs: number, note: string): Promise<{ code: number; stderr: string } | CaseResult> {
   let stderr = "";
   if (mode === "inproc") {
-    process.chdir(folder.dir);
+    process.chdir(dir);
     try {
-      code = await main(c.argv, { stdout: () => {}, stderr: (s) => (stderr += s), cwd: folder.dir, tty: false });
+      const code = await main(argv, { stdout: () => {}, stderr: (s) => (stderr += s), cwd: dir, tty: false });
+      return { code, stderr };
     } catch (e) {
       return { kind: "finding", why: `main() threw: ${(e as Error)?.message ?? String(e)}`, detail: String((e as Error)?.stack ?? e) };
     }
-  } else {
-    const env: NodeJS.ProcessEnv = { ...process.env, CI: "1" };
-    delete env["TSCC_DEBUG"];
-    const r = spawnSync(process.execPath, ["--max-old-space-size=1024", BIN, ...c.argv], { cwd: folder.dir, encoding: "utf8", env, timeout: timeoutMs, maxBuffer: 16 << 20 });
-    if (r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT") return { kind: "finding", why: `hang: no exit within ${timeoutMs / 1000} s`, detail: c.note };
-    if (r.signal) return { kind: "finding", why: `killed by ${r.signal}`, detail: r.stderr };
-    code = r.status ?? -1;
-    stderr = r.stderr;
   }
-  const verdict = judge(c, code, stderr, code !== 0 && folder.outExists());
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: "1" };
+  delete env["TSCC_DEBUG"];
+  const r = spawnSync(process.execPath, ["--max-old-space-size=1024", BIN, ...argv], { cwd: dir, encoding: "utf8", env, timeout: timeoutMs, maxBuffer: 16 << 20 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT") return { kind: "finding", why: `hang: no exit within ${timeoutMs / 1000} s`, detail: note };
+  if (r.signal) return { kind: "finding", why: `killed by ${r.signal}`, detail: r.stderr };
+  return { code: r.status ?? -1, stderr: r.stderr };
+}
+
+/** Run a case (its command, then its follow-up command if the first succeeded) and judge it. */
+export async function runCase<P>(target: FuzzTarget<P>, prepared: P, folder: CaseFolder, c: FuzzCase, mode: "inproc" | "cli", timeoutMs: number): Promise<CaseResult> {
+  try {
+    return await runAndJudge(target, prepared, folder, c, mode, timeoutMs);
+  } finally {
+    await target.afterCase?.(prepared);
+  }
+}
+
+async function runAndJudge<P>(target: FuzzTarget<P>, prepared: P, folder: CaseFolder, c: FuzzCase, mode: "inproc" | "cli", timeoutMs: number): Promise<CaseResult> {
+  folder.reset();
+  folder.write(c);
+  const first = await runCommand(folder.dir, c.argv, mode, timeoutMs, c.note);
+  if ("kind" in first) return first;
+  let verdict = judge(c, first.code, first.stderr, first.code !== 0 && folder.outExists());
   if (verdict.kind === "finding") return verdict;
+  if (c.then && first.code === 0) {
+    const second = await runCommand(folder.dir, c.then, mode, timeoutMs, c.note);
+    const step = `${c.then[0]} after ${c.argv[0]}`;
+    if ("kind" in second) return second.kind === "finding" ? { ...second, why: `${step}: ${second.why}` } : second;
+    // The follow-up reads what the first command wrote: `out` is expected to exist.
+    verdict = judge(c, second.code, second.stderr, false);
+    if (verdict.kind === "finding") return { ...verdict, why: `${step}: ${verdict.why}` };
+    // tscc cannot read back what it has just written: the first command accepted an input it cannot handle.
+    const unreadable = verdict.kind === "rejected" && verdict.codes.includes(5004) ? /cannot read '([^']*)'/.exec(verdict.first)?.[1] : undefined;
+    if (unreadable && c.argv.some((a) => a.startsWith("out") && (unreadable === a || unreadable.endsWith(`/${a}`)))) return { kind: "finding", why: `${step}: the output it wrote is unreadable`, detail: second.stderr };
+  }
   const stray = folder.stray(c).filter((f) => f !== "tscc-repro.tir");
   if (stray.length) return { kind: "finding", why: "wrote outside its output folder", detail: stray.join(", ") };
-  const extra = await target.check?.(prepared, folder.dir, c, code);
+  const extra = await target.check?.(prepared, folder.dir, c, verdict.kind === "accepted" ? 0 : 1);
   if (extra) return { kind: "finding", why: extra, detail: c.note };
   return verdict;
 }

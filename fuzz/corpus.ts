@@ -1,7 +1,7 @@
 /**
  * Seed corpus shared by the fuzz targets, built deterministically in memory: a tiny CNN (ONNX), its
  * calibration and test tensors, the repository's PyTorch-exported ONNX fixtures, IR text/JSON of
- * them, and emulator and Loihi artifacts compiled from the tiny CNN. Each builder runs at most once
+ * them, and emulator and Loihi artifacts and NIR exports compiled from the tiny CNN. Each builder runs at most once
  * per fuzz process.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -87,6 +87,11 @@ export function setScratch(dir: string): void {
 
 export const emulatorArtifact = once(() => compileTiny(scratchDir, "emulator", {}));
 export const loihiArtifact = once(() => compileTiny(scratchDir, "loihi", { window: "8" }));
+/** The tiny CNN exported to NIR (tscc's own .nir files): TSC at T = 4 and the rate-coded baseline at 8 steps. */
+export const nirExports = once(async () => ({
+  tsc: (await compileTiny(scratchDir, "nir", { window: "4" }))["model.nir"]!,
+  rate: (await compileTiny(scratchDir, "nir", { coding: "rate", window: "8" }))["model.nir"]!,
+}));
 
 export interface IrCorpus {
   /** .tir texts with inline weights, and with blob references to a weights.bin sidecar. */

@@ -15,6 +15,11 @@ export interface FuzzCase {
   readonly files: Readonly<Record<string, FileContent>>;
   /** The tscc command (run in the case folder); its output folder, if any, is `out`. */
   readonly argv: readonly string[];
+  /**
+   * A second command run in the same folder once `argv` exited 0 (e.g. `run out` on the artifact `argv`
+   * compiled), judged by the same oracle.
+   */
+  readonly then?: readonly string[];
   /** What the generator did, for reports. */
   readonly note: string;
   /** The input is hostile in a way tscc must refuse (a path escaping the model's folder): exit 0 is a finding. */
@@ -39,6 +44,11 @@ export interface FuzzTarget<P = unknown> {
   arbitrary(p: P): fc.Arbitrary<FuzzCase>;
   /** An unmutated case that must be accepted (exit 0): proves the target reaches the reader. */
   valid(p: P): FuzzCase;
+  /**
+   * Restore process-wide state a case may have broken, after every case whatever its verdict and
+   * before the next case is generated (the NIR target reloads h5wasm after a corrupt file aborted it).
+   */
+  afterCase?(p: P): Promise<void>;
   /** Extra oracle after the command ran (e.g. generated code did not execute model strings). */
   check?(p: P, dir: string, c: FuzzCase, exitCode: number): Promise<string | undefined>;
 }

@@ -83,7 +83,7 @@ function writeCase(dir: string, c: FuzzCase, info: Record<string, unknown>): voi
     const data: FileContent = content;
     writeFileSync(path, typeof data === "object" && !(data instanceof Uint8Array) ? `symlink -> ${data.symlink}\n` : data);
   }
-  writeFileSync(join(dir, "finding.json"), JSON.stringify({ ...info, argv: c.argv, note: c.note, mustReject: c.mustReject ?? false }, null, 2) + "\n");
+  writeFileSync(join(dir, "finding.json"), JSON.stringify({ ...info, argv: c.argv, ...(c.then ? { then: c.then } : {}), note: c.note, mustReject: c.mustReject ?? false }, null, 2) + "\n");
 }
 
 async function runChunk(t: ChunkTask): Promise<void> {

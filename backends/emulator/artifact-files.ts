@@ -4,10 +4,36 @@
  * (types, ranges, sizes) before anything is built from them; every failure is one TSCC5004 naming the
  * file and the first offending field.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { fmt, M, TsccError } from "../../ir/index.js";
+
+/** model.js files imported by this process → the SHA-256 of the version imported first. */
+const importedModels = new Map<string, string>();
+
+/**
+ * Import an artifact's model.js. Node caches modules by URL, so a process that runs several artifacts
+ * compiled into the same folder one after another (the fuzzer, a long-lived caller of the API) would get
+ * the first model.js of that folder again: a model.js whose content differs from the one first imported
+ * from its path is imported with its SHA-256 as the URL's query. (Only then: some loaders, e.g. in
+ * worker threads started from the TypeScript sources, do not detect an ES module behind a query.)
+ */
+export async function importModelJs<T>(dir: string): Promise<T> {
+  const file = join(dir, "model.js");
+  const url = pathToFileURL(file).href;
+  let hash: string;
+  try {
+    hash = createHash("sha256").update(readFileSync(file)).digest("hex");
+  } catch {
+    return (await import(url)) as T; // a missing file fails in import() as before
+  }
+  const first = importedModels.get(file);
+  if (first === undefined) importedModels.set(file, hash);
+  return (await import(first === undefined || first === hash ? url : `${url}?sha256=${hash.slice(0, 16)}`)) as T;
+}
 
 export function artifactError(file: string, why: string, hint?: string): never {
   throw new TsccError(fmt(M.DataFile, [file, why], hint ? { hint } : {}));

@@ -45,6 +45,10 @@ export async function emitClockArtifact(m: IrModule, ctx: EmitContext): Promise<
   const opt = ctx.options["dt"] as number;
   const dt = opt > 0 ? opt : ((m.attrs["nir.dt"] as number | undefined) ?? 1);
   const net = buildClockNetwork(m, dt);
+  // The artifact takes one input tensor (manifest.json `input`, `tscc run --input`).
+  if (net.inputs.length !== 1) {
+    throw new TsccError(fmt(M.BackendUnsupported, ["emulator", `a NIR graph with ${net.inputs.length} Input nodes (${net.inputs.map((i) => `'${i.name}'`).join(", ")})`, "the clock engine's artifacts take one input"], { file: ctx.source }));
+  }
   // Parameters → weights.bin blobs named n<node>.<field>.
   const blobs = new Module("weights");
   const names = new Map<Arr, string>();

@@ -7,9 +7,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { builtinOps, fmt, interpret, M, parseModule, readWeights, TsccError, verifyModule, type Module as IrModule } from "../../ir/index.js";
-import { artifactFile, isNetworkError } from "./artifact-files.js";
+import { artifactFile, importModelJs, isNetworkError } from "./artifact-files.js";
 import { annToOnnx } from "./ann-onnx.js";
 import { closedFormOnnx } from "./onnx-export.js";
 import { schedule } from "./runtime/schedule.js";
@@ -196,7 +195,7 @@ export class Evaluator {
   /** Load the artifact's module and network, the onnxruntime sessions and the reference ANN. */
   static async open(s: EvalSettings): Promise<Evaluator> {
     const { dir, manifest: man, engine } = s;
-    const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as ArtifactModule;
+    const mod = await importModelJs<ArtifactModule>(dir);
     let net = loadNetwork(dir, mod, man);
     if (s.window !== undefined) net = withWindow(net, s.window);
     // The fast engine runs closed-form.onnx in onnxruntime when it is installed (-O fast=js forces the

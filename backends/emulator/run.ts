@@ -5,13 +5,12 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { fmt, M, TsccError, yieldToEventLoop } from "../../ir/index.js";
 import type { RTensor } from "../../ir/interp/tensor.js";
 import type { RunReport, RunRequest } from "../api.js";
 import { chunksOf, parseShard, shardRange } from "../counts.js";
-import { readArtifactJson, shapeSchema } from "./artifact-files.js";
+import { importModelJs, readArtifactJson, shapeSchema } from "./artifact-files.js";
 import { runClockArtifact, type ClockManifest, type ClockModule } from "./clock-artifact.js";
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION } from "./emit.js";
 import { ENERGY_SETS } from "./energy.js";
@@ -189,7 +188,7 @@ async function evaluateChunks(settings: EvalSettings, data: Float32Array, per: n
 
 /** `tscc run` on a clock artifact (a NIR graph): outputs, counts, and accuracy against labels. */
 async function runNirArtifact(dir: string, man: ClockManifest, req: RunRequest): Promise<RunReport> {
-  const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as ClockModule;
+  const mod = await importModelJs<ClockModule>(dir);
   const r = await runClockArtifact(dir, man, req, mod);
   const metrics: Record<string, unknown> = { coding: "nir", engine: "clock", samples: r.batch, steps: r.steps, dt: man.dt, readout: r.readout };
   const first = r.outputs[man.outputs[0]!.name]!;

@@ -584,10 +584,15 @@ export function checkGraph(g: NirGraph, file: string, prefix = ""): GraphShapes 
   const input = new Map<string, readonly number[]>();
   const output = new Map<string, readonly number[]>();
   const keyOf = (end: { node: string; port?: string }): string => (end.port ? `${end.node}.${end.port}` : end.node);
-  // Subgraph ports carry the inner Input/Output shapes.
+  // Subgraph ports carry the declared shapes of the inner Input/Output nodes: what an edge into
+  // `sub.input` must bring, what an edge from `sub.output` sends.
   for (const [k, s] of sub) {
-    for (const [p, shape] of s.output) if (g.nodes.get(k)!.graph!.nodes.get(p)!.type === "Output") output.set(`${k}.${p}`, shape);
-    for (const [p, shape] of s.input) if (g.nodes.get(k)!.graph!.nodes.get(p)!.type === "Input") input.set(`${k}.${p}`, shape);
+    for (const [p, n] of g.nodes.get(k)!.graph!.nodes) {
+      const shape = s.output.get(p);
+      if (!shape) continue;
+      if (n.type === "Output") output.set(`${k}.${p}`, shape);
+      if (n.type === "Input") input.set(`${k}.${p}`, shape);
+    }
   }
   for (const [k, n] of g.nodes) {
     if (n.type === "NIRGraph") continue;

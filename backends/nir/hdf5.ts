@@ -116,6 +116,31 @@ function quietly<T>(f: () => T): T {
   }
 }
 
+/**
+ * Run `f` with the WebAssembly heap allowed to grow by at most `bytes`. A corrupt length (a variable-length
+ * string's, a chunk's) makes libhdf5 allocate whatever the file claims; Emscripten would grow the heap to
+ * its 2 GiB limit first (tens of seconds) and then abort. Refusing the growth makes that allocation fail
+ * at once, which libhdf5 reports as an error. (Emscripten grows the heap through WebAssembly.Memory's
+ * `grow`, the only hook it offers; nothing else runs WebAssembly while `f` runs: it is synchronous.)
+ */
+function withHeapCap<T>(bytes: number, f: () => T): T {
+  // Node's WebAssembly global (the TypeScript lib in use has no WebAssembly types).
+  type Memory = { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  const proto = (globalThis as unknown as { WebAssembly: { Memory: { prototype: Memory } } }).WebAssembly.Memory.prototype;
+  const grow = proto.grow;
+  let limit: number | undefined;
+  proto.grow = function (this: Memory, pages: number): number {
+    const max = (limit ??= this.buffer.byteLength + bytes);
+    if (this.buffer.byteLength + pages * 65536 > max) throw new RangeError(`the HDF5 reader may grow its memory by at most ${bytes} bytes`);
+    return grow.call(this, pages);
+  };
+  try {
+    return f();
+  } finally {
+    proto.grow = grow;
+  }
+}
+
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** HDF5 files start with the signature at offset 0, 512, 1024, 2048, … (a user block may precede it). */
@@ -178,7 +203,8 @@ export function readHdf5(file: string, limits: ReadLimits = {}): H5Group {
   const mod = lib();
   let f: InstanceType<H5Module["File"]> | undefined;
   try {
-    return quietly(() => {
+    // The heap holds one dataset at a time (copied out, then freed) plus libhdf5's caches.
+    return withHeapCap(2 * budget + (64 << 20), () => quietly(() => {
       f = new mod.File(file, "r");
       let used = 0;
       const readGroup = (g: InstanceType<H5Module["Group"]>, path: string, depth: number): H5Group => {
@@ -218,7 +244,7 @@ export function readHdf5(file: string, limits: ReadLimits = {}): H5Group {
         return { kind: "group", path, children };
       };
       return readGroup(f, "/", 0);
-    });
+    }));
   } catch (e) {
     if (e instanceof Hdf5Error) throw e;
     if (isFatal(e)) {

@@ -88,7 +88,7 @@ export function verifyLoaded(loaded: LoadedIr, file: string): void {
 }
 
 /** Diagnostics name the model as the user wrote it, not by its resolved absolute path. */
-function renamed(e: unknown, abs: string, shown: string): unknown {
+export function renamed(e: unknown, abs: string, shown: string): unknown {
   if (!isTsccError(e) || abs === shown) return e;
   return new TsccError(e.diagnostics.map((d) => (d.file === abs ? { ...d, file: shown } : d)));
 }

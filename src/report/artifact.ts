@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { fmt, M, TsccError } from "../../ir/index.js";
+import { importModelJs } from "../../backends/emulator/artifact-files.js";
 import { ENERGY_SETS, type EnergyParams } from "../../backends/emulator/energy.js";
 import { readManifest } from "../../backends/emulator/run.js";
 import type { Network } from "../../backends/emulator/runtime/network.js";
@@ -120,7 +120,7 @@ export async function loadArtifact(dir: string, label: string): Promise<ReportAr
     const man = readManifest(dir);
     let net: Network;
     try {
-      const mod = (await import(pathToFileURL(join(dir, "model.js")).href)) as { load(dir: string): Network };
+      const mod = await importModelJs<{ load(dir: string): Network }>(dir);
       net = mod.load(dir);
     } catch (e) {
       throw new TsccError(fmt(M.DataFile, [label, (e as Error).message]));

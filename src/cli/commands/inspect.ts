@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { isSpikingModule, layerStats, moduleToJson, PassManager, printModule, silentLogger, type Module } from "../../../ir/index.js";
-import { createRegistry, verifyLoaded } from "../../driver/compile.js";
+import { createRegistry, renamed, verifyLoaded } from "../../driver/compile.js";
 import { loadModelAsync } from "../../driver/load-model.js";
 import { CANONICALIZE } from "../../passes/index.js";
 import { dotToSvg, moduleToDot } from "../graph.js";
@@ -37,7 +37,7 @@ export function inspectCommand(program: Command, io: Io): void {
     .action(async (model: string, f: InspectFlags) => {
       const file = resolve(io.cwd, model);
       const reg = await createRegistry(f.plugin ?? [], io.cwd);
-      const loaded = await loadModelAsync(file, reg.ops);
+      const loaded = await loadModelAsync(file, reg.ops).catch((e: unknown) => Promise.reject(renamed(e, file, model)));
       verifyLoaded(loaded, model);
       const m = loaded.module;
       // A spiking network (e.g. imported from NIR) is shown as it is unless passes are asked for.

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hdf5Ready, writeHdf5, type WriteDataset, type WriteGroup } from "../../../backends/nir/hdf5.js";
+import { Hdf5Error, hdf5Ready, readHdf5, writeHdf5, type WriteDataset, type WriteGroup } from "../../../backends/nir/hdf5.js";
 import { removeDir, spawnTscc, tempDir, tscc, ROOT } from "../../cli/support.js";
 import { f64, group, ints, nirRoot, str } from "../../support/nir-files.js";
 
@@ -69,6 +69,26 @@ describe("bad NIR files", () => {
     file("good.nir", graph());
     const r = await tscc(["compile", "good.nir", "--target", "emulator", "-o", join(dir, "good-out")], dir);
     expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("subgraphs nested two deep compile, and their ports' declared shapes are checked (found by fuzzing)", async () => {
+    const sub = (n: number, body: WriteGroup, self = false): WriteGroup =>
+      group({
+        type: str("NIRGraph"),
+        nodes: group({ input: group({ type: str("Input"), shape: ints([n]) }), body, output: group({ type: str("Output"), shape: ints([n]) }) }),
+        edges: { kind: "dataset", data: ["input", "body", "body", "output", ...(self ? ["body", "body"] : [])], shape: [self ? 3 : 2, 2] },
+      });
+    const nested = graph({ lif: sub(3, sub(3, lif(3), true)) });
+    file("nested.nir", nested);
+    const r = await tscc(["compile", "nested.nir", "--target", "emulator", "-o", join(dir, "nested-out")], dir);
+    expect(r.code, r.stderr).toBe(0);
+    // An edge bringing [3] into a subgraph whose Input declares [4].
+    file("port.nir", graph({ lif: sub(4, lif(4), true), output: group({ type: str("Output"), shape: ints([4]) }) }));
+    await expectRejected("port.nir", 1206, "node 'lif/input' (Input)", /'fc' \(Affine\) outputs \[3\], 'lif' \(Input\) takes \[4\]/);
+    // `inspect` names the file as given too (it printed the absolute path).
+    const shown = await tscc(["inspect", "port.nir"], dir);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toMatch(/^port\.nir: node 'lif\/input'/);
   });
 
   it("unknown node type", async () => {
@@ -177,6 +197,15 @@ describe("bad NIR files", () => {
 });
 
 describe("corrupted bytes", () => {
+  it("a corrupt variable-length string length fails without growing the HDF5 heap to 2 GiB (found by fuzzing)", async () => {
+    // Before the heap cap libhdf5 allocated what the corrupt length claimed: Emscripten grew its heap to
+    // the 2 GiB limit (tens of seconds, ~2 GB resident) before aborting.
+    const before = process.memoryUsage().rss;
+    expect(() => readHdf5(join(ROOT, "test/fixtures/fuzz/nir-vlen-length-corrupt/model.nir"))).toThrow(Hdf5Error);
+    expect(process.memoryUsage().rss - before).toBeLessThan(1 << 30);
+    await hdf5Ready();
+  });
+
   it("every corrupted file is one coded diagnostic (or reads), and the reader keeps working after libhdf5 aborts", async () => {
     const { readNirFile } = await import("../../../backends/nir/format.js");
     const { isTsccError } = await import("../../../ir/index.js");
