@@ -88,6 +88,21 @@ describe("tuneWindows on cnn-small (held-out calibration images from 300 on)", (
     expect(r.tuned.latency).toBeLessThan(r.uniform.latency);
   }, 120_000);
 
+  test("a margin T_max cannot hold becomes the margin T_max holds, and the tuned network holds it too", async () => {
+    const m = await normalizedCnn();
+    const n = 120;
+    const labels = [...(readNpy(join(fm, "test-labels.npy")).data as BigInt64Array).slice(0, n)].map(Number);
+    const x = slice(readNpy(join(fm, "test-images.npy")), 0, n);
+    const r = await tuneWindows(m, passContext(), { coding: tscCoding({ phi: 0.5, rounding: "round" }), avgpool: "merge" }, x, { maxWindow: 16, tolerance: 2, margin: 100, objective: "latency", labels, log: silentLogger });
+    const slack = (acc: number): number => acc - r.annAccuracy! + 0.02;
+    expect(r.margin).toBeLessThan(100);
+    // T_max holds exactly this margin (it is the largest it holds) ...
+    expect(slack(r.uniform.accuracy!) / r.uniform.standardError).toBeCloseTo(r.margin, 9);
+    // ... and every accepted network holds at least as much.
+    expect(slack(r.tuned.accuracy!) + 1e-12).toBeGreaterThanOrEqual(r.margin * r.tuned.standardError);
+    expect(r.tuned.latency).toBeLessThanOrEqual(r.uniform.latency);
+  }, 120_000);
+
   test("a tolerance even T_max cannot meet is a named error", async () => {
     const m = await normalizedCnn();
     await expect(tuneWindows(m, passContext(), { coding: tscCoding({ phi: 0.5, rounding: "round" }), avgpool: "merge" }, slice(all, 300, 340), { maxWindow: 1, tolerance: 0, objective: "latency", log: silentLogger })).rejects.toThrow(TuneError);
