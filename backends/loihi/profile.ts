@@ -300,16 +300,19 @@ export const BUILTIN_PROFILES: Readonly<Record<string, Profile>> = { loihi1: LOI
 
 const POS_INT = "must be a positive integer";
 const NONNEG_INT = "must be a non-negative integer";
-const INT = "must be an integer";
 const POS_NUM = "must be a positive number";
 const NONNEG_NUM = "must be a non-negative number";
 
 const posInt = () => z.number({ error: POS_INT }).int({ error: POS_INT }).min(1, { error: POS_INT });
 const nonnegInt = () => z.number({ error: NONNEG_INT }).int({ error: NONNEG_INT }).min(0, { error: NONNEG_INT });
-const int = () => z.number({ error: INT }).int({ error: INT });
 const posNum = () => z.number({ error: POS_NUM }).positive({ error: POS_NUM });
 const nonnegNum = () => z.number({ error: NONNEG_NUM }).min(0, { error: NONNEG_NUM });
-const bits = (max: number) => z.number({ error: `must be an integer from 1 to ${max}` }).int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, { error: `must be an integer from 1 to ${max}` });
+/** An integer in [lo, hi]: register widths, shifts and exponents (2^x must stay a finite, exact number). */
+const intIn = (lo: number, hi: number) => {
+  const error = `must be an integer from ${lo} to ${hi}`;
+  return z.number({ error }).int({ error }).min(lo, { error }).max(hi, { error });
+};
+const bits = (max: number) => intIn(1, max);
 const text = () => z.string({ error: "must be a string" });
 
 const energySchema = z.strictObject({
@@ -362,22 +365,22 @@ const userSchema = z.strictObject({
   max_vth_profiles: posInt(),
   max_syn_formats: posInt(),
   weight_bits: bits(9),
-  weight_exp_min: int(),
-  weight_exp_max: int(),
-  weight_fixed_shift: nonnegInt(),
+  weight_exp_min: intIn(-32, 32),
+  weight_exp_max: intIn(-32, 32),
+  weight_fixed_shift: intIn(0, 32),
   u_bits: bits(32),
   v_bits: bits(32),
   q_bits: bits(31),
   vth_mant_bits: bits(24),
-  vth_shift: nonnegInt(),
+  vth_shift: intIn(0, 32),
   bias_mant_bits: bits(24),
-  bias_exp_max: nonnegInt(),
+  bias_exp_max: intIn(0, 32),
   decay_bits: bits(16),
   refract_max: posInt(),
   delay_max: nonnegInt(),
   syn_block_entries: posInt(),
-  syn_header_bits: nonnegInt(),
-  idx_bits_map: z.array(nonnegInt(), { error: "must be a list of non-negative integers" }).min(1, { error: "must not be empty" }),
+  syn_header_bits: intIn(0, 64),
+  idx_bits_map: z.array(intIn(0, 32), { error: "must be a list of integers from 0 to 32" }).min(1, { error: "must not be empty" }),
   max_atoms_per_axon: posInt(),
   pop_axon_slots: posInt(),
   tsc: tscSchema.partial(),
@@ -401,6 +404,9 @@ export function profileProblems(p: Profile): string[] {
   if (p.syn_bits_per_core % p.word_bits !== 0) out.push(`syn_bits_per_core (${p.syn_bits_per_core}) must be a multiple of word_bits (${p.word_bits})`);
   if (p.cores_per_tile * p.tiles_x * p.tiles_y !== p.cores_per_chip) out.push(`cores_per_chip (${p.cores_per_chip}) must equal cores_per_tile × tiles_x × tiles_y (${p.cores_per_tile} × ${p.tiles_x} × ${p.tiles_y})`);
   if ([...p.idx_bits_map].some((v, i, a) => i > 0 && v < a[i - 1]!)) out.push("idx_bits_map must be non-decreasing");
+  // One threshold unit must fit the membrane register, or no threshold is representable at all (the
+  // other ranges are the DRC's: a weight or bias too large for u is a u-overflow of the network).
+  if (p.vth_shift >= p.v_bits) out.push(`vth_shift (${p.vth_shift}) must be less than v_bits (${p.v_bits}): the threshold unit 2^vth_shift must fit the membrane register`);
   if (p.weight_bits < 2) out.push(`weight_bits (${p.weight_bits}) must be at least 2 (mixed-sign weights)`);
   if (Object.keys(p.energy).length === 0) out.push("energy must hold at least one energy set");
   return out;
@@ -436,7 +442,8 @@ export function parseProfile(raw: unknown, file: string): Profile {
       }
       return `${file}: ${path || "profile"} ${iss.message}, got ${describeValue(iss.input)}`;
     });
-    throw new TsccError(problems.map((p) => fmt(M.Usage, [p])));
+    // One line per distinct problem (2^53 is both not a safe integer and out of range: said once).
+    throw new TsccError([...new Set(problems)].map((p) => fmt(M.Usage, [p])));
   }
   const u = r.data;
   const base = BUILTIN_PROFILES[u.base ?? "loihi1"]!;

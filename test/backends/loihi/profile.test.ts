@@ -39,6 +39,20 @@ test("readable errors name the file and the field, all at once", () => {
   expect(messages(() => parseProfile({ base: "loihi3" }, "p.json"))).toEqual(['p.json: base must be "loihi1" or "loihi2", got "loihi3"']);
 });
 
+test("shifts and exponents are bounded and one threshold unit fits v (fuzz finding: vth_shift 2^32 hung the quantiser)", () => {
+  expect(messages(() => parseProfile({ base: "loihi1", vth_shift: 4294967296, syn_header_bits: 38 }, "p.json"))).toEqual(["p.json: vth_shift must be an integer from 0 to 32, got 4294967296"]);
+  expect(messages(() => parseProfile({ weight_exp_min: -1e12, bias_exp_max: 2 ** 53, syn_header_bits: 65 }, "p.json"))).toEqual([
+    "p.json: weight_exp_min must be an integer from -32 to 32, got -1000000000000",
+    "p.json: bias_exp_max must be an integer from 0 to 32, got 9007199254740992",
+    "p.json: syn_header_bits must be an integer from 0 to 64, got 65",
+  ]);
+  expect(messages(() => parseProfile({ vth_shift: 24 }, "p.json"))).toEqual([
+    "p.json: vth_shift (24) must be less than v_bits (24): the threshold unit 2^vth_shift must fit the membrane register",
+  ]);
+  // The extremes of the ranges are accepted (the fuzzer compiles with them: bounded work, coded diagnostics at worst).
+  expect(parseProfile({ vth_shift: 23, bias_exp_max: 32, weight_exp_min: -32, weight_exp_max: 32, weight_fixed_shift: 32, syn_header_bits: 64 }, "p.json").vth_shift).toBe(23);
+});
+
 test("a user profile overrides a base profile and marks its fields as user-supplied", () => {
   const p = parseProfile({ base: "loihi2", cx_per_core: 2048 }, "mine.json");
   expect(p.cx_per_core).toBe(2048);
