@@ -154,7 +154,7 @@ async function main(): Promise<void> {
         let tuned: TuneResult | undefined;
         await runTsc(`TSC, windows tuned (${objective})`, { ...base, "layer-windows": "auto", window: qatL ?? "32", tolerance: "0.5", objective, "calibration-labels": labelFile }, {}, { onTune: (t: TuneResult) => (tuned = t) });
         const t = tuned as TuneResult | undefined;
-        if (t) rows[rows.length - 1] = { ...rows[rows.length - 1]!, note: `search ${(t.ms / 1000).toFixed(1)} s wall, ${(t.cpuMs / 1000).toFixed(1)} s CPU, ${t.evaluations} runs on ${t.samples} images (${t.engine})` };
+        if (t) rows[rows.length - 1] = { ...rows[rows.length - 1]!, note: `search ${(t.ms / 1000).toFixed(1)} s wall, ${(t.cpuMs / 1000).toFixed(1)} s CPU, ${t.evaluations} runs (${t.resumed} resumed from a layer boundary) on ${t.samples} images (${t.engine})` };
       }
       // Rate: the strongest variants of bench/accuracy.ts, one checkpointed run each.
       const hasAvg = await conv.hasAveragePool(model);

@@ -30,8 +30,8 @@ export async function createOrtSession(ort: OrtModule, model: Uint8Array, thread
 export interface OnnxRunOptions {
   /** Compute the operation counts in the graph (default true); false fetches the logits only. */
   readonly counters?: boolean;
-  /** Also return every spikes value's intervals (for comparing engines). */
-  readonly recordIntervals?: boolean;
+  /** Also return every spikes value's intervals (for comparing engines), or those of the listed values only. */
+  readonly recordIntervals?: boolean | readonly number[];
 }
 
 export async function runOnnxClosedForm(net: Network, ort: OrtModule, session: OrtSession, input: Float32Array | readonly Float32Array[], batch: number, opts: OnnxRunOptions = {}): Promise<RunResult> {
@@ -55,7 +55,8 @@ export async function runOnnxClosedForm(net: Network, ort: OrtModule, session: O
     for (const { n } of populations) if (n.kind === "tsc") fetches.push(`dsum.${n.out}`);
     for (const { i } of synapses) fetches.push(`syn.${i}`);
   }
-  const recorded = opts.recordIntervals ? net.nodes.filter((n) => n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool" || n.kind === "concat").map((n) => n.out) : [];
+  const only = Array.isArray(opts.recordIntervals) ? new Set<number>(opts.recordIntervals) : undefined;
+  const recorded = opts.recordIntervals ? net.nodes.filter((n) => (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool" || n.kind === "concat") && (!only || only.has(n.out))).map((n) => n.out) : [];
   for (const v of recorded) fetches.push(`d${v}`);
   const res = await (session.run as (f: Record<string, unknown>, fetches: string[]) => ReturnType<OrtSession["run"]>)(feeds, fetches);
   const num = (name: string): number => Number((res[name]!.data as ArrayLike<number>)[0]);

@@ -72,7 +72,7 @@ export function tuneCommand(program: Command, io: Io): void {
     const file = windowsFile(t, settings);
     if (f.out) writeFileAtomic(resolve(cwd, f.out), file, f.out);
     if (f.json) {
-      io.stdout(JSON.stringify({ ...JSON.parse(file), evaluations: t.evaluations, ms: Math.round(t.ms), engine: t.engine, margin: t.margin }, null, 2) + "\n");
+      io.stdout(JSON.stringify({ ...JSON.parse(file), evaluations: t.evaluations, resumed: t.resumed, ms: Math.round(t.ms), engine: t.engine, margin: t.margin }, null, 2) + "\n");
       return;
     }
     io.stdout(
@@ -93,6 +93,6 @@ export function tuneCommand(program: Command, io: Io): void {
       ),
     );
     const margin = Number.isFinite(t.margin) ? `, tolerance held by a margin of ${t.margin.toFixed(2)} standard errors` : "";
-    io.stdout(`${t.evaluations} closed-form runs on ${t.samples} held-out samples (${t.engine}), ${(t.ms / 1000).toFixed(1)} s${margin}${f.out ? `; windows written to ${f.out}` : ""}\n`);
+    io.stdout(`${t.evaluations} closed-form runs on ${t.samples} held-out samples (${t.engine}; ${t.resumed} resumed from a layer boundary), ${(t.ms / 1000).toFixed(1)} s${margin}${f.out ? `; windows written to ${f.out}` : ""}\n`);
   });
 }

@@ -41,8 +41,11 @@ import { buildNetwork } from "../../../backends/emulator/build-network.js";
 import { closedFormOnnx } from "../../../backends/emulator/onnx-export.js";
 import { loadOrt } from "../../../backends/emulator/evaluate.js";
 import { argmax } from "../../../backends/emulator/run.js";
-import { createOrtSession, runClosedForm, runOnnxClosedForm, schedule, type Network, type OrtModule } from "../../../backends/emulator/runtime/index.js";
+import { createOrtSession, runClosedForm, runOnnxClosedForm, schedule, type Network, type OrtModule, type RunResult } from "../../../backends/emulator/runtime/index.js";
 import { convertToSnn, type ConvertOptions } from "./convert.js";
+import { findCuts, SuffixCache } from "./tune-suffix.js";
+
+const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;
 
 export interface TuneOptions {
   /** The largest window (the search starts from the uniform network at this window). */
@@ -54,6 +57,8 @@ export interface TuneOptions {
   readonly objective: "latency" | "additions";
   /** Labels of the held-out samples (accuracy constraint); without them, agreement with the ANN. */
   readonly labels?: readonly number[];
+  /** Bytes of cached intervals the search may hold to run candidates from a layer boundary (default 256 MiB; 0: whole runs only). */
+  readonly cacheBytes?: number;
   /** Force the JavaScript closed form even when onnxruntime is installed (tests). */
   readonly engine?: "auto" | "js";
   readonly log: Logger;
@@ -96,6 +101,8 @@ export interface TuneResult {
   readonly annAccuracy?: number;
   readonly samples: number;
   readonly evaluations: number;
+  /** Of those, runs that started from cached intervals at a layer boundary (tune-suffix.ts). */
+  readonly resumed: number;
   readonly ms: number;
   /** The margin the search held (standard errors): the requested one, or less when T_max holds only that. */
   readonly margin: number;
@@ -156,6 +163,7 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
   };
   const counting = o.objective === "additions";
   const cache = new Map<string, Evaluation>();
+  const suffixes = new SuffixCache(findCuts(base, pops), o.cacheBytes ?? DEFAULT_CACHE_BYTES);
   let evaluations = 0;
   const evaluate = async (ws: readonly number[]): Promise<Evaluation> => {
     const key = ws.join(",");
@@ -163,20 +171,17 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
     if (hit) return hit;
     evaluations++;
     const net = withWindows(ws);
-    let logits: Float32Array;
-    let additions = NaN;
+    const p = suffixes.plan(net, ws, n);
+    const input = p.input ?? data;
+    let r: RunResult;
     if (ort) {
-      const session = await createOrtSession(ort, closedFormOnnx(net), 0);
-      const r = await runOnnxClosedForm(net, ort, session, data, n, { counters: counting });
+      const session = await createOrtSession(ort, closedFormOnnx(p.net), 0);
+      r = await runOnnxClosedForm(p.net, ort, session, input, n, { counters: counting, recordIntervals: suffixes.wanted(p, ws) });
       await session.release?.();
-      logits = r.outputs[0]!;
-      if (counting) additions = r.counters.synaptic_additions / n;
-    } else {
-      const r = runClosedForm(net, data, n);
-      logits = r.outputs[0]!;
-      additions = r.counters.synaptic_additions / n;
-    }
-    const e = { pred: predictions(logits), latency: schedule(net).latency, additions };
+    } else r = runClosedForm(p.net, input, n, { recordIntervals: true });
+    suffixes.record(p, ws, r);
+    const additions = ort && !counting ? NaN : (p.additionsBefore + r.counters.synaptic_additions) / n;
+    const e = { pred: predictions(r.outputs[0]!), latency: schedule(net).latency, additions };
     cache.set(key, e);
     return e;
   };
@@ -312,6 +317,7 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
     ...(o.labels ? { annAccuracy: annCorrect / n } : {}),
     samples: n,
     evaluations,
+    resumed: suffixes.suffixRuns,
     ms: performance.now() - t0,
     cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu0)),
     engine: ort ? "onnxruntime" : "js",
