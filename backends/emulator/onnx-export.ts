@@ -28,7 +28,8 @@ export function intervalOutput(v: number): string {
   return `d${v}`;
 }
 
-export function closedFormOnnx(net: Network): Uint8Array {
+/** `counters: false` leaves the operation counts out of the graph (logits and intervals only: the window search). */
+export function closedFormOnnx(net: Network, opts: { readonly counters?: boolean } = {}): Uint8Array {
   if (net.coding !== "tsc") throw new Error("closed-form ONNX exists for TSC networks only");
   // Per-layer windows: each population quantises to its own T; a synapse group's charge is scaled by its
   // gain T/T_s (folded into its weights) and carries the receiving population's bias b̃·T.
@@ -246,6 +247,7 @@ export function closedFormOnnx(net: Network): Uint8Array {
     return e;
   };
   net.nodes.forEach((n, i) => {
+    if (opts.counters === false) return;
     if (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool") scalarOut(`active.${n.out}`, activeOf(n.out));
     if (n.kind === "tsc") scalarOut(`dsum.${n.out}`, partialSum(names[n.out]!, net.values[n.out]!.shape.length));
     if (n.kind === "conv") {

@@ -175,7 +175,7 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
     const input = p.input ?? data;
     let r: RunResult;
     if (ort) {
-      const session = await createOrtSession(ort, closedFormOnnx(p.net), 0);
+      const session = await createOrtSession(ort, closedFormOnnx(p.net, { counters: counting }), 0);
       r = await runOnnxClosedForm(p.net, ort, session, input, n, { counters: counting, recordIntervals: suffixes.wanted(p, ws) });
       await session.release?.();
     } else r = runClosedForm(p.net, input, n, { recordIntervals: true });
