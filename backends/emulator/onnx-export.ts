@@ -217,8 +217,10 @@ export function closedFormOnnx(net: Network, opts: { readonly counters?: boolean
     op("ReduceSum", [x], [attrInt("keepdims", 0)], name);
     outputs.push({ name, type: { tensorType: { elemType: DOUBLE, shape: { dim: [] } } } });
   };
-  const channelAxis = ints("axes", [1]);
-  const batchAxis = ints("axes", [0]);
+  // Without counts nothing reads them (an unused initializer makes onnxruntime print a warning).
+  const counting = opts.counters !== false;
+  const channelAxis = counting ? ints("axes", [1]) : "";
+  const batchAxis = counting ? ints("axes", [0]) : "";
   /** Σ over batch and channels of x (a [B, C, H, W] or [B, K] tensor) in float64: [H, W], or [1]. */
   const partialSum = (x: string, rank: number): string => {
     const perSample = op("Cast", [op("ReduceSum", [x, channelAxis], [attrInt("keepdims", 0)])], [attrInt("to", DOUBLE)]);
@@ -247,7 +249,7 @@ export function closedFormOnnx(net: Network, opts: { readonly counters?: boolean
     return e;
   };
   net.nodes.forEach((n, i) => {
-    if (opts.counters === false) return;
+    if (!counting) return;
     if (n.kind === "encode" || n.kind === "tsc" || n.kind === "maxpool") scalarOut(`active.${n.out}`, activeOf(n.out));
     if (n.kind === "tsc") scalarOut(`dsum.${n.out}`, partialSum(names[n.out]!, net.values[n.out]!.shape.length));
     if (n.kind === "conv") {

@@ -68,6 +68,27 @@ describe("fast engine on onnxruntime = float64 closed form", () => {
     });
   }
 
+  it("without the counts (the window search's graph): the same outputs and intervals, no count outputs, every initializer used", async () => {
+    const { net } = network(32, 9, [16, 4, 8, 2]);
+    const rng = new Rng(5);
+    const batch = 10;
+    const x = Float32Array.from(dyadic(rng, batch * 2 * 64, 0, 1));
+    const cf = runClosedForm(net, x, batch, { recordIntervals: true });
+    const bytes = closedFormOnnx(net, { counters: false });
+    const graph = onnxProto.onnx.ModelProto.decode(bytes).graph!;
+    expect(graph.output!.map((o) => o.name).filter((n) => /^(active|dsum|syn)\./.test(n!))).toEqual([]);
+    const read = new Set(graph.node!.flatMap((n) => n.input!));
+    expect(graph.initializer!.map((t) => t.name).filter((n) => !read.has(n!))).toEqual([]);
+    const o = ort as unknown as OrtModule;
+    const session = await createOrtSession(o, bytes, 1);
+    const c2 = net.nodes.filter((n) => n.kind === "tsc")[1]!.out;
+    const fast = await runOnnxClosedForm(net, o, session, x, batch, { counters: false, recordIntervals: [c2] });
+    expect(fast.outputs).toEqual(cf.outputs);
+    expect(fast.intervals![c2]).toEqual(cf.intervals![c2]);
+    // Only the listed values are fetched.
+    expect(fast.intervals!.filter((d) => d !== null)).toHaveLength(1);
+  });
+
   it("runs a merged average pool factorised, and only that convolution", () => {
     const { net, merged, plain } = network(8, 1);
     const conv = (v: number) => net.nodes.find((n) => n.out === v && n.kind === "conv") as Extract<Network["nodes"][number], { kind: "conv" }>;
