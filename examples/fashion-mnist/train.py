@@ -20,12 +20,12 @@ subsets that the examples and end-to-end tests use:
   normalisation into layer 1 via ``--mean 0.2860 --std 0.3530``).  The
   constants are also stored in the model's metadata_props as
   ``tscc.input_mean`` / ``tscc.input_std`` (comma-separated, one per channel).
-* ``vgg-bn-qat4.onnx``, ``vgg-bn-qat8.onnx`` -- vgg-bn with every hidden ReLU replaced
-  by a QCFS activation of L = 4 / 8 levels (Bu et al., ICLR 2022:
+* ``vgg-bn-qat{2,4,8}.onnx`` -- vgg-bn with every hidden ReLU replaced
+  by a QCFS activation of L = 2 / 4 / 8 levels (Bu et al., ICLR 2022:
   lam * clip(floor(z * L / lam + 1/2) / L, 0, 1), trainable lam per layer,
   straight-through floor), on raw pixels in [0,1] quantised at the input with
-  lam = 1.  Fine-tuned (``--qat 4,8``) from the float weights in vgg-bn.onnx;
-  exported as plain ONNX ops (qat4 floor first, qat8 clamp first).
+  lam = 1.  Fine-tuned (``--qat 2,4,8``) from the float weights in vgg-bn.onnx;
+  exported as plain ONNX ops (qat2 and qat4 floor first, qat8 clamp first).
 * ``test-images.npy`` float32 [1000,1,28,28] in [0,1]: first 1000 t10k images.
 * ``test-labels.npy`` int64 [1000]: their labels.
 * ``calib-images.npy`` float32 [1000,1,28,28] in [0,1]: a seeded random sample
@@ -229,9 +229,9 @@ NETS = {
     "vgg-bn": dict(ctor=VggBn, normalise=True, keep_bn=True, lr=1e-3, batch=BATCH_SIZE),
 }
 
-# QAT variants of vgg-bn (--qat L): fine-tuned from vgg-bn.onnx; the two shipped ones export the QCFS
-# chain in the two orders tscc recognises (L = 4 the paper's floor-first, L = 8 clamp-first).
-QAT_ORDER = {4: "floor-first", 8: "clamp-first"}
+# QAT variants of vgg-bn (--qat L): fine-tuned from vgg-bn.onnx; the shipped ones export the QCFS chain
+# in the two orders tscc recognises (L = 2 and 4 the paper's floor-first, L = 8 clamp-first).
+QAT_ORDER = {2: "floor-first", 4: "floor-first", 8: "clamp-first"}
 QAT_LR = 3e-4  # Adam, cosine-annealed per step to 0; lam gets QAT_LAMBDA_LR
 QAT_LAMBDA_LR = 1e-2
 QAT_EPOCHS = 2

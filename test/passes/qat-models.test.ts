@@ -1,5 +1,5 @@
 /**
- * The quantisation-aware trained example networks (examples/fashion-mnist/vgg-bn-qat{4,8}.onnx: QCFS
+ * The quantisation-aware trained example networks (examples/fashion-mnist/vgg-bn-qat{2,4,8}.onnx: QCFS
  * with L levels and a quantised input) on the shipped test images. Three computations of the same
  * network are compared quantiser by quantiser:
  *   - onnxruntime on the ONNX model (float32, its own summation order), with every Floor's input as an
@@ -176,7 +176,7 @@ function expectAgreement(what: string, r: Agreement): void {
   expect(r.exact, what).toBeGreaterThanOrEqual(0.9 * N);
 }
 
-describe.each([4, 8])("vgg-bn-qat%i", (L) => {
+describe.each([2, 4, 8])("vgg-bn-qat%i", (L) => {
   const file = join(fm, `vgg-bn-qat${L}.onnx`);
   const x = firstN(readNpy(join(fm, "test-images.npy")), N);
 
