@@ -40,15 +40,13 @@ export interface SuffixPlan {
   readonly input?: Float32Array;
   /** Additions before the cut (0 for a whole run). */
   readonly additionsBefore: number;
-  /** Node index in the full network of the suffix's node k. */
-  readonly fullIndex: (k: number) => number;
+  /** Node k of `net` is node k + offset of the full network (the suffix's encoder stands at the cut node). */
+  readonly offset: number;
 }
 
 /** The cuts of a single-input network, in node order. */
 export function findCuts(net: Network, pops: readonly number[]): Cut[] {
   if (net.inputs.length !== 1) return [];
-  const producer = new Map<number, number>();
-  net.nodes.forEach((n, i) => producer.set(n.out, i));
   const outputs = new Set(net.outputs.map((o) => o.value));
   // lastUse[v]: the last node reading v.
   const lastUse = new Map<number, number>();
@@ -125,19 +123,17 @@ export class SuffixCache {
       const e = this.get(this.key(cut, ws));
       if (!e) continue;
       this.suffixRuns++;
-      const input = new Float32Array(e.intervals.length);
-      for (let i = 0; i < input.length; i++) input[i] = e.intervals[i]!;
-      if (input.length % n !== 0) throw new Error("internal: cached intervals do not match the sample count");
-      return { cut, net: suffixNetwork(net, cut), input, additionsBefore: e.additions, fullIndex: (k) => cut.node + k };
+      if (e.intervals.length % n !== 0) throw new Error("internal: cached intervals do not match the sample count");
+      return { cut, net: suffixNetwork(net, cut), input: Float32Array.from(e.intervals), additionsBefore: e.additions, offset: cut.node };
     }
-    return { net, additionsBefore: 0, fullIndex: (k) => k };
+    return { net, additionsBefore: 0, offset: 0 };
   }
 
   /** Values (of `p.net`) whose intervals a run of `p` should return: the cuts after its start not cached yet. */
   wanted(p: SuffixPlan, ws: readonly number[]): number[] {
     if (this.budgetBytes <= 0) return [];
     const start = p.cut?.node ?? -1;
-    return this.cuts.filter((c) => c.node > start && !this.entries.has(this.key(c, ws))).map((c) => p.net.nodes[c.node - Math.max(start, 0)]!.out);
+    return this.cuts.filter((c) => c.node > start && !this.entries.has(this.key(c, ws))).map((c) => p.net.nodes[c.node - p.offset]!.out);
   }
 
   /** Keep the intervals `r` (a run of plan `p`, recordIntervals) at every cut after its start. */
@@ -146,14 +142,14 @@ export class SuffixCache {
     const start = p.cut?.node ?? -1;
     const addsBefore = (fullNode: number): number => {
       let s = p.additionsBefore;
-      for (const l of r.counters.layers) if (p.fullIndex(l.node) <= fullNode) s += l.synaptic_additions;
+      for (const l of r.counters.layers) if (l.node + p.offset <= fullNode) s += l.synaptic_additions;
       return s;
     };
     for (const cut of this.cuts) {
       if (cut.node <= start) continue;
       const key = this.key(cut, ws);
       if (this.entries.has(key)) continue;
-      const d = r.intervals[p.net.nodes[cut.node - Math.max(start, 0)]!.out];
+      const d = r.intervals[p.net.nodes[cut.node - p.offset]!.out];
       if (!d) continue;
       this.entries.set(key, { intervals: d, additions: addsBefore(cut.node) });
       this.bytes += d.byteLength;

@@ -173,12 +173,13 @@ export async function tuneWindows(normalized: Module, ctx: PassContext, conv: Om
     const net = withWindows(ws);
     const p = suffixes.plan(net, ws, n);
     const input = p.input ?? data;
+    const wanted = suffixes.wanted(p, ws);
     let r: RunResult;
     if (ort) {
       const session = await createOrtSession(ort, closedFormOnnx(p.net, { counters: counting }), 0);
-      r = await runOnnxClosedForm(p.net, ort, session, input, n, { counters: counting, recordIntervals: suffixes.wanted(p, ws) });
+      r = await runOnnxClosedForm(p.net, ort, session, input, n, { counters: counting, recordIntervals: wanted });
       await session.release?.();
-    } else r = runClosedForm(p.net, input, n, { recordIntervals: true });
+    } else r = runClosedForm(p.net, input, n, { recordIntervals: wanted.length > 0 });
     suffixes.record(p, ws, r);
     const additions = ort && !counting ? NaN : (p.additionsBefore + r.counters.synaptic_additions) / n;
     const e = { pred: predictions(r.outputs[0]!), latency: schedule(net).latency, additions };
